@@ -1,0 +1,179 @@
+"""The base class every destination plugin subclasses.
+
+A destination turns the rows of a job's query into events and delivers them.
+Shaping happens in DuckDB: :meth:`Destination.shape_sql` returns one SELECT that
+wraps the user's query and yields one row per event. Delivery happens in Python:
+the core cuts the events into requests that respect :attr:`Destination.limits`
+and calls :meth:`Destination.deliver` for each, from several threads at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pydantic
+
+from connector.contract import Contract
+from connector.secrets import Secret, from_env
+
+if TYPE_CHECKING:
+    import requests
+
+    from connector.emulator import Emulator
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one API accepts, declared by each destination.
+
+    :param max_events: events in one request.
+    :param max_bytes: bytes in one request body.
+    :param concurrency: requests in flight at once.
+    :param rate_per_second: requests started per second, across all threads (None: no limit).
+    :param max_attempts: attempts per request for transient failures (throttling not counted).
+    :param give_up_after: seconds a request may keep failing before the run stops,
+        leaving the rest pending for the next run.
+    :param timeout: seconds to wait for a response.
+    """
+
+    max_events: int = 1000
+    max_bytes: int = 4_000_000
+    concurrency: int = 4
+    rate_per_second: float | None = None
+    max_attempts: int = 6
+    give_up_after: float = 300.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a destination knows about the run it serves.
+
+    :param job: the job's name.
+    :param now: the run's clock (UTC); time windows are measured from it.
+    :param first_send: True when nothing was ever delivered for this job.
+    :param dry_run: True when requests are built but not sent.
+    """
+
+    job: str
+    now: dt.datetime
+    first_send: bool = True
+    dry_run: bool = False
+
+
+@dataclass
+class Batch:
+    """One request's worth of events, all for one route.
+
+    :param route: where these events go (for example a Meta dataset id); the
+        ``route`` column of :meth:`Destination.shape_sql`, ``None`` when unused.
+    :param keys: the event keys, in order.
+    :param payloads: each event's JSON text, in the same order.
+    """
+
+    route: str | None
+    keys: Sequence[str]
+    payloads: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+    def json_array(self) -> str:
+        """The payloads as one JSON array, built without parsing them."""
+        return "[" + ",".join(self.payloads) + "]"
+
+    def split(self) -> tuple[Batch, Batch]:
+        """Two halves of this batch, for isolating a bad event."""
+        mid = len(self) // 2
+        return (Batch(self.route, self.keys[:mid], self.payloads[:mid]),
+                Batch(self.route, self.keys[mid:], self.payloads[mid:]))
+
+
+@dataclass
+class Outcome:
+    """What became of one delivered request.
+
+    :param rejected: index in the batch -> reason, for events the API refused
+        while accepting the others. Everything not listed was delivered.
+    :param info: counts or notes worth keeping (for example ``events_received``).
+    """
+
+    rejected: dict[int, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Settings(pydantic.BaseModel):
+    """Base for a destination's settings: unknown keys are an error."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class Destination:
+    """Subclass this to add a destination.
+
+    Class attributes to set: :attr:`name`, :attr:`summary`, :attr:`contract`,
+    :attr:`Settings`, :attr:`limits`, and optionally :attr:`emulator`.
+    Methods to write: :meth:`shape_sql` and :meth:`deliver`; :meth:`open` and
+    :meth:`close` when the API needs a login.
+    """
+
+    #: The name jobs use (``destination = "meta"``); unique across plugins.
+    name: ClassVar[str] = ""
+    #: One line for ``offramp destinations``.
+    summary: ClassVar[str] = ""
+    #: The columns this destination needs from a query.
+    contract: ClassVar[Contract] = Contract()
+    #: The settings model; a job's ``[settings]`` table is validated against it.
+    Settings: ClassVar[type[Settings]] = Settings
+    #: The API's limits.
+    limits: ClassVar[Limits] = Limits()
+    #: A local emulator of the API (``offramp emulate NAME``), if the plugin ships one.
+    emulator: ClassVar[type[Emulator] | None] = None
+
+    def __init__(self, settings: pydantic.BaseModel, context: RunContext):
+        self.settings = settings
+        self.context = context
+        self.http: requests.Session | None = None
+
+    # -- shaping -------------------------------------------------------------------
+    def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        """Return one DuckDB SELECT over the relation named ``source`` (the job's
+        query) that yields one row per event with the columns:
+
+        * ``event_key VARCHAR``: stable identity of the event (the ledger key);
+        * ``route VARCHAR``: where it goes (NULL when the destination has one target);
+        * ``payload VARCHAR``: the event as JSON text, NULL when rejected;
+        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine.
+
+        :param columns: the query's output columns and their DuckDB types.
+        """
+        raise NotImplementedError
+
+    # -- delivery ------------------------------------------------------------------
+    def open(self, http: requests.Session) -> None:
+        """Prepare to deliver (log in, look things up). Called once per run, not in
+        dry runs. The session is shared by all delivery threads."""
+        self.http = http
+
+    def deliver(self, batch: Batch) -> Outcome:
+        """Send one request and say what became of each event.
+
+        Return an :class:`Outcome` (events it lists as rejected are recorded with
+        their reason; the rest count as delivered). Raise
+        :class:`connector.errors.Retryable` for transient failures,
+        :class:`connector.errors.BatchRejected` when the API refused the whole
+        request for events it did not name, :class:`connector.errors.Fatal` to stop
+        the run. Called from several threads at once.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what :meth:`open` acquired."""
+
+    # -- helpers for subclasses -----------------------------------------------------
+    def secret(self, env: str) -> Secret:
+        """Read a secret from the environment variable ``env`` (see :mod:`connector.secrets`)."""
+        return from_env(env, f"the {self.name} destination")

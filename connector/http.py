@@ -1,0 +1,66 @@
+"""HTTP helpers for plugins, on top of requests.
+
+:func:`session` makes the shared ``requests.Session`` (pooled connections sized
+for the destination's concurrency); :func:`send` turns connection errors and
+timeouts into :class:`connector.errors.Retryable`; :func:`retry_after` reads the
+``Retry-After`` header in either of its forms.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from connector.errors import Retryable
+
+USER_AGENT = "offramp/0.1 (+https://github.com/offramp)"
+
+
+def session(pool_size: int = 16) -> requests.Session:
+    """A session with a connection pool of ``pool_size`` and offramp's user agent."""
+    s = requests.Session()
+    adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
+    s.mount("http://", adapter)
+    s.mount("https://", adapter)
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+def retry_after(response: requests.Response) -> float | None:
+    """Seconds to wait according to ``Retry-After`` (delta-seconds or an HTTP date)."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        return max(0.0, parsed.timestamp() - time.time())
+
+
+def send(http: requests.Session, method: str, url: str, *, timeout: float,
+         **kwargs: Any) -> requests.Response:
+    """Send a request; connection failures and timeouts become :class:`Retryable`.
+
+    The message names the host only: URLs may carry tokens in their query string.
+    """
+    try:
+        return http.request(method, url, timeout=timeout, **kwargs)
+    except requests.Timeout:
+        raise Retryable(f"no answer from {_host(url)} within {timeout:g}s") from None
+    except requests.ConnectionError as exc:
+        raise Retryable(f"could not reach {_host(url)}: {type(exc).__name__}") from None
+
+
+def _host(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.netloc or url

@@ -1,0 +1,231 @@
+"""Every DuckDB call offramp makes goes through this module.
+
+:class:`Engine` is one DuckDB connection per command: the warehouse (a DuckDB
+file attached read-only, or Parquet exports exposed as views), the job's state
+file attached read-write, and the configuration locked so that a job's query can
+read nothing outside the warehouse, load no extension and change no setting.
+:class:`WarehouseWriter` is how sources write into the warehouse.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connector.errors import ConfigError
+
+Error = duckdb.Error
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Warehouse:
+    """Where the data lives: ``kind`` is ``"duckdb"`` (a database file) or
+    ``"parquet"`` (a folder whose files and sub-folders become views)."""
+
+    kind: str
+    path: Path
+
+    def check(self) -> None:
+        if self.kind == "duckdb" and not self.path.is_file():
+            raise ConfigError(f"the warehouse file {self.path} does not exist: create it, point "
+                              "[warehouse] duckdb in offramp.toml at yours, or run `offramp demo`")
+        if self.kind == "parquet" and not self.path.is_dir():
+            raise ConfigError(f"the Parquet folder {self.path} does not exist: point "
+                              "[warehouse] parquet in offramp.toml at your exports")
+
+
+def quote(name: str) -> str:
+    """A DuckDB identifier, double-quoted."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    """A DuckDB string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def parquet_views(folder: Path) -> dict[str, str]:
+    """View name -> ``read_parquet`` expression for each Parquet file or folder
+    (hive partitions included) directly inside ``folder``."""
+    views: dict[str, str] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_file() and entry.suffix == ".parquet":
+            views[entry.stem] = f"read_parquet({literal(str(entry))})"
+        elif entry.is_dir() and any(entry.rglob("*.parquet")):
+            pattern = literal(str(entry / "**" / "*.parquet"))
+            views[entry.name] = (f"read_parquet({pattern}, hive_partitioning = true, "
+                                 "union_by_name = true)")
+    return views
+
+
+class Engine:
+    """A locked-down DuckDB connection for one command.
+
+    :param warehouse: the warehouse to read.
+    :param state: the state file to attach as ``state`` (read-write), if any.
+    :param temp_dir: where DuckDB may spill.
+    :param settings: extra DuckDB settings (``memory_limit``, ``threads``).
+    """
+
+    def __init__(self, warehouse: Warehouse, *, state: Path | None = None,
+                 temp_dir: Path | None = None, settings: dict[str, Any] | None = None):
+        warehouse.check()
+        self.warehouse = warehouse
+        self.con = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                          "autoload_known_extensions": False})
+        allowed: list[str] = []
+        try:
+            self._run("SET TimeZone = 'UTC'")
+            if warehouse.kind == "duckdb":
+                self._run(f"ATTACH {literal(str(warehouse.path))} AS wh (READ_ONLY)")
+                self._run("USE wh")
+                allowed.append(str(warehouse.path.resolve().parent) + os.sep)
+            else:
+                for view, expr in parquet_views(warehouse.path).items():
+                    self._run(f"CREATE VIEW {quote(view)} AS SELECT * FROM {expr}")
+                allowed.append(str(warehouse.path.resolve()) + os.sep)
+            if state is not None:
+                state.parent.mkdir(parents=True, exist_ok=True)
+                self._run(f"ATTACH {literal(str(state))} AS state")
+            temp = temp_dir or Path(tempfile.gettempdir()) / "offramp-spill"
+            temp.mkdir(parents=True, exist_ok=True)
+            self._run(f"SET temp_directory = {literal(str(temp))}")
+            allowed.append(str(temp.resolve()) + os.sep)
+            for key, value in (settings or {}).items():
+                self._run(f"SET {key} = {literal(str(value))}")
+            listed = ", ".join(literal(a) for a in allowed)
+            self._run(f"SET allowed_directories = [{listed}]")
+            self._run("SET enable_external_access = false")
+            self._run("SET lock_configuration = true")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise ConfigError(f"could not open the warehouse {warehouse.path}: {exc}") from None
+
+    def _run(self, sql: str) -> None:
+        self.con.execute(sql).fetchall()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A second connection on the same database, already in the warehouse schema."""
+        cur = self.con.cursor()
+        if self.warehouse.kind == "duckdb":
+            cur.execute("USE wh").fetchall()
+        return cur
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading -------------------------------------------------------------------
+    def schema(self) -> dict[str, dict[str, str]]:
+        """table or view name -> {column: DuckDB type}, for the warehouse's tables."""
+        catalog = "wh" if self.warehouse.kind == "duckdb" else "memory"
+        rows = self.con.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns "
+            "WHERE table_catalog = ? AND table_schema = 'main' "
+            "ORDER BY table_name, ordinal_position",
+            [catalog]).fetchall()
+        out: dict[str, dict[str, str]] = {}
+        for table, column, dtype in rows:
+            out.setdefault(table, {})[column] = dtype
+        return out
+
+    def describe(self, sql: str) -> dict[str, str]:
+        """The output columns of ``sql`` and their types, without running it."""
+        rows = self.con.execute(f"DESCRIBE {sql}").fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def stream(self, sql: str, params: list[Any] | None = None,
+               batch_size: int = 8192) -> pa.RecordBatchReader:
+        """Run ``sql`` and stream its result as Arrow record batches."""
+        rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        return rel.to_arrow_reader(batch_size)
+
+    def batches(self, sql: str, params: list[Any] | None = None,
+                batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
+        yield from self.stream(sql, params, batch_size)
+
+    def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a small query and return its rows (for counts and metadata only)."""
+        return self.con.execute(sql, params or []).fetchall()
+
+
+class WarehouseWriter:
+    """Writes tables into the warehouse for sources (never used by jobs).
+
+    In a DuckDB warehouse, :meth:`replace` deletes the window's rows and inserts the
+    new ones in one transaction. In a Parquet warehouse, each window is one file
+    ``<table>/<key>.parquet``, replaced atomically.
+    """
+
+    def __init__(self, warehouse: Warehouse):
+        self.warehouse = warehouse
+        if warehouse.kind == "duckdb":
+            warehouse.path.parent.mkdir(parents=True, exist_ok=True)
+            self.con: duckdb.DuckDBPyConnection | None = duckdb.connect(str(warehouse.path))
+        else:
+            warehouse.path.mkdir(parents=True, exist_ok=True)
+            self.con = None
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+
+    def __enter__(self) -> WarehouseWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def replace(self, table: str, data: pa.Table, *, where: dict[str, Any]) -> int:
+        """Replace the rows of ``table`` matching ``where`` (column -> value) with ``data``.
+
+        ``data`` must carry the ``where`` columns. Creates the table on first use.
+        Returns the number of rows written.
+        """
+        if not _IDENT.match(table) or not all(_IDENT.match(c) for c in where):
+            raise ConfigError(f"not a plain table or column name: {table} {list(where)}")
+        if self.con is None:
+            key = "__".join(f"{c}={_slug(v)}" for c, v in where.items()) or "all"
+            folder = self.warehouse.path / table
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{key}.parquet.tmp"
+            pq.write_table(data, tmp)
+            os.replace(tmp, folder / f"{key}.parquet")
+            return data.num_rows
+        con = self.con
+        con.register("_incoming", data)
+        try:
+            con.execute("BEGIN TRANSACTION")
+            con.execute(f"CREATE TABLE IF NOT EXISTS {quote(table)} AS "
+                        "SELECT * FROM _incoming LIMIT 0")
+            cond = " AND ".join(f"{quote(c)} IS NOT DISTINCT FROM ?" for c in where) or "TRUE"
+            con.execute(f"DELETE FROM {quote(table)} WHERE {cond}", list(where.values()))
+            con.execute(f"INSERT INTO {quote(table)} BY NAME SELECT * FROM _incoming")
+            con.execute("COMMIT")
+        except duckdb.Error:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("_incoming")
+        return data.num_rows
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-") or "none"
