@@ -158,6 +158,11 @@ class Destination:
         dry runs. The session is shared by all delivery threads."""
         self.http = http
 
+    def encode(self, batch: Batch) -> bytes:
+        """The request body for ``batch``. Dry runs call this to build every request
+        without sending it; :meth:`deliver` usually calls it too."""
+        return batch.json_array().encode()
+
     def deliver(self, batch: Batch) -> Outcome:
         """Send one request and say what became of each event.
 
