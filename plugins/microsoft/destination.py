@@ -60,9 +60,13 @@ class MicrosoftAdsDestination(Destination):
                                       timeout=self.limits.timeout)
         self.client.prepare()
 
+    def encode(self, batch: Batch) -> bytes:
+        """``{"OfflineConversions": [...]}``, built without parsing the payloads."""
+        return ('{"OfflineConversions":' + batch.json_array() + "}").encode()
+
     def deliver(self, batch: Batch) -> Outcome:
         assert self.client is not None, "open() was not called"
-        answer = self.client.post(APPLY_PATH, '{"OfflineConversions":' + batch.json_array() + "}")
+        answer = self.client.post(APPLY_PATH, self.encode(batch))
         errors = [api_error(e) for e in (answer.get("PartialErrors") or [])]
         transient = [e for e in errors if e.code == APPLY_FAILED]
         if transient:

@@ -50,7 +50,8 @@ def timestamp_sql(expr: str, duckdb_type: str | None) -> str:
 
 def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
               columns: dict[str, str]) -> str:
-    """The shaping query: ``event_key, route, payload, reject_reason``, one row per conversion.
+    """The shaping query: ``event_key, route, payload, reject_reason, source_rows``, one row
+    per conversion (``source_rows``: how many query rows it groups).
 
     :param now: the run's clock; the 90-day window and "in the future" are measured from it.
     """
@@ -93,7 +94,7 @@ def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
     min(ts) AS ts, max(click) AS click, max(email_hash) AS email_hash,
     max(phone_hash) AS phone_hash, round(sum(line_value), 6) AS value,
     count(DISTINCT currency) AS currencies, max(currency) AS currency,
-    max(credit) AS credit, max(model) AS model
+    max(credit) AS credit, max(model) AS model, count(*) AS source_rows
   FROM (SELECT *, coalesce('order:' || order_id, 'row:' || {identity}) AS k FROM rows)
   GROUP BY name, k
 )"""
@@ -101,8 +102,9 @@ def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
     with_clause = ",\n".join(ctes)
     return f"""WITH {with_clause}
 SELECT event_key, CAST(NULL AS VARCHAR) AS route,
-  CASE WHEN reason IS NULL THEN payload END AS payload, reason AS reject_reason
-FROM (SELECT event_key, {_reason_sql(now_sql)} AS reason, {_payload_sql()} AS payload
+  CASE WHEN reason IS NULL THEN payload END AS payload, reason AS reject_reason, source_rows
+FROM (SELECT event_key, source_rows, {_reason_sql(now_sql)} AS reason,
+        {_payload_sql()} AS payload
       FROM grouped)"""
 
 
