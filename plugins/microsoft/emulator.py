@@ -15,6 +15,7 @@ and dropped connections. Its clock is injectable (``clock=`` epoch seconds).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import time
@@ -74,23 +75,38 @@ class MicrosoftAdsEmulator(Emulator):
                  require_click_id: bool = False, strict_fields: bool = True,
                  max_conversions: int = 1000, max_goal_ids: int = 20, max_report_days: int = 7):
         super().__init__(port=port, clock=clock)
-        self.goals = {g.name: g for g in goals}
-        self.accounts = accounts if accounts is not None else {CUSTOMER_ID: {ACCOUNT_ID}}
-        self.developer_token = developer_token
-        self.known_clicks = known_clicks
-        self.require_click_id = require_click_id
-        self.strict_fields = strict_fields
-        self.max_conversions = max_conversions
-        self.max_goal_ids = max_goal_ids
-        self.max_report_days = max_report_days
-        #: access token -> expiry (epoch seconds; None: never)
-        self.access_tokens: dict[str, float | None] = {ACCESS_TOKEN: None}
-        #: refresh token -> the client id it was issued to
-        self.refresh_tokens: dict[str, str] = {REFRESH_TOKEN: CLIENT_ID}
-        self.uploads: list[Upload] = []
-        self.refreshes = 0
-        self._apply_failures = 0
+        self._config = {"goals": tuple(goals), "accounts": accounts,
+                        "developer_token": developer_token, "known_clicks": known_clicks,
+                        "require_click_id": require_click_id, "strict_fields": strict_fields,
+                        "max_conversions": max_conversions, "max_goal_ids": max_goal_ids,
+                        "max_report_days": max_report_days}
         self._counter = itertools.count(1)
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the state it started with: fixtures, tokens, no uploads, calls or faults."""
+        c = self._config
+        with self.lock:
+            self.goals = {g.name: dataclasses.replace(g) for g in c["goals"]}
+            self.accounts = ({k: set(v) for k, v in c["accounts"].items()}
+                             if c["accounts"] is not None else {CUSTOMER_ID: {ACCOUNT_ID}})
+            self.developer_token = c["developer_token"]
+            self.known_clicks = dict(c["known_clicks"]) if c["known_clicks"] is not None else None
+            self.require_click_id = c["require_click_id"]
+            self.strict_fields = c["strict_fields"]
+            self.max_conversions = c["max_conversions"]
+            self.max_goal_ids = c["max_goal_ids"]
+            self.max_report_days = c["max_report_days"]
+            #: access token -> expiry (epoch seconds; None: never)
+            self.access_tokens: dict[str, float | None] = {ACCESS_TOKEN: None}
+            #: refresh token -> the client id it was issued to
+            self.refresh_tokens: dict[str, str] = {REFRESH_TOKEN: CLIENT_ID}
+            self.uploads: list[Upload] = []
+            self.refreshes = 0
+            self._apply_failures = 0
+            self.calls.clear()
+            self.clear_faults()
+            self._counter = itertools.count(1)
 
     # -- clock and fixtures -------------------------------------------------------------
     def now(self) -> dt.datetime:
