@@ -102,6 +102,7 @@ class MicrosoftAdsEmulator(Emulator):
             #: refresh token -> the client id it was issued to
             self.refresh_tokens: dict[str, str] = {REFRESH_TOKEN: CLIENT_ID}
             self.uploads: list[Upload] = []
+            self._keys: set[tuple[str, str, dt.datetime]] = set()  # click id, goal, time
             self.refreshes = 0
             self._apply_failures = 0
             self.calls.clear()
@@ -120,7 +121,12 @@ class MicrosoftAdsEmulator(Emulator):
     def add_upload(self, upload: Upload) -> None:
         """Seed an upload (for example one made through ``WebUpload``) for the report."""
         with self.lock:
-            self.uploads.append(upload)
+            self._keep(upload)
+
+    def _keep(self, upload: Upload) -> None:
+        self.uploads.append(upload)
+        if upload.click_id is not None:
+            self._keys.add((upload.click_id, upload.name, upload.time))
 
     def accepted(self) -> list[Upload]:
         with self.lock:
@@ -238,14 +244,12 @@ class MicrosoftAdsEmulator(Emulator):
                                           rejected.field_path))
                 continue
             upload.reason = self._attribution(upload)
-            self.uploads.append(upload)
+            self._keep(upload)
         return Response(200, {"PartialErrors": errors or None})
 
     def _attribution(self, upload: Upload) -> str | None:
         """Why the report will not attribute ``upload`` (None: attributed)."""
-        if upload.click_id is not None and any(
-                u.click_id == upload.click_id and u.name == upload.name and u.time == upload.time
-                for u in self.uploads):
+        if (upload.click_id, upload.name, upload.time) in self._keys:
             return "DuplicateConversionKey"  # silently ignored at upload, the first one wins
         goal = self.goals[upload.name]
         if not goal.active:

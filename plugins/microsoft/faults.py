@@ -102,7 +102,7 @@ def classify(response: requests.Response, settings: MicrosoftSettings,
     status = response.status_code
     kind, errors = fault_errors(body)
     codes = {e.code for e in errors}
-    what = "; ".join(e.describe() for e in errors) or (kind or f"HTTP {status}")
+    what = "; ".join(e.describe() for e in errors) or kind or f"HTTP {status}, no details"
     if status == 429 or CALL_RATE_EXCEEDED in codes:
         wait = retry_after(response)
         return Retryable(f"Microsoft Advertising throttled the request ({what}); "
@@ -110,12 +110,14 @@ def classify(response: requests.Response, settings: MicrosoftSettings,
                          retry_after=THROTTLE_WAIT if wait is None else wait, throttled=True)
     if TOKEN_EXPIRED in codes:
         return TokenExpired(what)
-    if INVALID_CREDENTIALS in codes or kind == "AdCenterAuthenticationFault":
+    if (INVALID_CREDENTIALS in codes or kind == "AdCenterAuthenticationFault"
+            or (status == 401 and not codes)):
         return Fatal(f"Microsoft Advertising refused the credentials ({what}): check the access "
                      f"token in {settings.access_token_env} and the developer token in "
                      f"{settings.developer_token_env}, and that they are for the "
                      f"{settings.environment} environment")
-    if NOT_AUTHORIZED in codes or kind == "AdCenterAuthorizationFault":
+    if (NOT_AUTHORIZED in codes or kind == "AdCenterAuthorizationFault"
+            or (status == 403 and not codes)):
         return Fatal(f"the user behind {settings.access_token_env} may not use customer "
                      f"{settings.customer_id} / account {settings.account_id} ({what}): check "
                      "customer_id and account_id in [settings]")

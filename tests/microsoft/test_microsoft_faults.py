@@ -200,3 +200,19 @@ def test_tokens_never_appear_in_errors(make_dest, emulator, batch, conversion):
     with pytest.raises(Fatal) as caught:
         make_dest().deliver(batch(conversion()))
     assert ACCESS_TOKEN not in caught.value.reason and "***" in caught.value.reason
+
+
+@pytest.mark.parametrize("status, expected", [(401, "refused the credentials"),
+                                              (403, "may not use customer")])
+def test_bare_auth_statuses_are_fatal_with_advice(make_dest, emulator, batch, conversion, status,
+                                                  expected):
+    emulator.inject(status=status, body="")
+    with pytest.raises(Fatal, match=expected):
+        make_dest().deliver(batch(conversion()))
+
+
+def test_authentication_fault_type_is_fatal(make_dest, emulator, batch, conversion):
+    emulator.inject(status=401, body={"Type": "AdCenterAuthenticationFault", "TrackingId": "t",
+                                      "ErrorCode": "InvalidSecurityTicket", "ErrorMessage": "bad"})
+    with pytest.raises(Fatal, match="InvalidSecurityTicket: bad"):
+        make_dest().deliver(batch(conversion()))
