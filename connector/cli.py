@@ -97,7 +97,8 @@ def preview(c: Context, job: str, limit: int) -> None:
             out.print(f"[red]rejected[/] {rec['event_key']}: {rec['reject_reason']}")
         else:
             out.print(f"[green]event[/] {rec['event_key']}"
-                      f"{' -> ' + rec['route'] if rec['route'] else ''}: {rec['payload']}")
+                      f"{' -> ' + rec['route'] if rec['route'] else ''}:")
+            click.echo(json.dumps(json.loads(rec["payload"]), indent=2, ensure_ascii=False))
 
 
 @cli.command()
