@@ -9,3 +9,10 @@ from plugins.meta.destination import MetaDestination
 @hookimpl
 def register_destinations(register):
     register(MetaDestination)
+
+
+@hookimpl
+def register_commands(cli):
+    from plugins.meta.demo import demo
+
+    cli.add_command(demo)
