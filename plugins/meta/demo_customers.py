@@ -2,8 +2,9 @@
 
 Proportions and the reason for each kind of mess are in :mod:`plugins.meta.demo_data`'s
 docstring. Contact data is safe to publish: every email is at ``example.com``, ``.net`` or
-``.org`` (reserved by RFC 2606), US and Canadian phone numbers use the unassigned 555
-exchange, and UK mobiles are in Ofcom's 07700 900xxx range reserved for drama.
+``.org`` (reserved by RFC 2606), US and Canadian phone numbers use the 555 exchange (kept by
+the NANP for directory services and fiction, not personal lines), and UK mobiles are in
+Ofcom's 07700 900000-900999 range reserved for drama.
 """
 
 from __future__ import annotations
