@@ -177,6 +177,20 @@ class MetaEmulator(Emulator):
             self._poisoned.clear()
             self._lose_responses = 0
 
+    def reset(self) -> None:
+        """Forget everything: recorded events and requests, dedup keys, faults, poisoned
+        orders and expired tokens. The settings (tokens, datasets ...) stay."""
+        with self.lock:
+            self.clear_faults()
+            self.calls.clear()
+            self._expired.clear()
+            self._accepted.clear()
+            self._seen.clear()
+            self._log.clear()
+            self._warnings.clear()
+            self._received = self._duplicates = 0
+            self._requests_accepted = self._requests_rejected = 0
+
     def _inject_error(self, error: errors.GraphError, times: int, path: str) -> Fault:
         return self.inject(Fault(status=error.status, body=error.body(),
                                  headers=dict(error.headers), times=times, path=path))
@@ -305,7 +319,7 @@ class MetaEmulator(Emulator):
     def _control(self, request: Request) -> Response:
         """Adds ``POST /__emulator__/meta/<fault>`` (JSON body = keyword arguments) for
         throttle, transient, server_error, timeout, poison, expire_token,
-        lose_responses and clear_faults, to the base's control API."""
+        lose_responses, clear_faults and reset, to the base's control API."""
         prefix = f"{CONTROL}/meta/"
         if not request.path.startswith(prefix) or request.method != "POST":
             return super()._control(request)
@@ -322,7 +336,7 @@ class MetaEmulator(Emulator):
 
 
 _CONTROL_ACTIONS = ("throttle", "transient", "server_error", "timeout", "poison", "expire_token",
-                    "lose_responses", "clear_faults")
+                    "lose_responses", "clear_faults", "reset")
 
 
 def _describe(result: Any) -> Any:
