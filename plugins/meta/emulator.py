@@ -160,7 +160,7 @@ class MetaEmulator(Emulator):
             self._poisoned[str(order_id)] = rules.Problem(title, message)
 
     def expire_token(self, token: str) -> None:
-        """From now on ``token`` gets code 190 subcode 463 (expired)."""
+        """From now on ``token`` (valid or not) gets code 190 subcode 463 (expired)."""
         with self.lock:
             self._expired[token] = self.clock()
 
@@ -273,10 +273,10 @@ class MetaEmulator(Emulator):
             token = credential.strip()
         if not token:
             raise errors.missing_token()
+        if isinstance(token, str) and token in self._expired:
+            raise errors.expired_token(self.auth_status, self._expired[token], self.clock())
         if not isinstance(token, str) or token not in self.tokens:
             raise errors.invalid_token(self.auth_status)
-        if token in self._expired:
-            raise errors.expired_token(self.auth_status, self._expired[token], self.clock())
 
     def _data(self, params: dict[str, Any]) -> list[Any]:
         data = params.get("data")

@@ -207,3 +207,10 @@ def test_state_never_holds_the_token(emu, send, make_event):
     assert DEFAULT_TOKEN not in text and "wrong-secret-token" not in text
     assert state["requests_accepted"] == 1 and state["requests_rejected"] == 1
     assert state["requests"][0]["test_event_code"] == "T1"
+
+
+def test_any_token_can_be_expired(emu, send, make_event):
+    emu.expire_token("old-token")
+    error = error_of(send([make_event()], token="old-token"))
+    assert (error["code"], error["error_subcode"]) == (190, 463)
+    assert send([make_event()]).status_code == 200
