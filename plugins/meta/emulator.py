@@ -196,7 +196,7 @@ class MetaEmulator(Emulator):
                                  headers=dict(error.headers), times=times, path=path))
 
     # -- the API ---------------------------------------------------------------------------
-    def handle(self, request: Request) -> Response | None:  # type: ignore[override]
+    def handle(self, request: Request) -> Response | None:
         """Validate one request; record it when accepted. Runs under ``self.lock``."""
         entry: dict[str, Any] = {"method": request.method, "path": request.path}
         try:
@@ -316,13 +316,13 @@ class MetaEmulator(Emulator):
             self._warnings.extend(rules.warnings(event))
 
     # -- control API: Meta faults from another process --------------------------------------
-    def _control(self, request: Request) -> Response:
+    def control(self, request: Request) -> Response | None:
         """Adds ``POST /__emulator__/meta/<fault>`` (JSON body = keyword arguments) for
         throttle, transient, server_error, timeout, poison, expire_token,
         lose_responses, clear_faults and reset, to the base's control API."""
         prefix = f"{CONTROL}/meta/"
         if not request.path.startswith(prefix) or request.method != "POST":
-            return super()._control(request)
+            return None
         action = request.path[len(prefix):]
         if action not in _CONTROL_ACTIONS:
             return Response(404, {"error": f"unknown fault {action!r}; use one of "

@@ -240,8 +240,7 @@ events AS (
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}
     {route_join}
 )
-SELECT event_key, route, CASE WHEN reject_reason IS NULL THEN payload END AS payload,
-       reject_reason, source_rows
+SELECT event_key, route, payload, reject_reason, source_rows
 FROM events
 UNION ALL
 SELECT event_key, NULL, NULL, reject_reason, 1 FROM returns
