@@ -220,4 +220,4 @@ def dump_json(data: object) -> None:
 
 
 # The remaining commands live in their own modules and register on `cli` when imported.
-from connector import cli_plugins, cli_state  # noqa: E402,F401
+from connector import cli_plugins, cli_state, scaffold  # noqa: E402,F401
