@@ -97,7 +97,8 @@ def preview(c: Context, job: str, limit: int) -> None:
             out.print(f"[red]rejected[/] {rec['event_key']}: {rec['reject_reason']}")
         else:
             out.print(f"[green]event[/] {rec['event_key']}"
-                      f"{' -> ' + rec['route'] if rec['route'] else ''}: {rec['payload']}")
+                      f"{' -> ' + rec['route'] if rec['route'] else ''}:")
+            click.echo(json.dumps(json.loads(rec["payload"]), indent=2, ensure_ascii=False))
 
 
 @cli.command()
@@ -219,4 +220,4 @@ def dump_json(data: object) -> None:
 
 
 # The remaining commands live in their own modules and register on `cli` when imported.
-from connector import cli_plugins, cli_state  # noqa: E402,F401
+from connector import cli_plugins, cli_state, scaffold  # noqa: E402,F401

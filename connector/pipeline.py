@@ -233,19 +233,23 @@ class _Run:
         shape_cols = self.engine.describe(shape)
         rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
         settled = ("FALSE" if self.full else
-                   "(l.fingerprint IS NOT NULL AND l.fingerprint = s.fingerprint "
-                   "AND l.status IN ('delivered', 'rejected'))")
+                   "coalesce(l.fingerprint = s.fingerprint "
+                   "AND l.status IN ('delivered', 'rejected'), FALSE)")
         order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
                  if not self.full and self.state.has_failed() else "")
         sql = f"""
             WITH shaped AS (
-                SELECT event_key, route, payload, reject_reason, {rows_expr} AS source_rows,
+                SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                       coalesce(reject_reason, CASE WHEN payload IS NULL
+                           THEN 'the destination built no payload for this event' END)
+                           AS reject_reason,
                        md5(payload) AS fingerprint
                 FROM ({shape}) AS shaped_events),
             settled AS ({SETTLED})
             SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
                    {settled} AS unchanged,
-                   CASE WHEN {settled} THEN NULL ELSE s.payload END AS payload
+                   CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL
+                        ELSE s.payload END AS payload
             FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
             {order}"""
         reader = self.engine.stream(sql, batch_size=16384)
