@@ -47,13 +47,19 @@ def report_for(settings: MicrosoftSettings, goal_ids: Sequence[str], start: dt.d
                session: requests.Session | None = None,
                sleep: Callable[[float], None] = time.sleep) -> report_mod.Report:
     """Fetch and merge the report for ``settings``' account (also for ``offramp run``)."""
-    client = MicrosoftClient(settings, session or http.session(),
-                             read_secret=lambda env: from_env(env, "the microsoft report"),
-                             timeout=REPORT_TIMEOUT)
-    client.prepare()
-    return report_mod.fetch(client, goal_ids, start, end,
-                            channels=channels or settings.upload_channels,
-                            chunk_size=settings.goal_ids_per_report, sleep=sleep)
+    own = session is None
+    session = session or http.session()
+    try:
+        client = MicrosoftClient(settings, session,
+                                 read_secret=lambda env: from_env(env, "the microsoft report"),
+                                 timeout=REPORT_TIMEOUT)
+        client.prepare()
+        return report_mod.fetch(client, goal_ids, start, end,
+                                channels=channels or settings.upload_channels,
+                                chunk_size=settings.goal_ids_per_report, sleep=sleep)
+    finally:
+        if own:
+            session.close()
 
 
 def _date(value: str | None, option: str, default: dt.date | None = None) -> dt.date:

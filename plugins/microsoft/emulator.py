@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector import Emulator, Fault, Request, Response
+from connector.emulator import CONTROL
 from plugins.microsoft import emulator_report
 from plugins.microsoft.emulator_faults import (
     ad_api_fault,
@@ -50,6 +51,8 @@ CLIENT_ID = "emulator-client-id"
 CUSTOMER_ID = "1234567"
 ACCOUNT_ID = "7654321"
 DEFAULT_GOALS = (Goal("4000123", "Store Sale"), Goal("4000124", "Phone Order"))
+_CONTROLS = {"reset", "throttle", "fault_code", "expire_token", "fail_apply", "refuse_refresh",
+             "goals"}
 
 
 class MicrosoftAdsEmulator(Emulator):
@@ -185,6 +188,27 @@ class MicrosoftAdsEmulator(Emulator):
         """The token endpoint answers ``invalid_grant``."""
         body = oauth_error("invalid_grant", "AADSTS70000: The refresh token was revoked.")
         return self.inject(status=400, body=body.body, times=times, path="/common/oauth2")
+
+    # -- control API (other processes: POST /__emulator__/<action> with a JSON body) ---------
+    def control(self, request: Request) -> Response | None:
+        """``reset``, ``throttle``, ``fault_code``, ``expire_token``, ``fail_apply``,
+        ``refuse_refresh`` (the helpers above, keyword arguments as the JSON body) and
+        ``goals`` (``{"id", "name", "active"}``: add or replace a goal)."""
+        action = request.path[len(CONTROL) + 1:]
+        if request.method != "POST" or action not in _CONTROLS:
+            return None
+        try:
+            args = request.json() or {}
+            if action == "goals":
+                goal = Goal(str(args["id"]), str(args["name"]),
+                            active=bool(args.get("active", True)))
+                self.add_goal(goal)
+                return Response(200, {"id": goal.id, "name": goal.name, "active": goal.active})
+            result = getattr(self, action)(**args)
+        except (TypeError, KeyError, ValueError) as exc:
+            return Response(400, {"error": f"{action}: {exc}"})
+        return Response(200, {"ok": True, "fault": dataclasses.asdict(result)}
+                        if isinstance(result, Fault) else {"ok": True})
 
     # -- dispatch -------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

@@ -51,7 +51,9 @@ def timestamp_sql(expr: str, duckdb_type: str | None) -> str:
 def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
               columns: dict[str, str]) -> str:
     """The shaping query: ``event_key, route, payload, reject_reason, source_rows``, one row
-    per conversion (``source_rows``: how many query rows it groups).
+    per conversion (``source_rows``: how many query rows it groups). Rejected conversions
+    keep their payload: one delivered before with the same payload (since aged past 90
+    days, say) then counts as unchanged instead of rejected again.
 
     :param now: the run's clock; the 90-day window and "in the future" are measured from it.
     """
@@ -101,8 +103,7 @@ def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
     ctes += [rows, grouped]
     with_clause = ",\n".join(ctes)
     return f"""WITH {with_clause}
-SELECT event_key, CAST(NULL AS VARCHAR) AS route,
-  CASE WHEN reason IS NULL THEN payload END AS payload, reason AS reject_reason, source_rows
+SELECT event_key, CAST(NULL AS VARCHAR) AS route, payload, reason AS reject_reason, source_rows
 FROM (SELECT event_key, source_rows, {_reason_sql(now_sql)} AS reason,
         {_payload_sql()} AS payload
       FROM grouped)"""

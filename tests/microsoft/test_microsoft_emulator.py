@@ -288,3 +288,21 @@ def test_conversions_outside_the_goal_window_are_unattributed(post, emulator, cl
         "OfflineGoalConversionSummaries"][0]
     assert summary["OverallAlerts"] == [{"Count": "1",
                                          "UnattributedReason": "OutsideGoalLookbackWindow"}]
+
+
+def test_control_routes_drive_faults_from_another_process(emulator, post):
+    control = emulator.url + "/__emulator__/"
+    assert requests.post(control + "throttle", json={"http_429": False, "retry_after": 5},
+                         timeout=5).json()["fault"]["headers"] == {"Retry-After": "5"}
+    answer = post(APPLY, {"OfflineConversions": [item()]})
+    assert answer.status_code == 400 and answer.headers["Retry-After"] == "5"
+    requests.post(control + "fail_apply", json={"times": 1}, timeout=5)
+    assert post(APPLY, {"OfflineConversions": [item()]}).json()["PartialErrors"][0]["Code"] == 5612
+    requests.post(control + "goals", json={"id": 4000500, "name": "Calls"}, timeout=5)
+    assert post(APPLY, {"OfflineConversions": [item(ConversionName="Calls")]}).json() == {
+        "PartialErrors": None}
+    requests.post(control + "expire_token", json={}, timeout=5)
+    assert post(APPLY, {"OfflineConversions": [item()]}).json()["Errors"][0]["Code"] == 109
+    assert requests.post(control + "fault_code", json={"nope": 1}, timeout=5).status_code == 400
+    requests.post(control + "reset", json={}, timeout=5)
+    assert emulator.accepted() == [] and "Calls" not in emulator.goals
