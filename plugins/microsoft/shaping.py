@@ -19,6 +19,8 @@ from plugins.microsoft.settings import MicrosoftSettings
 #: Microsoft refuses conversions older than this (applyofflineconversions.md).
 MAX_AGE_DAYS = 90
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# CTE names: unlikely to shadow a table the job's query reads.
+COUNTRIES, ROWS, GROUPED = "__offramp_ms_countries", "__offramp_ms_rows", "__offramp_ms_grouped"
 _EPOCH_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                 "UINTEGER", "UBIGINT", "DOUBLE", "FLOAT", "REAL", "DECIMAL")
 
@@ -67,37 +69,43 @@ def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
     join = ""
     calling_code = default_cc
     if "country" in columns:
-        ctes.append(pii.countries_cte("countries"))
-        join = f"LEFT JOIN countries ON countries.key = {pii.country_key(col('country'))}"
-        calling_code = f"coalesce(countries.calling_code, {default_cc})"
+        ctes.append(pii.countries_cte(COUNTRIES))
+        join = f"LEFT JOIN {COUNTRIES} ON {COUNTRIES}.key = {pii.country_key(col('country'))}"
+        calling_code = f"coalesce({COUNTRIES}.calling_code, {default_cc})"
 
     name_setting = _lit(settings.conversion_name) if settings.conversion_name else "NULL"
     currency_setting = _lit(settings.currency) if settings.currency else "NULL"
-    value = _value_sql(columns, col)
-    rows = f"""rows AS (
+    email, phone = col("email"), col("phone")
+    # Normalize per row; hash once per conversion, after grouping (a digest passes through).
+    rows = f"""{ROWS} AS (
   SELECT
     {timestamp_sql(col('timestamp'), columns.get('timestamp'))} AS ts,
     {pii.text(col('microsoft_click_id'))} AS click,
-    {_email_hash(col('email')) if 'email' in columns else 'CAST(NULL AS VARCHAR)'} AS email_hash,
-    {_phone_hash(col('phone'), calling_code) if 'phone' in columns
-     else 'CAST(NULL AS VARCHAR)'} AS phone_hash,
+    {_digest(email)} AS email_digest,
+    {pii.email(email) if 'email' in columns else 'CAST(NULL AS VARCHAR)'} AS email_plain,
+    {_digest(phone)} AS phone_digest,
+    {"'+' || " + pii.phone(phone, calling_code) if 'phone' in columns
+     else 'CAST(NULL AS VARCHAR)'} AS phone_plain,
     coalesce({pii.text(col('conversion_name'))}, {name_setting}) AS name,
     {pii.text(col('order_id'))} AS order_id,
-    {value} AS line_value,
+    {_value_sql(columns, col)} AS line_value,
     upper(coalesce({pii.text(col('currency'))}, {currency_setting})) AS currency,
     CAST({col('external_attribution_credit')} AS DOUBLE) AS credit,
     {pii.text(col('external_attribution_model'))} AS model
   FROM {source} AS src {join}
 )"""
-    identity = ("md5(concat_ws('|', coalesce(click, ''), coalesce(email_hash, ''), "
-                f"coalesce(phone_hash, ''), coalesce(strftime(ts, '{TIME_FORMAT}'), '')))")
-    grouped = f"""grouped AS (
+    identity = ("md5(concat_ws('|', coalesce(click, ''), coalesce(email_digest, email_plain, ''), "
+                "coalesce(phone_digest, phone_plain, ''), "
+                f"coalesce(strftime(ts, '{TIME_FORMAT}'), '')))")
+    grouped = f"""{GROUPED} AS (
   SELECT coalesce(name, '') || '|' || k AS event_key, any_value(name) AS name,
-    min(ts) AS ts, max(click) AS click, max(email_hash) AS email_hash,
-    max(phone_hash) AS phone_hash, round(sum(line_value), 6) AS value,
+    min(ts) AS ts, max(click) AS click,
+    coalesce(max(email_digest), sha256(max(email_plain))) AS email_hash,
+    coalesce(max(phone_digest), sha256(max(phone_plain))) AS phone_hash,
+    round(sum(line_value), 6) AS value,
     count(DISTINCT currency) AS currencies, max(currency) AS currency,
     max(credit) AS credit, max(model) AS model, count(*) AS source_rows
-  FROM (SELECT *, coalesce('order:' || order_id, 'row:' || {identity}) AS k FROM rows)
+  FROM (SELECT *, coalesce('order:' || order_id, 'row:' || {identity}) AS k FROM {ROWS})
   GROUP BY name, k
 )"""
     ctes += [rows, grouped]
@@ -106,7 +114,7 @@ def shape_sql(settings: MicrosoftSettings, now: dt.datetime, source: str,
 SELECT event_key, CAST(NULL AS VARCHAR) AS route, payload, reason AS reject_reason, source_rows
 FROM (SELECT event_key, source_rows, {_reason_sql(now_sql)} AS reason,
         {_payload_sql()} AS payload
-      FROM grouped)"""
+      FROM {GROUPED})"""
 
 
 def _value_sql(columns: dict[str, str], col: Callable[[str], str]) -> str:
@@ -122,15 +130,12 @@ def _value_sql(columns: dict[str, str], col: Callable[[str], str]) -> str:
     return parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})"
 
 
-def _email_hash(expr: str) -> str:
-    """SHA-256 of the trimmed, lowercased email (a digest passes through)."""
-    return pii.hashed(expr, pii.email(expr))
-
-
-def _phone_hash(expr: str, calling_code: str) -> str:
-    """SHA-256 of the E.164 form ``+<digits>`` (a digest passes through)."""
-    digits = pii.phone(expr, calling_code)
-    return pii.hashed(expr, f"'+' || {digits}")
+def _digest(expr: str) -> str:
+    """The value itself, lowercased, when it already is a SHA-256 hex digest; else NULL."""
+    if expr == "NULL":
+        return "CAST(NULL AS VARCHAR)"
+    value = pii.text(expr)
+    return f"CASE WHEN regexp_full_match({value}, {pii.HEX64}) THEN lower({value}) END"
 
 
 def _reason_sql(now_sql: str) -> str:
@@ -162,5 +167,5 @@ def _payload_sql() -> str:
         ("HashedPhoneNumber", "phone_hash"),
     ]
     parts = ", ".join(f"'\"{key}\":' || to_json({expr})" for key, expr in fields)
-    # NULL members drop out: the SDK omits None fields (exclude_none=True).
-    return f"'{{' || array_to_string(list_filter([{parts}], lambda x: x IS NOT NULL), ',') || '}}'"
+    # concat_ws skips NULL members: the SDK omits None fields too (exclude_none=True).
+    return f"'{{' || concat_ws(',', {parts}) || '}}'"
