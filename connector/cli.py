@@ -156,6 +156,8 @@ def print_summary(summary: pipeline.RunSummary, profile: bool = False) -> None:
                       f"{summary.job}`")
     if summary.error:
         out.print(f"  [red]{summary.error}[/]")
+    for note in summary.notes:
+        out.print(f"  {note}", markup=False)
     if profile and summary.timings:
         out.print("  time by stage (s): " + ", ".join(
             f"{name} {secs:.2f}" for name, secs in summary.timings.items()))

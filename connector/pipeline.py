@@ -48,6 +48,7 @@ class RunSummary:
     counts: RunCounts
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -217,7 +218,14 @@ class _Run:
         if self.failure:
             return self.finish("failed", f"the destination kept failing ({self.failure}); "
                                "the run stopped and the rest stays pending for the next run")
-        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes = list(dest.after_run(summary, self.state.replace))
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes = [redact(f"after the run, {dest.name} failed: "
+                                        f"{type(exc).__name__}: {exc}")]
+        return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
         self.counts.reasons = dict(self.reasons.most_common())

@@ -102,7 +102,8 @@ def microsoft_report(ctx: click.Context, job: str, date_from: str, date_to: str 
     end = _date(date_to, "--to", dt.datetime.now(dt.UTC).date())
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    settings = load_settings(_project(ctx), job)
+    project = _project(ctx)
+    settings = load_settings(project, job)
     ids = [part.strip() for value in goal_ids for part in value.split(",") if part.strip()]
     ids = ids or list(settings.goal_ids)
     if not ids:
@@ -112,6 +113,7 @@ def microsoft_report(ctx: click.Context, job: str, date_from: str, date_to: str 
     if bad:
         raise click.BadParameter(f"goal ids are numbers, not {bad[0]!r}", param_hint="--goal-id")
     result = report_for(settings, ids, start, end, channels=channels)
+    _keep(project, job, settings, result)
     if fmt == "table":
         print_report(result)
         return
@@ -121,6 +123,25 @@ def microsoft_report(ctx: click.Context, job: str, date_from: str, date_to: str 
         click.echo(f"wrote {fmt.upper()} for {len(result.goals)} goal(s) to {output}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _keep(project: Project, job_ref: str, settings: MicrosoftSettings,
+          result: report_mod.Report) -> None:
+    """Store the report in the job's state file (a running job holds it: then say so)."""
+    from connector.state import State
+    from connector.warehouse import open_state
+    from plugins.microsoft.report_store import store_report
+
+    job = project.job(job_ref)
+    try:
+        con = open_state(project.state_path(job.name), write=True)
+    except ConfigError as exc:
+        click.echo(f"note: the report was not stored: {exc}", err=True)
+        return
+    try:
+        store_report(result, job.name, settings, State(con).replace)
+    finally:
+        con.close()
 
 
 def add_commands(cli: click.Group) -> None:

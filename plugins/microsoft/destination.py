@@ -12,6 +12,7 @@ from plugins.microsoft import shaping
 from plugins.microsoft.client import APPLY_PATH, MicrosoftClient
 from plugins.microsoft.emulator import MicrosoftAdsEmulator
 from plugins.microsoft.faults import APPLY_FAILED, api_error
+from plugins.microsoft.report_store import store_report
 from plugins.microsoft.settings import MicrosoftSettings
 
 CONTRACT = Contract(
@@ -59,6 +60,22 @@ class MicrosoftAdsDestination(Destination):
         self.client = MicrosoftClient(self.settings, http, read_secret=self.secret,
                                       timeout=self.limits.timeout)
         self.client.prepare()
+
+    def after_run(self, summary, store) -> list[str]:
+        """With ``report_after_run``, fetch today's report for ``goal_ids`` and keep it."""
+        if not (self.settings.report_after_run and self.settings.goal_ids):
+            return []
+        from plugins.microsoft.cli import report_for
+
+        today = self.context.now.date()
+        report = report_for(self.settings, self.settings.goal_ids, today, today, session=self.http)
+        rows = store_report(report, self.context.job, self.settings, store)
+        lines = [f"Microsoft report for {today}: {rows} goal-day rows kept in the state file"]
+        for goal in report.goals.values():
+            success = sum(d.success for d in goal.days.values())
+            unattributed = sum(d.unattributed for d in goal.days.values())
+            lines.append(f"  goal {goal.goal_id}: {success} attributed, {unattributed} not")
+        return lines
 
     def encode(self, batch: Batch) -> bytes:
         """``{"OfflineConversions": [...]}``, built without parsing the payloads."""

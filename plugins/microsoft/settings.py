@@ -62,6 +62,9 @@ class MicrosoftSettings(Settings):
         default_factory=list, description="Goal ids the report fetches by default.")
     goal_ids_per_report: int = pydantic.Field(
         20, ge=1, le=100, description="Goal ids per GetOfflineConversionReportByGoalIds call.")
+    report_after_run: bool = pydantic.Field(
+        False, description="After a run that delivered, fetch today's report for goal_ids and "
+                           "keep it in the state file.")
     upload_channels: list[Literal["CampaignManagementAPI", "BulkAPI", "WebUpload"]] = (
         pydantic.Field(default_factory=list,
                        description="Report channel filter; empty: all channels."))

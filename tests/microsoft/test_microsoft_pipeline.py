@@ -96,3 +96,32 @@ def test_preview_and_validate(project, clock):
     rows, events = pipeline.preview(project, "ms_sales", now=clock.now)
     assert rows.num_rows == 6 and events.num_rows == 5
     assert "jane@example.com" not in str(events.to_pylist()).lower()
+
+
+def test_report_after_run_is_fetched_and_kept_in_the_state_file(project, emulator, clock):
+    from connector.warehouse import open_state
+
+    job = project.queries / "ms_sales.sql"
+    job.write_text(job.read_text().replace(
+        'currency = "USD"', 'currency = "USD"\nreport_after_run = true\ngoal_ids = ["4000123"]'))
+    summary = pipeline.run(project, "ms_sales", now=clock.now, sleep=lambda s: None)
+    assert summary.status == "succeeded", summary.error
+    assert summary.notes and "goal 4000123" in summary.notes[-1], summary.notes
+    con = open_state(project.state_path("ms_sales"))
+    try:
+        rows = con.execute("SELECT job, goal_id, customer_id, success_count + unattributed_count "
+                           "FROM state.microsoft_report_daily").fetchall()
+    finally:
+        con.close()
+    assert rows and all(r[0] == "ms_sales" and r[1] == "4000123" and r[2] == CUSTOMER_ID
+                        for r in rows)
+    assert sum(r[3] for r in rows) >= 1
+    # fetching again replaces the day's rows instead of adding to them
+    again = pipeline.run(project, "ms_sales", now=clock.now, sleep=lambda s: None, full=True)
+    assert again.status == "succeeded"
+    con = open_state(project.state_path("ms_sales"))
+    try:
+        assert con.execute("SELECT count(*) FROM state.microsoft_report_daily").fetchall()[0][0] \
+            == len(rows)
+    finally:
+        con.close()
