@@ -14,9 +14,10 @@ shared/reference/seed_apis.md, sections B and D.2:
   valid), ``attached/campaigns/list``;
 * ingestion: ``GET /i/pixel/<uuid>?cv=`` (a 1x1 GIF) and ``POST /open?pid=&pixel_id=``;
 * 20 requests a minute over the ``/api`` routes (429, ``Retry-After`` optional);
-* faults: :meth:`expire_tokens`, :meth:`hold`, :meth:`throttle`,
-  :meth:`server_error` and the base class's :meth:`inject`, also over HTTP under
-  ``/__emulator__/``.
+* faults: :meth:`expire_tokens`, :meth:`hold`, :meth:`set_campaign`,
+  :meth:`throttle`, :meth:`server_error`, :meth:`pixel_outage` and the base
+  class's :meth:`inject`; over HTTP, ``POST /__emulator__/expire-tokens``,
+  ``/hold``, ``/campaigns`` and ``/faults``, and ``GET /__emulator__/state``.
 
 Fixtures: client ``iqm-emulator-client`` / ``iqm-emulator-secret``, user
 ``analyst@example.com`` / ``emulator-password`` in workspace ``app.iqm.test``
