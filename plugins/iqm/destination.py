@@ -96,18 +96,20 @@ class IqmDestination(Destination):
         credentials = Credentials(self.secret(s.client_id_env), self.secret(s.client_secret_env),
                                   self.secret(s.username_env), self.secret(s.password_env))
         window = RequestWindow(s.requests_per_minute, clock=self.clock, sleep=self.sleep)
-        self.client = IqmClient(http, s, credentials, timeout=self.limits.timeout,
-                                clock=self.clock, window=window)
-        self._retrying("logging in to IQM", self.client.login)
-        self.conversion = self._retrying("finding the IQM conversion",
-                                         lambda: conversions.ensure(self._client, s))
+        self.client = client = IqmClient(http, s, credentials, timeout=self.limits.timeout,
+                                         clock=self.clock, window=window)
+        self._retrying("logging in to IQM", client.login)
+        conversion = self._retrying("finding the IQM conversion",
+                                    lambda: conversions.ensure(client, s))
+        self.conversion = conversion
         if s.mode == "events":
-            self.pixel = self._retrying("reading the pixel URL", lambda: conversions.
-                                        pixel_template(self._client, s, self._conv))
+            self.pixel = self._retrying(
+                "reading the pixel URL", lambda: conversions.pixel_template(client, s, conversion))
         if s.mirror:
-            self.attached = self._retrying("listing the conversion's campaigns", lambda: (
-                conversions.attached_campaigns(self._client, self._conv.id)))
-            log.info("conversion %s is attached to %d campaigns", self._conv.id,
+            self.attached = self._retrying(
+                "listing the conversion's campaigns",
+                lambda: conversions.attached_campaigns(client, conversion.id))
+            log.info("conversion %s is attached to %d campaigns", conversion.id,
                      len(self.attached))
 
     def _retrying(self, what: str, step: Callable[[], Any]) -> Any:
