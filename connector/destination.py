@@ -145,8 +145,11 @@ class Destination:
 
         * ``event_key VARCHAR``: stable identity of the event (the ledger key);
         * ``route VARCHAR``: where it goes (NULL when the destination has one target);
-        * ``payload VARCHAR``: the event as JSON text, NULL when rejected;
-        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine.
+        * ``payload VARCHAR``: the event as JSON text. Build it for rejected events too
+          when you can: an event already delivered with the same payload counts as
+          unchanged and is not rejected again when, say, it has aged out of the window;
+        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine;
+        * ``source_rows BIGINT`` (optional): how many query rows made the event.
 
         :param columns: the query's output columns and their DuckDB types.
         """
@@ -157,6 +160,11 @@ class Destination:
         """Prepare to deliver (log in, look things up). Called once per run, not in
         dry runs. The session is shared by all delivery threads."""
         self.http = http
+
+    def encode(self, batch: Batch) -> bytes:
+        """The request body for ``batch``. Dry runs call this to build every request
+        without sending it; :meth:`deliver` usually calls it too."""
+        return batch.json_array().encode()
 
     def deliver(self, batch: Batch) -> Outcome:
         """Send one request and say what became of each event.

@@ -118,8 +118,8 @@ class Emulator:
         server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"emulator-{self.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"emulator-{self.name}", daemon=True)
         self._thread.start()
         return self
 
@@ -167,9 +167,15 @@ class Emulator:
         return None
 
     # -- to implement ----------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        """Answer one API request. Called with ``self.lock`` held."""
+    def handle(self, request: Request) -> Response | None:
+        """Answer one API request, or return None to drop the connection without an
+        answer (a response lost on the way back). Called with ``self.lock`` held."""
         raise NotImplementedError
+
+    def control(self, request: Request) -> Response | None:
+        """Extra control routes under ``/__emulator__/`` (None: not one of yours).
+        Override to let other processes drive emulator-specific faults."""
+        return None
 
     def snapshot(self) -> dict[str, Any]:
         """What the emulator has accepted, as JSON (served at ``/__emulator__/state``)."""
@@ -177,6 +183,9 @@ class Emulator:
 
     # -- dispatch ------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
+        extra = self.control(request)
+        if extra is not None:
+            return extra
         if request.path == f"{CONTROL}/faults" and request.method == "POST":
             fault = self.inject(Fault(**request.json()))
             return Response(200, asdict(fault))

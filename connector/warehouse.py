@@ -229,3 +229,19 @@ class WarehouseWriter:
 
 def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-") or "none"
+
+
+def open_state(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection with a job's state file attached as ``state``."""
+    if not path.is_file():
+        raise ConfigError(f"no state yet at {path}: the job has not run")
+    con = duckdb.connect()
+    try:
+        con.execute(f"ATTACH {literal(str(path))} AS state (READ_ONLY)").fetchall()
+    except duckdb.Error as exc:
+        con.close()
+        if "lock" in str(exc).lower():
+            raise ConfigError(f"{path} is in use by a running job; try again when it ends") \
+                from None
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    return con

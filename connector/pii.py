@@ -1,0 +1,221 @@
+"""Customer-information normalization and hashing, as DuckDB SQL expressions.
+
+Destinations build their shaping SQL from these functions: each takes SQL
+expression text and returns SQL expression text, so normalization runs
+vectorized inside DuckDB, never row by row in Python.
+
+The rules follow Meta's customer-information-parameters page, and agree with
+Meta's Python SDK (``facebook-business``) wherever the two agree:
+
+==============  ==============================================================
+field           rule
+==============  ==============================================================
+email           trim, lowercase, must look like ``local@domain.tld``
+phone           digits only, international prefix (``+``/``00``) honoured,
+                trunk zeros dropped, country calling code added from the row's
+                country or a default country; 7 to 15 digits (E.164)
+first/last name trim, lowercase, punctuation removed (letters in any script kept)
+city            trim, lowercase, digits, spaces and punctuation removed
+state           US and Canadian names to their 2-letter codes; else lowercase
+                letters only
+postal          lowercase, no spaces; US: the first 5 digits; else the part before
+                a dash
+country         ISO 3166 alpha-2, lowercase, also from names and alpha-3 codes
+birthdate       ``YYYYMMDD`` from DATE/TIMESTAMP or common text formats
+gender          ``m`` or ``f`` from m/male/man, f/female/woman; else dropped
+external_id     trimmed
+==============  ==============================================================
+
+Blank values become NULL and are never hashed. A value that already is a
+SHA-256 hex digest (64 hex characters) passes through, lowercased.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import phonenumbers
+import pycountry
+
+HEX64 = "'[0-9a-fA-F]{64}'"
+
+
+def text(expr: str) -> str:
+    """``expr`` as trimmed text, NULL when blank."""
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+
+
+def sha256(expr: str) -> str:
+    """SHA-256 hex of ``expr`` (NULL stays NULL)."""
+    return f"sha256({expr})"
+
+
+def hashed(raw: str, normalized: str) -> str:
+    """The hash of ``normalized``, unless ``raw`` already is a SHA-256 digest.
+
+    :param raw: the column as it came from the query.
+    :param normalized: the normalized expression (see the functions below).
+    """
+    return (f"CASE WHEN regexp_full_match({text(raw)}, {HEX64}) THEN lower({text(raw)}) "
+            f"ELSE sha256({normalized}) END")
+
+
+def email(expr: str) -> str:
+    """Trimmed, lowercased email, NULL unless it looks like ``a@b.c``."""
+    v = f"lower({text(expr)})"
+    return f"CASE WHEN regexp_full_match({v}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') THEN {v} END"
+
+
+def phone(expr: str, calling_code: str | None = None) -> str:
+    """E.164 digits without ``+``, or NULL.
+
+    :param calling_code: SQL expression for the country calling code to add to
+        national numbers (for example ``'1'``, or a column from :func:`countries_cte`);
+        None adds nothing.
+    """
+    raw = text(expr)
+    digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
+    intl = f"regexp_matches({raw}, '^\\s*(\\+|00)')"
+    stripped = f"ltrim({digits}, '0')"
+    if calling_code is None:
+        national = stripped
+    else:
+        cc = f"CAST({calling_code} AS VARCHAR)"
+        national = (
+            f"CASE WHEN {cc} IS NULL THEN {stripped} "
+            # NANP: ten digits need the 1; eleven starting with 1 already have it.
+            f"WHEN {cc} = '1' THEN CASE WHEN length({stripped}) = 10 THEN '1' || {stripped} "
+            f"ELSE {stripped} END "
+            f"WHEN starts_with({digits}, {cc}) AND NOT starts_with({digits}, '0') "
+            f"AND length({digits}) >= length({cc}) + 8 THEN {digits} "
+            f"ELSE {cc} || {stripped} END")
+    value = f"CASE WHEN {intl} THEN {stripped} ELSE {national} END"
+    return f"CASE WHEN length({value}) BETWEEN 7 AND 15 THEN {value} END"
+
+
+def name(expr: str) -> str:
+    """First or last name: lowercase, punctuation removed, inner spaces kept single."""
+    v = f"lower({text(expr)})"
+    cleaned = f"trim(regexp_replace(regexp_replace({v}, '[\\pP\\pS]', '', 'g'), '\\s+', ' ', 'g'))"
+    return f"NULLIF({cleaned}, '')"
+
+
+def city(expr: str) -> str:
+    """City: lowercase, no digits, spaces or punctuation (``Menlo Park`` -> ``menlopark``)."""
+    v = f"lower({text(expr)})"
+    return f"NULLIF(regexp_replace({v}, '[0-9\\s\\pP\\pS]', '', 'g'), '')"
+
+
+def country_key(expr: str) -> str:
+    """The lookup key for :func:`countries_cte`: lowercase letters only."""
+    return f"NULLIF(regexp_replace(lower({text(expr)}), '[^a-z]', '', 'g'), '')"
+
+
+def state(expr: str, alias: str = "states") -> str:
+    """State: looked up in :func:`states_cte` (joined as ``alias`` on
+    :func:`state_key`), else lowercase letters only."""
+    return f"coalesce({alias}.code, {state_key(expr)})"
+
+
+def state_key(expr: str) -> str:
+    return f"NULLIF(regexp_replace(lower({text(expr)}), '[^\\pL]', '', 'g'), '')"
+
+
+def postal(expr: str, country: str) -> str:
+    """Postal code; ``country`` is the row's normalized alpha-2 expression (or NULL)."""
+    v = f"regexp_replace(lower({text(expr)}), '\\s', '', 'g')"
+    us = f"regexp_extract({v}, '^([0-9]{{5}})', 1)"
+    other = f"split_part({v}, '-', 1)"
+    return (f"NULLIF(CASE WHEN coalesce({country}, 'us') = 'us' AND {us} <> '' THEN {us} "
+            f"ELSE {other} END, '')")
+
+
+def birthdate(expr: str, duckdb_type: str) -> str:
+    """``YYYYMMDD`` from a DATE/TIMESTAMP column or a text date in a common format."""
+    t = duckdb_type.upper()
+    if t.startswith(("DATE", "TIMESTAMP")):
+        value = f"CAST({expr} AS DATE)"
+    else:
+        formats = ("'%Y-%m-%d'", "'%m/%d/%Y'", "'%Y/%m/%d'", "'%m-%d-%Y'", "'%d.%m.%Y'",
+                   "'%Y%m%d'", "'%B %d, %Y'", "'%b %d, %Y'", "'%d %B %Y'", "'%d %b %Y'")
+        value = f"CAST(try_strptime({text(expr)}, [{', '.join(formats)}]) AS DATE)"
+    return (f"CASE WHEN year({value}) BETWEEN 1900 AND 2100 "
+            f"THEN strftime({value}, '%Y%m%d') END")
+
+
+def gender(expr: str) -> str:
+    """``m`` or ``f``, else NULL."""
+    v = f"lower({text(expr)})"
+    return (f"CASE WHEN {v} IN ('m', 'male', 'man') THEN 'm' "
+            f"WHEN {v} IN ('f', 'female', 'woman') THEN 'f' END")
+
+
+def currency_ok(expr: str) -> str:
+    """True when ``expr`` is an active ISO 4217 code (any case)."""
+    codes = ", ".join(f"'{c}'" for c in currencies())
+    return f"(upper(trim(CAST({expr} AS VARCHAR))) IN ({codes}))"
+
+
+@functools.cache
+def currencies() -> tuple[str, ...]:
+    """Active ISO 4217 alphabetic codes."""
+    return tuple(sorted(c.alpha_3 for c in pycountry.currencies))
+
+
+@functools.cache
+def _country_rows() -> tuple[tuple[str, str, str], ...]:
+    rows: dict[str, tuple[str, str]] = {}
+
+    def key(s: str) -> str:
+        return "".join(ch for ch in s.lower() if "a" <= ch <= "z")
+
+    for c in pycountry.countries:
+        alpha2 = c.alpha_2.lower()
+        code = phonenumbers.country_code_for_region(c.alpha_2)
+        calling = str(code) if code else ""
+        for label in (c.alpha_2, c.alpha_3, c.name, getattr(c, "official_name", ""),
+                      getattr(c, "common_name", "")):
+            k = key(label)
+            if k and k not in rows:
+                rows[k] = (alpha2, calling)
+    for alias, alpha2 in (("uk", "gb"), ("greatbritain", "gb"), ("england", "gb"),
+                          ("america", "us"), ("unitedstatesofamerica", "us"),
+                          ("southkorea", "kr"), ("russia", "ru"), ("vietnam", "vn")):
+        rows.setdefault(alias, rows[alpha2])
+    return tuple((k, a, cc) for k, (a, cc) in sorted(rows.items()))
+
+
+def countries_cte(name: str = "countries") -> str:
+    """A CTE ``name(key, alpha2, calling_code)`` mapping :func:`country_key` values
+    (codes and names) to ISO alpha-2 and the phone calling code."""
+    values = ", ".join(f"('{k}', '{a}', {repr(cc) if cc else 'NULL'})"
+                       for k, a, cc in _country_rows())
+    return f"{name}(key, alpha2, calling_code) AS (VALUES {values})"
+
+
+@functools.cache
+def _state_rows() -> tuple[tuple[str, str], ...]:
+    rows: dict[str, str] = {}
+    for country in ("US", "CA"):
+        for sub in pycountry.subdivisions.get(country_code=country):
+            code = sub.code.split("-")[1].lower()
+            for label in (code, sub.name):
+                k = "".join(ch for ch in label.lower() if ch.isalpha())
+                rows.setdefault(k, code)
+    for alias, code in (("calif", "ca"), ("cal", "ca"), ("wash", "wa"), ("mass", "ma"),
+                        ("penn", "pa"), ("fla", "fl"), ("tex", "tx"), ("ill", "il")):
+        rows.setdefault(alias, code)
+    return tuple(sorted(rows.items()))
+
+
+def states_cte(name: str = "states") -> str:
+    """A CTE ``name(key, code)`` mapping US states and Canadian provinces (codes,
+    names, common abbreviations) to their lowercase 2-letter codes."""
+    values = ", ".join(f"('{k}', '{c}')" for k, c in _state_rows())
+    return f"{name}(key, code) AS (VALUES {values})"
+
+
+def calling_code(region: str) -> str | None:
+    """The phone calling code for an ISO alpha-2 region (``"US"`` -> ``"1"``)."""
+    code = phonenumbers.country_code_for_region(region.upper())
+    return str(code) if code else None

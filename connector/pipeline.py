@@ -1,0 +1,352 @@
+"""Running a job: validate, shape in DuckDB, diff against the ledger, deliver, record.
+
+The stages stream: DuckDB yields Arrow record batches of shaped events (one row
+per event, with a fingerprint of its payload); events already delivered with the
+same fingerprint are skipped by a join against the ledger inside DuckDB;
+rejected events are stored with their reason; the rest are cut into requests and
+delivered concurrently, and every request's outcome is committed to the ledger
+as soon as it is known, so a crash loses nothing and a re-run resends only what
+was not confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pydantic
+
+from connector import http, plugins
+from connector.delivery import Deliverer, Result
+from connector.destination import Batch, Destination, RunContext
+from connector.errors import OfframpError, ValidationError
+from connector.lock import JobLock
+from connector.project import Job, Project
+from connector.secrets import redact
+from connector.sql_check import check_contract, check_query
+from connector.state import SETTLED, RunCounts, State
+from connector.warehouse import Engine
+from connector.warehouse import Error as EngineError
+
+
+class Interrupted(OfframpError):
+    """The run was stopped by the user (SIGINT); what was confirmed is recorded."""
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    job: str
+    destination: str
+    status: str  # succeeded | failed | interrupted | dry_run
+    counts: RunCounts
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("succeeded", "dry_run")
+
+
+@dataclass
+class Prepared:
+    """A job checked against its warehouse and destination, ready to run."""
+
+    job: Job
+    destination: type[Destination]
+    settings: pydantic.BaseModel
+    columns: dict[str, str]
+    sql: str
+
+
+def load_destination(job: Job) -> tuple[type[Destination], pydantic.BaseModel]:
+    """The job's destination class and its validated settings."""
+    cls = plugins.destination(job.destination)
+    try:
+        settings = cls.Settings.model_validate(job.settings)
+    except pydantic.ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "settings"
+            problems.append(f"setting `{where}` in {job.path.name}: {err['msg']}")
+        raise ValidationError(problems) from None
+    return cls, settings
+
+
+def prepare(engine: Engine, job: Job) -> Prepared:
+    """Check the job before any row is read: settings, SQL, columns, types."""
+    cls, settings = load_destination(job)
+    checked = check_query(job.sql, engine.schema())
+    try:
+        columns = engine.describe(checked.sql)
+    except EngineError as exc:
+        raise ValidationError([_engine_message(exc)]) from None
+    problems = check_contract(columns, cls.contract, cls.name)
+    if problems:
+        raise ValidationError(problems)
+    return Prepared(job, cls, settings, columns, checked.sql)
+
+
+def _engine_message(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"DuckDB refused the query: {redact(text)}"
+
+
+def validate(project: Project, ref: str) -> Prepared:
+    """``offramp validate``: raises :class:`ValidationError` listing every problem."""
+    job = project.job(ref)
+    with Engine(project.warehouse, temp_dir=project.spill,
+                settings=project.engine_settings) as engine:
+        return prepare(engine, job)
+
+
+def preview(project: Project, ref: str, limit: int = 10,
+            now: dt.datetime | None = None) -> tuple[pa.Table, pa.Table]:
+    """The first ``limit`` rows of the query, and the first ``limit`` events it makes
+    (with rejects and reasons). Reads state, never writes it."""
+    job = project.job(ref)
+    with Engine(project.warehouse, temp_dir=project.spill,
+                settings=project.engine_settings) as engine:
+        prep = prepare(engine, job)
+        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
+        dest = prep.destination(prep.settings, context)
+        rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
+        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+        events = engine.con.sql(
+            f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
+            f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
+        return rows, events
+
+
+def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False,
+        now: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[RunCounts], None] | None = None) -> RunSummary:
+    """Run a job end to end. See the module docstring.
+
+    :param full: resend every event, ignoring the ledger.
+    :param sleep: how delivery waits between retries (tests pass a recorder).
+    :param progress: called with the running counts as work completes.
+    """
+    job = project.job(ref)
+    now = now or dt.datetime.now(dt.UTC)
+    with JobLock(project.lock_path(job.name), job.name), \
+            Engine(project.warehouse, state=project.state_path(job.name),
+                   temp_dir=project.spill, settings=project.engine_settings) as engine:
+        state = State(engine.cursor())
+        state.close_abandoned_runs()
+        run_id = state.start_run(job.name, job.destination, dry_run, now)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress)
+        try:
+            return runner.execute()
+        except KeyboardInterrupt:
+            runner.finish("interrupted", "stopped by the user (SIGINT)")
+            raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
+                              f"{runner.counts.delivered} events delivered and recorded; "
+                              "run again to send the rest") from None
+        except OfframpError as exc:
+            runner.finish("failed", str(exc))
+            raise
+        except EngineError as exc:
+            message = _engine_message(exc)
+            runner.finish("failed", message)
+            raise OfframpError(message) from None
+
+
+class _Run:
+    def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
+                 dry_run: bool, full: bool, sleep: Callable[[float], None],
+                 progress: Callable[[RunCounts], None] | None):
+        self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
+        self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
+        self.progress = progress or (lambda counts: None)
+        self.counts = RunCounts()
+        self.reasons: Counter[str] = Counter()
+        self.timings: dict[str, float] = Counter()
+        self.finished = False
+        self.fatal: str | None = None
+        self.failure: str | None = None
+
+    # -- the whole run ------------------------------------------------------------------
+    def execute(self) -> RunSummary:
+        t0 = time.perf_counter()
+        prep = prepare(self.engine, self.job)
+        self.timings["validate"] = time.perf_counter() - t0
+        context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
+                             self.dry_run)
+        dest = prep.destination(prep.settings, context)
+        limits = dest.limits
+        deliverer = None
+        if not self.dry_run:
+            dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
+            deliverer = Deliverer(dest, limits, sleep=self.sleep)
+        try:
+            reader = self._stream(dest, prep)
+            for batch, fps in self._cut(reader, limits.max_events, limits.max_bytes):
+                if deliverer is None:
+                    body = dest.encode(batch)
+                    self.counts.requests += 1
+                    self.counts.bytes += len(body)
+                    continue
+                if deliverer.stop.is_set():
+                    self.counts.pending += len(batch)
+                    break
+                for result in deliverer.submit(batch, fps):
+                    self._record(result)
+            if deliverer is not None:
+                for result in deliverer.drain():
+                    self._record(result)
+        except KeyboardInterrupt:
+            if deliverer is not None:
+                deliverer.stop.set()
+                for result in deliverer.drain():
+                    self._record(result)
+            raise
+        finally:
+            if deliverer is not None:
+                deliverer.close()
+                dest.close()
+        self.timings["total"] = time.perf_counter() - t0
+        if self.fatal:
+            return self.finish("failed", self.fatal)
+        if self.failure:
+            return self.finish("failed", f"the destination kept failing ({self.failure}); "
+                               "the run stopped and the rest stays pending for the next run")
+        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+
+    def finish(self, status: str, error: str | None) -> RunSummary:
+        self.counts.reasons = dict(self.reasons.most_common())
+        if not self.finished:
+            self.state.finish_run(self.run_id, status, self.counts, error)
+            self.finished = True
+        return RunSummary(self.run_id, self.job.name, self.job.destination, status, self.counts,
+                          redact(error) if error else None, dict(self.timings))
+
+    # -- stages -----------------------------------------------------------------------
+    def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
+        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+        shape_cols = self.engine.describe(shape)
+        rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
+        settled = ("FALSE" if self.full else
+                   "coalesce(l.fingerprint = s.fingerprint "
+                   "AND l.status IN ('delivered', 'rejected'), FALSE)")
+        order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
+                 if not self.full and self.state.has_failed() else "")
+        sql = f"""
+            WITH shaped AS (
+                SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                       coalesce(reject_reason, CASE WHEN payload IS NULL
+                           THEN 'the destination built no payload for this event' END)
+                           AS reject_reason,
+                       md5(payload) AS fingerprint
+                FROM ({shape}) AS shaped_events),
+            settled AS ({SETTLED})
+            SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+                   {settled} AS unchanged,
+                   CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL
+                        ELSE s.payload END AS payload
+            FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
+            {order}"""
+        reader = self.engine.stream(sql, batch_size=16384)
+        while True:
+            t = time.perf_counter()
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                self.timings["shape"] += time.perf_counter() - t
+                return
+            self.timings["shape"] += time.perf_counter() - t
+            yield batch
+
+    def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
+             max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
+        """Split events off the stream: count and store rejects, skip unchanged ones,
+        and cut the rest into requests of at most ``max_events`` and ``max_bytes``."""
+        buffers: dict[str | None, tuple[list[str], list[str], list[str], int]] = {}
+        for rb in reader:
+            t = time.perf_counter()
+            self.counts.events += rb.num_rows
+            rows = pc.sum(rb.column("source_rows")).as_py()
+            self.counts.rows_read += rows or 0
+            unchanged = rb.column("unchanged")
+            self.counts.unchanged += pc.sum(unchanged).as_py() or 0
+            active = pa.Table.from_batches([rb]).filter(pc.invert(unchanged))
+            rejected_mask = pc.is_valid(active.column("reject_reason"))
+            rejects = active.filter(rejected_mask)
+            if rejects.num_rows:
+                self.counts.rejected += rejects.num_rows
+                for reason, n in zip(*_value_counts(rejects.column("reject_reason")), strict=True):
+                    self.reasons[reason] += n
+                self.state.record_shape_rejects(
+                    self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
+            send = active.filter(pc.invert(rejected_mask))
+            self.timings["split"] += time.perf_counter() - t
+            self.progress(self.counts)
+            if not send.num_rows:
+                continue
+            for route in _routes(send):
+                part = send if route is _ALL else send.filter(
+                    pc.equal(send.column("route"), route) if route is not None
+                    else pc.is_null(send.column("route")))
+                key = None if route is _ALL else route
+                keys, payloads, fps, size = buffers.get(key, ([], [], [], 0))
+                for k, p, f in zip(part.column("event_key").to_pylist(),
+                                   part.column("payload").to_pylist(),
+                                   part.column("fingerprint").to_pylist(), strict=True):
+                    if keys and (len(keys) >= max_events or size + len(p) + 1 > max_bytes):
+                        yield Batch(key, keys, payloads), fps
+                        keys, payloads, fps, size = [], [], [], 0
+                    keys.append(k)
+                    payloads.append(p)
+                    fps.append(f)
+                    size += len(p) + 1
+                buffers[key] = (keys, payloads, fps, size)
+        for key, (keys, payloads, fps, _) in buffers.items():
+            if keys:
+                yield Batch(key, keys, payloads), fps
+
+    def _record(self, result: Result) -> None:
+        t = time.perf_counter()
+        batch, fps, route = result.batch, result.fingerprints, result.batch.route
+        self.counts.requests += 1
+        if result.delivered:
+            self.state.record(self.run_id, "delivered", [batch.keys[i] for i in result.delivered],
+                              [fps[i] for i in result.delivered], route)
+            self.counts.delivered += len(result.delivered)
+        if result.rejected:
+            idx = sorted(result.rejected)
+            reasons = [result.rejected[i] for i in idx]
+            self.state.record(self.run_id, "rejected", [batch.keys[i] for i in idx],
+                              [fps[i] for i in idx], route, reasons)
+            self.counts.rejected += len(idx)
+            self.reasons.update(reasons)
+        if result.failed:
+            self.state.record(self.run_id, "failed", [batch.keys[i] for i in result.failed],
+                              [fps[i] for i in result.failed], route,
+                              [result.failure] * len(result.failed))
+            self.counts.failed += len(result.failed)
+            self.failure = self.failure or result.failure
+        if result.fatal:
+            self.fatal = self.fatal or result.fatal
+        self.timings["record"] += time.perf_counter() - t
+        self.progress(self.counts)
+
+
+_ALL = object()
+
+
+def _routes(table: pa.Table) -> list[Any]:
+    routes = table.column("route")
+    if routes.null_count == len(routes):
+        return [_ALL]
+    return pc.unique(routes).to_pylist()
+
+
+def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
+    counts = pc.value_counts(column)
+    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()

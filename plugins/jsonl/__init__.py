@@ -1,0 +1,61 @@
+"""The ``jsonl`` destination: append each event as one JSON line to a local file.
+
+For trying offramp without an ad account, for debugging a query, and for handing
+events to another tool. Any query works: the ``id`` column is the event key, and
+every column becomes a field of the event.
+
+Job header::
+
+    /* offramp
+    destination = "jsonl"
+    [settings]
+    path = "out/events.jsonl"     # relative to the project folder's working directory
+    */
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from connector import Batch, Column, Contract, Destination, Limits, Outcome, Settings, hookimpl
+
+
+class JsonlSettings(Settings):
+    path: str = "events.jsonl"
+    """Where to append events; created with its folder if missing."""
+
+
+class JsonlDestination(Destination):
+    name = "jsonl"
+    summary = "Append events as JSON lines to a local file"
+    contract = Contract(required=(Column("id", "any", "a unique id per event"),))
+    Settings = JsonlSettings
+    limits = Limits(max_events=5000, max_bytes=16_000_000, concurrency=1)
+
+    _lock = threading.Lock()
+
+    def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        return (f"SELECT CAST(src.id AS VARCHAR) AS event_key, NULL::VARCHAR AS route, "
+                f"CASE WHEN src.id IS NOT NULL THEN to_json(src)::VARCHAR END AS payload, "
+                f"CASE WHEN src.id IS NULL THEN 'id is missing' END AS reject_reason, "
+                f"1 AS source_rows FROM {source} AS src")
+
+    def encode(self, batch: Batch) -> bytes:
+        return ("\n".join(batch.payloads) + "\n").encode()
+
+    def deliver(self, batch: Batch) -> Outcome:
+        path = Path(self.settings.path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = self.encode(batch)
+        with self._lock, open(path, "ab") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        return Outcome(info={"bytes": len(data)})
+
+
+@hookimpl
+def register_destinations(register):
+    register(JsonlDestination)
