@@ -1,9 +1,11 @@
 """The ``iqm`` destination: assign a conversion to campaigns, or fire its pixel per order.
 
-``open()`` logs in, finds or creates the conversion (never twice: it looks the
-name up first), and, as the mode needs, reads the pixel URL or the campaigns the
-conversion is attached to. ``deliver()`` then sends one request per batch in
-assign mode, and one pixel fire per event in events mode (see :meth:`_fire`).
+``open()`` reads the credentials. Before the first delivery, :meth:`prepare` logs
+in and finds or creates the conversion (never twice: it looks the name up
+first), and in events mode reads the pixel URL; a run with nothing to send makes
+no request. ``deliver()`` then sends one assign request per batch in assign mode,
+one listing and one assign request for the mirror event, and one pixel fire per
+event in events mode (see :meth:`_fire`).
 """
 
 from __future__ import annotations
@@ -43,10 +45,6 @@ from plugins.iqm.settings import IqmSettings
 
 log = logging.getLogger("offramp.iqm")
 
-#: Attempts for the setup calls of open() when IQM answers 429/5xx or times out.
-OPEN_ATTEMPTS = 4
-
-
 class IqmDestination(Destination):
     """IQM conversions: campaign assignment (``mode = "assign"``) or pixel fires
     (``mode = "events"``)."""
@@ -80,7 +78,7 @@ class IqmDestination(Destination):
         self.client: IqmClient | None = None
         self.conversion: Conversion | None = None
         self.pixel: str | None = None
-        self.attached: set[int] | None = None
+        self._prepare_lock = threading.Lock()
         # events fired in a batch that has not returned yet: key -> payload
         self._fired: dict[str, str] = {}
         self._fired_lock = threading.Lock()
@@ -91,42 +89,40 @@ class IqmDestination(Destination):
 
     # -- setup ---------------------------------------------------------------------------
     def open(self, http: requests.Session) -> None:
+        """Read the credentials and build the client. No request yet: the core opens
+        the destination on every run, and a run with nothing to send must not call
+        IQM (see :meth:`prepare`)."""
         super().open(http)
         s = self.settings
         credentials = Credentials(self.secret(s.client_id_env), self.secret(s.client_secret_env),
                                   self.secret(s.username_env), self.secret(s.password_env))
         window = RequestWindow(s.requests_per_minute, clock=self.clock, sleep=self.sleep)
-        self.client = client = IqmClient(http, s, credentials, timeout=self.limits.timeout,
-                                         clock=self.clock, window=window)
-        self._retrying("logging in to IQM", client.login)
-        conversion = self._retrying("finding the IQM conversion",
-                                    lambda: conversions.ensure(client, s))
-        self.conversion = conversion
-        if s.mode == "events":
-            self.pixel = self._retrying(
-                "reading the pixel URL", lambda: conversions.pixel_template(client, s, conversion))
-        if s.mirror:
-            self.attached = self._retrying(
-                "listing the conversion's campaigns",
-                lambda: conversions.attached_campaigns(client, conversion.id))
-            log.info("conversion %s is attached to %d campaigns", conversion.id,
-                     len(self.attached))
+        self.client = IqmClient(http, s, credentials, timeout=self.limits.timeout,
+                                clock=self.clock, window=window)
 
-    def _retrying(self, what: str, step: Callable[[], Any]) -> Any:
-        """Run a setup step, waiting out 429/5xx/timeouts a few times (open() is not
-        retried by the core)."""
-        for attempt in range(1, OPEN_ATTEMPTS + 1):
+    def prepare(self) -> Conversion:
+        """Log in and make sure the conversion exists (found by name, else created),
+        once per run, before the first delivery; events mode also reads the pixel URL.
+
+        Raises Retryable (the core retries the batch, and this runs again: finding
+        the conversion first makes a second attempt safe), or Fatal.
+        """
+        with self._prepare_lock:
+            if self.conversion is not None:
+                return self.conversion
+            client, s = self._client, self.settings
             try:
-                return step()
+                if client.token is None:
+                    client.login()
+                conversion = conversions.ensure(client, s)
+                if s.mode == "events":
+                    self.pixel = conversions.pixel_template(client, s, conversion)
             except Refused as exc:
-                raise ConfigError(f"{what}: {exc}") from None
-            except Retryable as exc:
-                if attempt == OPEN_ATTEMPTS:
-                    raise Fatal(f"{what} failed {attempt} times: {exc}; try again later") from None
-                wait = exc.retry_after if exc.retry_after is not None else 3.0 * 2 ** attempt
-                log.warning("%s: %s; waiting %.0fs", what, exc, wait)
-                self.sleep(wait)
-        raise AssertionError("unreachable")
+                raise Fatal(f"{exc}: check the conversion settings of the job") from None
+            except ConfigError as exc:
+                raise Fatal(str(exc)) from None
+            self.conversion = conversion
+            return conversion
 
     @property
     def _client(self) -> IqmClient:
@@ -134,14 +130,9 @@ class IqmDestination(Destination):
             raise Fatal("the iqm destination was not opened: call open() before deliver()")
         return self.client
 
-    @property
-    def _conv(self) -> Conversion:
-        if self.conversion is None:
-            raise Fatal("the iqm destination was not opened: call open() before deliver()")
-        return self.conversion
-
     # -- delivery ------------------------------------------------------------------------
     def deliver(self, batch: Batch) -> Outcome:
+        self.prepare()
         if self.settings.mode == "events":
             return self._fire(batch)
         if batch.route == shaping.MIRROR_ROUTE:
@@ -150,7 +141,7 @@ class IqmDestination(Destination):
 
     def _assign(self, batch: Batch) -> Outcome:
         """One assign call adding the batch's campaigns; refused ones become rejections."""
-        conversion = self._conv
+        conversion = self.prepare()
         ids = [int(json.loads(p)["campaign_id"]) for p in batch.payloads]
         try:
             result = conversions.assign(self._client, conversion.id, sorted(set(ids)), [])
@@ -167,34 +158,32 @@ class IqmDestination(Destination):
                     "unknown)")
             elif cid not in result.valid_add:
                 rejected[index] = f"IQM did not confirm the assignment to campaign {cid}"
-        if self.attached is not None:
-            self.attached |= result.valid_add
         return Outcome(rejected, {"conversion_id": conversion.id,
                                   "assigned": len(result.valid_add)})
 
     def _mirror(self, batch: Batch) -> Outcome:
-        """Remove the conversion from the campaigns it is attached to (as listed in
-        open()) that the query no longer names."""
-        conversion = self._conv
-        if self.attached is None:
-            raise Fatal("mirror event without the attached-campaign list: set mirror = true")
+        """Remove the conversion from the campaigns IQM lists as attached to it that
+        the query no longer names: one listing call, then one assign call."""
+        conversion = self.prepare()
         wanted: set[int] = set()
         for payload in batch.payloads:
             wanted.update(int(c) for c in json.loads(payload)["campaign_ids"])
-        remove = sorted(self.attached - wanted)
+        attached = conversions.attached_campaigns(self._client, conversion.id)
+        remove = sorted(attached - wanted)
+        info: dict[str, Any] = {"conversion_id": conversion.id, "attached": len(attached),
+                                "removed": 0}
         if not remove:
-            return Outcome(info={"conversion_id": conversion.id, "removed": 0})
+            return Outcome(info=info)
         try:
             result = conversions.assign(self._client, conversion.id, [], remove)
         except Refused as exc:
             return Outcome({i: f"IQM refused the removal: {exc.detail}"
-                            for i in range(len(batch))})
-        self.attached -= result.valid_remove
+                            for i in range(len(batch))}, info)
         kept = sorted(set(remove) - result.valid_remove)
-        info = {"conversion_id": conversion.id, "removed": len(result.valid_remove),
-                "not_removed": kept}
+        info.update(removed=len(result.valid_remove), not_removed=kept)
+        log.info("removed conversion %s from %d campaigns", conversion.id,
+                 len(result.valid_remove))
         if not kept:
-            log.info("removed conversion %s from %d campaigns", conversion.id, len(remove))
             return Outcome(info=info)
         listed = ", ".join(str(c) for c in kept)
         reason = (f"IQM did not remove conversion {conversion.id} from campaigns {listed}: "
@@ -208,9 +197,9 @@ class IqmDestination(Destination):
         events already fired are remembered, so the core's retry of the same batch
         skips them instead of firing them twice.
         """
+        conversion = self.prepare()
         template = self.pixel
-        if template is None:
-            raise Fatal("the iqm destination was not opened: call open() before deliver()")
+        assert template is not None, "prepare() reads the pixel URL in events mode"
         http = self.http
         assert http is not None
         rejected: dict[int, str] = {}
@@ -234,7 +223,7 @@ class IqmDestination(Destination):
             elif status == 408 or status >= 500:
                 raise Retryable(f"the IQM pixel host answered {status} after {fired} fires")
             elif status == 404:
-                raise Fatal(f"the IQM pixel of conversion {self._conv.id} does not exist (404): "
+                raise Fatal(f"the IQM pixel of conversion {conversion.id} does not exist (404): "
                             "was the conversion deleted? Remove conversion_id or fix it")
             else:
                 text = redact(response.text[:200].strip()) or f"HTTP {status}"
@@ -242,5 +231,5 @@ class IqmDestination(Destination):
         with self._fired_lock:
             for key in batch.keys:
                 self._fired.pop(key, None)
-        return Outcome(rejected, {"conversion_id": self._conv.id, "pixels_fired": fired,
+        return Outcome(rejected, {"conversion_id": conversion.id, "pixels_fired": fired,
                                   "already_fired": skipped})

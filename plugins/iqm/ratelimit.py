@@ -1,8 +1,9 @@
 """A sliding window over IQM REST calls: at most N requests in any 60 seconds.
 
 The core paces :meth:`deliver` calls with ``Limits.rate_per_second``; this window
-also counts the calls the core does not see (login, token refresh, the lookups
-in ``open()``), so that the whole run stays under IQM's 20 requests a minute.
+also counts the calls the core does not see (login, token refresh, finding or
+creating the conversion, the mirror's listing), so that the whole run stays under
+IQM's 20 requests a minute.
 Clock and sleep are injectable so tests never wait.
 """
 

@@ -4,11 +4,13 @@ Two shapes, one per mode:
 
 * ``assign``: one event per distinct campaign id (``event_key`` = the id,
   payload ``{"campaign_id": 123}``); with ``mirror = true`` one more event,
-  routed ``"mirror"``, carrying every valid id of the query and the run's time,
-  so that it is delivered on every run.
+  routed ``"mirror"``, carrying every valid id of the query: its payload changes,
+  and it is delivered, whenever the query's set of campaigns changes.
 * ``events``: one event per order (``event_key`` = ``order_id``), line items
   summed (``value``, else ``price * quantity``), payload
-  ``{"order_id": "...", "cv": "12.50"}``: what the pixel fire sends.
+  ``{"order_id": "...", "cv": "12.50"}``: what the pixel fire sends. Rejected
+  orders keep their payload when it can be built, so that an order delivered
+  before and rejected now (it aged out of ``max_age_days``) counts as unchanged.
 
 Everything here is SQL text; the core runs it.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector import ValidationError
+from connector import ValidationError, pii
 from plugins.iqm.settings import IqmSettings
 
 MIRROR_KEY = "__mirror__"
@@ -105,9 +107,7 @@ FROM bad"""
 UNION ALL
 SELECT {literal(MIRROR_KEY)}, {literal(MIRROR_ROUTE)},
        CASE WHEN count(*) > 0 THEN CAST(json_object(
-           'campaign_ids', list(campaign_id ORDER BY campaign_id),
-           'as_of', {literal(as_utc(now).strftime('%Y-%m-%dT%H:%M:%SZ'))}
-       ) AS VARCHAR) END,
+           'campaign_ids', list(campaign_id ORDER BY campaign_id)) AS VARCHAR) END,
        CASE WHEN count(*) = 0 THEN 'the query returned no valid campaign id: mirror refuses to '
            || 'remove the conversion from every campaign; check the query' END
 FROM valid"""
@@ -189,8 +189,8 @@ checked AS (
         WHEN missing_values > 0
             THEN 'a line of this order has no value: set value, or price and quantity'
         WHEN currencies > 1 THEN 'the order mixes currencies (' || curs || ')'
-        WHEN NOT regexp_full_match(cur, '[A-Z]{{3}}')
-            THEN 'currency ' || cur || ' is not a 3-letter ISO 4217 code'
+        WHEN NOT {pii.currency_ok('cur')}
+            THEN 'currency ' || cur || ' is not an ISO 4217 code'
         WHEN cur <> {currency}
             THEN 'currency ' || cur || ' is not ' || {currency}
                  || ' (the currency setting): convert the value in SQL'
@@ -200,7 +200,7 @@ checked AS (
     FROM orders
 )
 SELECT coalesce(order_id, 'missing-order-id') AS event_key, CAST(NULL AS VARCHAR) AS route,
-       CASE WHEN reject_reason IS NULL THEN CAST(json_object(
+       CASE WHEN order_id IS NOT NULL AND cv IS NOT NULL THEN CAST(json_object(
            'order_id', order_id, 'cv', CAST(cv AS VARCHAR)) AS VARCHAR) END AS payload,
        reject_reason
 FROM checked""".strip()

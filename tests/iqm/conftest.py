@@ -49,9 +49,11 @@ Make = Callable[..., IqmDestination]
 @pytest.fixture
 def make(emu: IqmEmulator, clock: FakeClock, creds: dict[str, str],
          http: requests.Session) -> Make:
-    """``make(mode=..., open=True, **settings)``: a destination wired to the emulator."""
+    """``make(mode=..., open=True, prepare=True, **settings)``: a destination wired to the
+    emulator, opened and prepared (logged in, conversion ensured) unless told otherwise."""
 
-    def factory(mode: str = "assign", open: bool = True, **overrides: Any) -> IqmDestination:
+    def factory(mode: str = "assign", open: bool = True, prepare: bool = True,
+                **overrides: Any) -> IqmDestination:
         values: dict[str, Any] = {"mode": mode, "conversion_name": "Offline orders",
                                   "workspace_host": emu.HOST, "base_url": emu.url}
         values.update(overrides)
@@ -60,6 +62,8 @@ def make(emu: IqmEmulator, clock: FakeClock, creds: dict[str, str],
         dest.sleep = clock.sleep
         if open:
             dest.open(http)
+            if prepare:
+                dest.prepare()
         return dest
 
     return factory

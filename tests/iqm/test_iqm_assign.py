@@ -14,7 +14,7 @@ ASSIGN = "/api/v3/conversion/assign-to/campaign"
 
 
 def mirror_event(*ids: int) -> object:
-    payload = '{"campaign_ids":[' + ",".join(map(str, ids)) + '],"as_of":"2026-09-01T12:00:00Z"}'
+    payload = '{"campaign_ids":[' + ",".join(map(str, ids)) + ']}'
     return batch([payload], keys=[MIRROR_KEY], route=MIRROR_ROUTE)
 
 
@@ -85,15 +85,15 @@ def test_emulator_accepts_patch_for_old_clients(make, emu):
     assert response.json()["data"]["validAddCampaignIdsList"] == [1003]
 
 
-def test_mirror_lists_attached_campaigns_in_open_and_removes_the_others(make, emu):
+def test_mirror_lists_attached_campaigns_and_removes_the_others(make, emu):
     make().deliver(campaigns(1001, 1002, 1003))
     dest = make(mirror=True)
+    assert not api_calls(emu, "/api/v3/conversion/attached/campaigns/list")
+    outcome = dest.deliver(mirror_event(1001))
     (listing,) = api_calls(emu, "/api/v3/conversion/attached/campaigns/list")
     assert listing.arg("conversionId") == str(dest.conversion.id)
-    assert dest.attached == {1001, 1002, 1003}
-    outcome = dest.deliver(mirror_event(1001))
     assert outcome.rejected == {}
-    assert outcome.info["removed"] == 2
+    assert outcome.info["attached"] == 3 and outcome.info["removed"] == 2
     last = api_calls(emu, ASSIGN)[-1].json()
     assert last["addCampaignsList"] == [] and last["removeCampaignsList"] == [1002, 1003]
     assert emu.conversion_named("Offline orders")[0].campaigns == {1001}

@@ -7,7 +7,7 @@ import pydantic
 import pytest
 import requests
 
-from connector import ConfigError
+from connector import Fatal
 from plugins.iqm import IqmSettings
 from plugins.iqm.emulator_checks import StoredConversion
 from tests.iqm.iqm_support import api_calls
@@ -78,7 +78,7 @@ def test_creates_a_postback_conversion(make, emu):
 
 def test_same_name_with_another_type_is_a_config_error(make, emu):
     make(**POSTBACK)
-    with pytest.raises(ConfigError, match='postback conversion: set conversion_type = "postback"'):
+    with pytest.raises(Fatal, match='postback conversion: set conversion_type = "postback"'):
         make()
 
 
@@ -86,7 +86,7 @@ def test_two_conversions_with_the_name_ask_for_conversion_id(make, emu):
     make()
     make(conversion_name="Other")
     emu.conversions[max(emu.conversions)].name = "Offline orders"
-    with pytest.raises(ConfigError, match="set conversion_id"):
+    with pytest.raises(Fatal, match="set conversion_id"):
         make()
     pinned = min(emu.conversions)
     dest = make(conversion_id=pinned)
@@ -94,7 +94,7 @@ def test_two_conversions_with_the_name_ask_for_conversion_id(make, emu):
 
 
 def test_unknown_conversion_id_is_a_config_error(make):
-    with pytest.raises(ConfigError, match="fix conversion_id"):
+    with pytest.raises(Fatal, match="fix conversion_id"):
         make(conversion_id=999_999)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector import ConfigError, Fatal, Retryable
+from connector import Fatal, Retryable
 from plugins.iqm import conversions
 from tests.iqm.iqm_support import orders
 
@@ -93,7 +93,7 @@ def test_missing_pixel_script_needs_pixel_base_url(make, emu, monkeypatch):
     from plugins.iqm.emulator_checks import StoredConversion
 
     monkeypatch.setattr(StoredConversion, "script", lambda self, base: None)
-    with pytest.raises(ConfigError, match="set pixel_base_url"):
+    with pytest.raises(Fatal, match="set pixel_base_url"):
         make(mode="events")
     dest = make(mode="events", pixel_base_url=emu.url)
     uuid = emu.conversion_named("Offline orders")[0].uuid

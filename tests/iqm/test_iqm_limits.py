@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from connector import ConfigError, Fatal, Retryable
+from connector import Fatal, Retryable
 from plugins.iqm import IqmDestination
 from plugins.iqm.errors import Refused, classify
 from plugins.iqm.ratelimit import RequestWindow
@@ -86,25 +86,35 @@ def test_dropped_connection_and_malformed_json_are_retryable(make, emu):
         dest.deliver(campaigns(1001))
 
 
-def test_open_waits_out_a_429_at_login(make, emu, clock):
-    emu.throttle(path="/api/v3/ua/login", retry_after=9, times=2)
-    dest = make()
-    assert dest.conversion is not None
-    assert clock.sleeps == [9, 9]
-    assert len(api_calls(emu, "/api/v3/ua/login")) == 3
+def test_open_makes_no_request_and_the_first_delivery_prepares(make, emu):
+    dest = make(prepare=False)
+    assert emu.calls == []  # a run with nothing to send never calls IQM
+    assert dest.deliver(campaigns(1001)).rejected == {}
+    assert [c.path for c in emu.calls] == [
+        "/api/v3/ua/login", "/api/v3/conversion/list", "/api/v3/conversion/pixel/add",
+        "/api/v3/conversion/assign-to/campaign"]
+    dest.deliver(campaigns(1002))
+    assert len(api_calls(emu, "/api/v3/ua/login")) == 1  # prepared once
 
 
-def test_open_gives_up_after_repeated_5xx(make, emu, clock):
-    emu.server_error(path="/api/v3/conversion/list", times=10)
-    with pytest.raises(Fatal, match="failed 4 times"):
-        make()
-    assert clock.sleeps == [6.0, 12.0, 24.0]
+def test_a_429_while_preparing_is_retried_by_the_core(make, emu):
+    dest = make(prepare=False)
+    emu.throttle(path="/api/v3/ua/login", retry_after=9)
+    with pytest.raises(Retryable) as info:
+        dest.deliver(campaigns(1001))
+    assert info.value.throttled and info.value.retry_after == 9
+    emu.server_error(path="/api/v3/conversion/pixel/add")
+    with pytest.raises(Retryable, match="answered 500"):
+        dest.deliver(campaigns(1001))
+    assert dest.deliver(campaigns(1001)).rejected == {}  # the core's next attempt
+    assert len(emu.conversion_named("Offline orders")) == 1  # ...without a duplicate
+    assert len(api_calls(emu, "/api/v3/ua/login")) == 2
 
 
-def test_refused_create_is_a_config_error(make, emu):
+def test_refused_create_stops_the_run(make, emu):
     emu.inject(status=422, path="/api/v3/conversion/pixel/add", body={
         "success": False, "errorObjects": [{"error": "name already taken", "field": "name"}]})
-    with pytest.raises(ConfigError, match="name already taken \\(field name\\)"):
+    with pytest.raises(Fatal, match="name already taken \\(field name\\)"):
         make()
 
 
