@@ -132,16 +132,15 @@ class IqmDestination(Destination):
 
     # -- delivery ------------------------------------------------------------------------
     def deliver(self, batch: Batch) -> Outcome:
-        self.prepare()
-        if self.settings.mode == "events":
-            return self._fire(batch)
-        if batch.route == shaping.MIRROR_ROUTE:
-            return self._mirror(batch)
-        return self._assign(batch)
-
-    def _assign(self, batch: Batch) -> Outcome:
-        """One assign call adding the batch's campaigns; refused ones become rejections."""
         conversion = self.prepare()
+        if self.settings.mode == "events":
+            return self._fire(batch, conversion)
+        if batch.route == shaping.MIRROR_ROUTE:
+            return self._mirror(batch, conversion)
+        return self._assign(batch, conversion)
+
+    def _assign(self, batch: Batch, conversion: Conversion) -> Outcome:
+        """One assign call adding the batch's campaigns; refused ones become rejections."""
         ids = [int(json.loads(p)["campaign_id"]) for p in batch.payloads]
         try:
             result = conversions.assign(self._client, conversion.id, sorted(set(ids)), [])
@@ -161,10 +160,9 @@ class IqmDestination(Destination):
         return Outcome(rejected, {"conversion_id": conversion.id,
                                   "assigned": len(result.valid_add)})
 
-    def _mirror(self, batch: Batch) -> Outcome:
+    def _mirror(self, batch: Batch, conversion: Conversion) -> Outcome:
         """Remove the conversion from the campaigns IQM lists as attached to it that
         the query no longer names: one listing call, then one assign call."""
-        conversion = self.prepare()
         wanted: set[int] = set()
         for payload in batch.payloads:
             wanted.update(int(c) for c in json.loads(payload)["campaign_ids"])
@@ -190,14 +188,13 @@ class IqmDestination(Destination):
                   "conversions can be removed only before a campaign runs")
         return Outcome({i: reason for i in range(len(batch))}, info)
 
-    def _fire(self, batch: Batch) -> Outcome:
+    def _fire(self, batch: Batch, conversion: Conversion) -> Outcome:
         """Fire the pixel once per event, one after the other.
 
         A 429, a 5xx or a timeout stops the batch with :class:`Retryable`; the
         events already fired are remembered, so the core's retry of the same batch
         skips them instead of firing them twice.
         """
-        conversion = self.prepare()
         template = self.pixel
         assert template is not None, "prepare() reads the pixel URL in events mode"
         http = self.http

@@ -106,8 +106,9 @@ class IqmEmulator(AuthRoutes, Emulator):
         return self
 
     def stop(self) -> None:
-        """Stop the server without waiting out its 0.5 s poll: the base's shutdown()
-        blocks until the serving loop wakes, so connect until it has."""
+        """Stop the server without waiting out its poll interval: the base's shutdown()
+        blocks until the serving loop wakes, so connect until it has (about 50 ms saved
+        per test)."""
         server = self._server
         if server is None:
             return
@@ -171,7 +172,9 @@ class IqmEmulator(AuthRoutes, Emulator):
             "logins": self.logins, "refreshes": self.refreshes,
         }
 
-    def _control(self, request: Request) -> Response:
+    def control(self, request: Request) -> Response | None:
+        """IQM-specific faults for other processes: ``POST /__emulator__/expire-tokens``,
+        ``/hold`` (``{"email", "on"}``) and ``/campaigns`` (``{"id", "status", "owId"}``)."""
         body = request.json() if request.body else {}
         if request.path == f"{CONTROL}/expire-tokens" and request.method == "POST":
             self.expire_tokens()
@@ -182,7 +185,7 @@ class IqmEmulator(AuthRoutes, Emulator):
         if request.path == f"{CONTROL}/campaigns" and request.method == "POST":
             self.set_campaign(int(body["id"]), str(body["status"]), body.get("owId"))
             return Response(200, {"id": int(body["id"]), "status": body["status"]})
-        return super()._control(request)
+        return None
 
     # -- dispatch ---------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
