@@ -86,6 +86,14 @@ def test_dropped_connection_and_malformed_json_are_retryable(make, emu):
         dest.deliver(campaigns(1001))
 
 
+def test_a_timeout_is_retryable(make, emu):
+    dest = make()
+    dest.client.timeout = 0.01
+    emu.inject(delay=0.05, status=200, path="/api/v3/conversion/assign-to")
+    with pytest.raises(Retryable, match="no answer from 127.0.0.1.* within 0.01s"):
+        dest.deliver(campaigns(1001))
+
+
 def test_open_makes_no_request_and_the_first_delivery_prepares(make, emu):
     dest = make(prepare=False)
     assert emu.calls == []  # a run with nothing to send never calls IQM
