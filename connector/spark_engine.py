@@ -1,0 +1,159 @@
+"""Apache Spark as a run's engine: the session, the warehouse's views, the SQL.
+
+Every pyspark import of offramp is here or in the function :func:`connector.spark_delivery.task`
+runs on executors. pyspark is an optional extra (``pip install offramp[spark]``):
+importing this module works without it; :func:`session` says how to install it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connector.errors import ConfigError, OfframpError
+from connector.sql_spark import to_spark
+from connector.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+#: Spark settings every offramp session runs with (set at runtime, so they also apply
+#: to a session the caller built): UTC like DuckDB's engine, ANSI semantics (a failed
+#: CAST raises, as in DuckDB), Arrow batches of a bounded size.
+RUNTIME_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.ansi.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+}
+#: The view the job's (transpiled) query is registered as; the shaping SQL reads it.
+SOURCE_VIEW = "offramp_source"
+SHAPED_VIEW = "offramp_shaped"
+LEDGER_VIEW = "offramp_ledger"
+INSTALL = "install the Spark extra: pip install 'offramp[spark]' (pyspark>=4.3,<5 and pandas<3)"
+
+
+def session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+    """A Spark session: ``master`` (``local[2]``, ``spark://host:7077``, ``yarn`` ...) or
+    Spark's own default; executors use this interpreter unless ``PYSPARK_PYTHON`` says
+    otherwise."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise ConfigError(f"--engine spark needs pyspark: {INSTALL}") from None
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName("offramp")
+    if master:
+        builder = builder.master(master)
+    for key, value in (conf or {}).items():
+        builder = builder.config(key, str(value))
+    spark = builder.getOrCreate()
+    configure(spark)
+    return spark
+
+
+def configure(spark: SparkSession) -> None:
+    for key, value in RUNTIME_CONF.items():
+        spark.conf.set(key, value)
+
+
+def parquet_tables(folder: Path) -> dict[str, Path]:
+    """View name -> Parquet file or folder, named as :func:`connector.warehouse.parquet_views`
+    names them (same files, same names, same rules)."""
+    tables: dict[str, Path] = {}
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_file() and entry.suffix == ".parquet":
+            tables[entry.stem] = entry
+        elif entry.is_dir() and any(entry.rglob("*.parquet")):
+            tables[entry.name] = entry
+    return tables
+
+
+def register_warehouse(spark: SparkSession, warehouse: Warehouse) -> list[str]:
+    """Expose each Parquet file or folder of the warehouse as a temp view; returns
+    the view names. A DuckDB-file warehouse is refused: Spark cannot read it."""
+    if warehouse.kind != "parquet":
+        raise ConfigError(
+            f"--engine spark reads Parquet exports, and this project's warehouse is the DuckDB "
+            f"file {warehouse.path}: point [warehouse] parquet in offramp.toml at a folder of "
+            "Parquet files (for example `COPY ... TO 'exports/t.parquet'` from DuckDB), or run "
+            "with --engine duckdb")
+    warehouse.check()
+    views = []
+    for name, path in parquet_tables(warehouse.path).items():
+        reader = spark.read.option("pathGlobFilter", "*.parquet").option("mergeSchema", "true")
+        if path.is_dir() and not _hive(path):
+            reader = reader.option("recursiveFileLookup", "true")
+        reader.parquet(str(path)).createOrReplaceTempView(name)
+        views.append(name)
+    return views
+
+
+def _hive(folder: Path) -> bool:
+    """True when every sub-folder is a ``key=value`` partition (Spark discovers them)."""
+    subdirs = [p for p in folder.rglob("*") if p.is_dir()]
+    return all("=" in p.name for p in subdirs)
+
+
+def functions(spark: SparkSession) -> set[str]:
+    """The names of the session's SQL functions, for the transpile step's check."""
+    return {row[0].split(".")[-1] for row in spark.sql("SHOW FUNCTIONS").collect()}
+
+
+def diff_sql(has_source_rows: bool, full: bool) -> str:
+    """Spark SQL: the shaped events (the view :data:`SHAPED_VIEW`) with their
+    fingerprint, diffed against the exported ledger as the DuckDB engine does."""
+    rows_expr = "source_rows" if has_source_rows else "CAST(NULL AS BIGINT)"
+    settled = ("FALSE" if full else
+               "coalesce(l.fingerprint = s.fingerprint "
+               "AND l.status IN ('delivered', 'rejected'), FALSE)")
+    return f"""
+        WITH shaped AS (
+            SELECT event_key, route, payload, CAST({rows_expr} AS BIGINT) AS source_rows,
+                   coalesce(reject_reason, CASE WHEN payload IS NULL
+                       THEN 'the destination built no payload for this event' END)
+                       AS reject_reason,
+                   md5(payload) AS fingerprint
+            FROM {SHAPED_VIEW} AS shaped_events)
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+               {settled} AS unchanged,
+               CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL
+                    ELSE s.payload END AS payload,
+               coalesce(l.status = 'failed', FALSE) AS retry_first
+        FROM shaped AS s LEFT JOIN {LEDGER_VIEW} AS l ON l.event_key = s.event_key"""
+
+
+class Plan:
+    """A job's SQL on Spark: the transpiled query and shaping, and their notes."""
+
+    def __init__(self, spark: SparkSession, job_sql: str, shape: Any, destination: str):
+        """:param shape: ``shape(source)`` returns the destination's DuckDB shaping SQL
+        over the relation named ``source``."""
+        known = functions(spark)
+        query = to_spark(job_sql, what="the job's query", functions=known)
+        shaping = to_spark(shape(SOURCE_VIEW), what=f"the {destination} destination's shaping "
+                           "SQL", functions=known)
+        self.spark = spark
+        self.notes = [f"transpile (the job's query): {n}" for n in query.notes] + \
+                     [f"transpile ({destination} shaping): {n}" for n in shaping.notes]
+        self.query_sql, self.shape_sql = query.sql, shaping.sql
+
+    def events(self, ledger: Path, full: bool) -> DataFrame:
+        """The diffed events, as a DataFrame (lazy)."""
+        spark = self.spark
+        try:
+            spark.sql(self.query_sql).createOrReplaceTempView(SOURCE_VIEW)
+            spark.read.parquet(str(ledger)).createOrReplaceTempView(LEDGER_VIEW)
+            shaped = spark.sql(self.shape_sql)  # analysed once: big plans take seconds
+            shaped.createOrReplaceTempView(SHAPED_VIEW)
+            return spark.sql(diff_sql("source_rows" in shaped.columns, full))
+        except Exception as exc:
+            raise OfframpError(f"Spark refused the transpiled SQL: {_first_line(exc)}") from None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
