@@ -107,10 +107,25 @@ def preview(c: Context, job: str, limit: int) -> None:
 @click.option("--full", is_flag=True, help="Resend every event, ignoring the ledger.")
 @click.option("--profile", is_flag=True, help="Print where the time went, per stage.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+              show_default=True, help="Where to shape and deliver (spark: pip install "
+              "'offramp[spark]', Parquet warehouses).")
+@click.option("--master", default=None, help="Spark master URL (--engine spark), e.g. local[4].")
+@click.option("--partitions", type=int, default=None,
+              help="Spark delivery partitions (default: as many as run at once, at most the "
+              "destination's concurrency).")
 @pass_ctx
-def run(c: Context, job: str, dry_run: bool, full: bool, profile: bool, quiet: bool) -> None:
+def run(c: Context, job: str, dry_run: bool, full: bool, profile: bool, quiet: bool,
+        engine: str, master: str | None, partitions: int | None) -> None:
     """Run a job: shape, diff against the ledger, deliver, record."""
-    summary = run_with_progress(c.project, job, dry_run=dry_run, full=full, quiet=quiet)
+    if engine == "spark":
+        from connector import spark_run
+
+        summary = spark_run.run(c.project, job, master=master, partitions=partitions,
+                                dry_run=dry_run, full=full,
+                                report=lambda line: err.print(line, markup=False))
+    else:
+        summary = run_with_progress(c.project, job, dry_run=dry_run, full=full, quiet=quiet)
     print_summary(summary, profile)
     if not summary.ok:
         sys.exit(1)
