@@ -497,7 +497,10 @@ def _trim(node: exp.Trim, notes: _Notes) -> None:
 
 
 def _cte(node: exp.CTE, notes: _Notes) -> None:
-    if isinstance(node.this, exp.Values):
+    body = node.this
+    source = body.args.get("from_") if isinstance(body, exp.Select) else None
+    if isinstance(body, exp.Values) or (source is not None and isinstance(source.this,
+                                                                          exp.Values)):
         notes.add("VALUES in a CTE -> SELECT * FROM VALUES (sqlglot)")
     return None
 

@@ -1,0 +1,73 @@
+"""Helpers for the Spark tests: a Parquet demo warehouse, projects running the Meta
+demo job against a given emulator, and readers of a job's state file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from connector.warehouse import Warehouse, WarehouseWriter, open_state
+from plugins.meta.demo import DATASET, TOKEN
+from plugins.meta.demo_data import build_demo_warehouse, demo_query
+
+JOB = "meta_offline_events"
+HEADER = """/* offramp
+destination = "meta"
+
+[settings]
+dataset_id = "{dataset}"
+access_token_env = "META_ACCESS_TOKEN"
+base_url = "{url}"
+default_country = "US"
+*/
+"""
+ENV = {"META_ACCESS_TOKEN": TOKEN, "OFFRAMP_LOAD_PLUGINS": "jsonl,meta"}
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def build_parquet_warehouse(folder: Path, orders: int) -> Path:
+    """The demo tables as of today (UTC), one Parquet folder per table."""
+    with WarehouseWriter(Warehouse("parquet", folder)) as writer:
+        build_demo_warehouse(writer, orders=orders, today=utc_today())
+    return folder
+
+
+def make_project(root: Path, warehouse: Path, url: str, *, duckdb_file: bool = False) -> Path:
+    """A project whose warehouse is ``warehouse`` (Parquet) and whose Meta demo job
+    sends to ``url``."""
+    (root / "queries").mkdir(parents=True, exist_ok=True)
+    kind = "duckdb" if duckdb_file else "parquet"
+    (root / "offramp.toml").write_text(f'[warehouse]\n{kind} = "{warehouse}"\n')
+    (root / "queries" / f"{JOB}.sql").write_text(
+        HEADER.format(dataset=DATASET, url=url) + demo_query().strip() + "\n")
+    return root
+
+
+def rows(state: Path, sql: str) -> list[tuple[Any, ...]]:
+    con = open_state(state)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def ledger(state: Path) -> dict[str, tuple[str, str]]:
+    """event_key -> (status, fingerprint), the latest of each event."""
+    return {k: (s, f) for k, s, f in rows(state, (
+        "SELECT event_key, arg_max(status, seq), arg_max(fingerprint, seq) "
+        "FROM state.ledger GROUP BY event_key"))}
+
+
+def rejects(state: Path, run_id: int) -> set[tuple[str, str, str]]:
+    return set(rows(state, "SELECT event_key, stage, reason FROM state.rejects "
+                           f"WHERE run_id = {int(run_id)}"))
+
+
+def by_order(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Each accepted event, keyed by its order id, as canonical JSON text."""
+    return {e["custom_data"]["order_id"]: json.dumps(e, sort_keys=True) for e in events}
