@@ -1,0 +1,217 @@
+"""The executor side and the ledger merge, on plain Arrow batches: no Spark needed.
+
+A partition is delivered by the Meta plugin's own code into the Meta emulator; its
+outcomes are committed as one Parquet file per task attempt; the driver keeps one
+attempt per partition and merges it into the state file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from connector.destination import Limits, RunContext
+from connector.errors import ConfigError
+from connector.spark_delivery import (
+    OUTCOMES,
+    SHAPE_REJECTED,
+    Cutter,
+    TaskPlan,
+    deliver_partition,
+    outcome_name,
+    share,
+)
+from connector.spark_engine import parquet_tables, register_warehouse
+from connector.spark_ledger import committed, export_settled, merge
+from connector.state import State
+from connector.warehouse import Warehouse, open_state, parquet_views
+from plugins.meta.demo import DATASET
+from plugins.meta.emulator import MetaEmulator
+
+NOW = 1_760_000_000
+EVENTS = pa.schema([("event_key", pa.string()), ("route", pa.string()),
+                    ("reject_reason", pa.string()), ("fingerprint", pa.string()),
+                    ("source_rows", pa.int64()), ("unchanged", pa.bool_()),
+                    ("payload", pa.string()), ("retry_first", pa.bool_())])
+
+
+def _payload(order: str) -> str:
+    sha = hashlib.sha256(f"{order}@example.com".encode()).hexdigest()
+    return json.dumps({"event_name": "Purchase", "event_time": NOW - 3600,
+                       "action_source": "physical_store", "event_id": order,
+                       "user_data": {"em": sha},
+                       "custom_data": {"value": 10.5, "currency": "USD", "order_id": order}})
+
+
+def _events(orders: list[str], *, rejected: tuple[str, ...] = (),
+            unchanged: tuple[str, ...] = ()) -> pa.RecordBatch:
+    rows = []
+    for order in orders:
+        payload = None if order in rejected or order in unchanged else _payload(order)
+        rows.append({"event_key": order, "route": DATASET,
+                     "reject_reason": "no usable email or phone" if order in rejected else None,
+                     "fingerprint": hashlib.md5((payload or order).encode()).hexdigest(),
+                     "source_rows": 2, "unchanged": order in unchanged, "payload": payload,
+                     "retry_first": False})
+    return pa.RecordBatch.from_pylist(rows, schema=EVENTS)
+
+
+def _plan(tmp_path: Path, url: str, limits: Limits) -> TaskPlan:
+    settings = {"dataset_id": DATASET, "base_url": url, "access_token_env": "META_ACCESS_TOKEN"}
+    context = RunContext("job", dt.datetime.fromtimestamp(NOW, dt.UTC), True, False)
+    return TaskPlan("meta", settings, context, limits, str(tmp_path / "outcomes"))
+
+
+@pytest.fixture
+def emu() -> Any:
+    with MetaEmulator(clock=lambda: NOW) as emulator:
+        yield emulator
+
+
+def test_a_partition_is_delivered_by_the_plugin_and_its_outcomes_committed(
+        tmp_path, emu, meta_env):
+    plan = _plan(tmp_path, emu.url, Limits(max_events=2, concurrency=2))
+    batches = [_events(["o1", "o2", "o3"], rejected=("o3",)),
+               _events(["o4", "o5", "o6"], unchanged=("o6",))]
+    summary = deliver_partition(plan, iter(batches), partition=3, attempt=1,
+                                sleep=lambda s: None).to_pylist()[0]
+
+    assert {e["custom_data"]["order_id"] for e in emu.events()} == {"o1", "o2", "o4", "o5"}
+    assert emu.requests_accepted == 2  # max_events=2 per request
+    assert {k: summary[k] for k in ("events", "rows_read", "unchanged", "delivered",
+                                    "rejected", "requests", "failed", "pending")} == {
+        "events": 6, "rows_read": 12, "unchanged": 1, "delivered": 4, "rejected": 1,
+        "requests": 2, "failed": 0, "pending": 0}
+    assert json.loads(summary["reasons"]) == {"no usable email or phone": 1}
+    outcomes = tmp_path / "outcomes"
+    assert summary["file"] == outcome_name(3, 1) == "part-00003-attempt-1.parquet"
+    assert [p.name for p in outcomes.iterdir()] == [summary["file"]]  # no temporary left
+    rows = pq.read_table(outcomes / summary["file"]).to_pylist()
+    assert sorted((r["event_key"], r["status"]) for r in rows) == [
+        ("o1", "delivered"), ("o2", "delivered"), ("o3", SHAPE_REJECTED),
+        ("o4", "delivered"), ("o5", "delivered")]
+
+
+def test_an_expired_token_stops_the_partition_and_the_rest_stays_pending(
+        tmp_path, emu, meta_env):
+    emu.expire_token("offramp-emulator-token")
+    plan = _plan(tmp_path, emu.url, Limits(max_events=1, concurrency=1))
+    summary = deliver_partition(plan, iter([_events(["o1", "o2", "o3"])]), 0, 0,
+                                sleep=lambda s: None).to_pylist()[0]
+    assert "access token is invalid or expired: set META_ACCESS_TOKEN" in summary["fatal"]
+    assert summary["delivered"] == 0
+    assert summary["failed"] + summary["pending"] == 3 and summary["failed"] >= 1
+    rows = pq.read_table(tmp_path / "outcomes" / summary["file"]).to_pylist()
+    assert {r["status"] for r in rows} == {"failed"}
+    assert "offramp-emulator-token" not in json.dumps(rows)
+
+
+def test_dry_run_builds_requests_and_sends_none(tmp_path, emu, meta_env):
+    plan = _plan(tmp_path, emu.url, Limits(max_events=2))
+    plan = TaskPlan(**{**plan.__dict__, "dry_run": True})
+    summary = deliver_partition(plan, iter([_events(["o1", "o2", "o3"])]), 0, 0).to_pylist()[0]
+    assert (summary["requests"], summary["delivered"], emu.requests_accepted) == (2, 0, 0)
+    assert summary["bytes"] > 3 * 200
+
+
+def test_partitions_share_the_destinations_limits():
+    limits = Limits(concurrency=4, rate_per_second=10.0)
+    assert (share(limits, 2).concurrency, share(limits, 2).rate_per_second) == (2, 5.0)
+    assert (share(limits, 8).concurrency, share(limits, 8).rate_per_second) == (1, 1.25)
+    assert share(Limits(concurrency=4), 2).rate_per_second is None
+    assert share(limits, 0) == limits
+
+
+def test_the_rate_share_is_honoured_by_each_partition(tmp_path, emu, meta_env):
+    waits: list[float] = []
+    plan = _plan(tmp_path, emu.url, share(Limits(max_events=1, concurrency=2,
+                                                 rate_per_second=20.0), 2))
+    t = time.monotonic()
+    deliver_partition(plan, iter([_events(["o1", "o2", "o3"])]), 0, 0, sleep=waits.append)
+    assert plan.limits.rate_per_second == 10.0 and plan.limits.concurrency == 1
+    # 10 requests/s: starts 0.1 s apart (the recorder does not sleep, so waits add up)
+    assert waits == [pytest.approx(0.1, abs=0.03), pytest.approx(0.2, abs=0.03)]
+    assert time.monotonic() - t < 2
+
+
+def test_the_cutter_respects_count_bytes_and_routes():
+    table = pa.table({"event_key": ["a", "b", "c", "d"], "payload": ["x" * 10] * 4,
+                      "fingerprint": ["f"] * 4, "route": ["r1", "r2", "r1", "r1"]})
+    cutter = Cutter(max_events=5, max_bytes=25)
+    out = [(b.route, list(b.keys)) for b, _ in [*cutter.feed(table), *cutter.flush()]]
+    assert out == [("r1", ["a", "c"]), ("r1", ["d"]), ("r2", ["b"])]
+
+
+def _write(folder: Path, partition: int, attempt: int, keys: list[str], status: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / outcome_name(partition, attempt)
+    n = len(keys)
+    pq.write_table(pa.table({"event_key": keys, "fingerprint": [f"fp-{k}" for k in keys],
+                             "status": [status] * n, "reason": [None] * n,
+                             "route": ["r"] * n}, schema=OUTCOMES), path)
+    return path
+
+
+def test_one_attempt_per_partition_is_merged(tmp_path):
+    out = tmp_path / "outcomes"
+    a0 = _write(out, 0, 0, ["k1", "k2"], "delivered")
+    a1 = _write(out, 0, 1, ["k1", "k2"], "delivered")  # Spark retried partition 0
+    b0 = _write(out, 1, 0, ["k3"], "delivered")
+    (out / ".part-00002-attempt-0.parquet.tmp").write_bytes(b"unfinished")
+    assert committed(out, [(0, 1), (1, 0)]) == [a1, b0]
+    assert committed(out) == [a0, b0]  # no report (the job failed): one per partition
+    with pytest.raises(FileNotFoundError, match=r"\[\(2, 0\)\]"):
+        committed(out, [(2, 0)])
+    assert committed(tmp_path / "none") == []
+
+
+def test_merge_writes_the_ledger_and_rejects_in_one_transaction(tmp_path):
+    out = tmp_path / "outcomes"
+    files = [_write(out, 0, 0, ["k1", "k2"], "delivered"),
+             _write(out, 1, 0, ["k3"], "rejected"),
+             _write(out, 2, 0, ["k4"], SHAPE_REJECTED)]
+    con = open_state(tmp_path / "state.duckdb", write=True)
+    try:
+        state = State(con)
+        run_id = state.start_run("job", "meta", False, dt.datetime(2026, 1, 1))
+        assert merge(con, run_id, files) == {"delivered": 2, "rejected": 1, SHAPE_REJECTED: 1}
+        assert con.execute("SELECT event_key, status, fingerprint FROM state.ledger "
+                           "ORDER BY event_key").fetchall() == [
+            ("k1", "delivered", "fp-k1"), ("k2", "delivered", "fp-k2"),
+            ("k3", "rejected", "fp-k3")]
+        assert con.execute("SELECT event_key, stage FROM state.rejects ORDER BY 1").fetchall() \
+            == [("k3", "destination"), ("k4", "shape")]
+        exported = tmp_path / "ledger.parquet"
+        assert export_settled(con, exported) == 3
+        assert sorted(pq.read_table(exported).column("event_key").to_pylist()) == \
+            ["k1", "k2", "k3"]
+        bad = out / outcome_name(3, 0)
+        bad.write_bytes(b"not parquet")
+        with pytest.raises(Exception):  # noqa: B017 - any read error rolls everything back
+            merge(con, run_id, [files[0], bad])
+        assert con.execute("SELECT count(*) FROM state.ledger").fetchall() == [(3,)]
+    finally:
+        con.close()
+
+
+def test_spark_names_the_warehouse_views_as_duckdb_does(tmp_path):
+    (tmp_path / "orders").mkdir()
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "orders" / "a.parquet")
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "customers.parquet")
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "_hidden.parquet")
+    (tmp_path / "empty").mkdir()
+    assert list(parquet_tables(tmp_path)) == list(parquet_views(tmp_path)) == \
+        ["customers", "orders"]
+
+
+def test_a_duckdb_file_warehouse_is_refused_with_what_to_do(tmp_path):
+    with pytest.raises(ConfigError, match=r"point \[warehouse\] parquet in offramp.toml"):
+        register_warehouse(None, Warehouse("duckdb", tmp_path / "w.duckdb"))  # type: ignore
