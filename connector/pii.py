@@ -38,11 +38,16 @@ import phonenumbers
 import pycountry
 
 HEX64 = "'[0-9a-fA-F]{64}'"
+#: Every character Python's ``str.strip()`` removes (what Meta's SDK trims): tabs,
+#: newlines, no-break and other Unicode spaces. DuckDB's one-argument ``trim``
+#: removes only the space character.
+WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+_WHITESPACE_SQL = "'" + WHITESPACE + "'"
 
 
 def text(expr: str) -> str:
-    """``expr`` as trimmed text, NULL when blank."""
-    return f"NULLIF(trim(CAST({expr} AS VARCHAR)), '')"
+    """``expr`` as text with surrounding whitespace removed, NULL when blank."""
+    return f"NULLIF(trim(CAST({expr} AS VARCHAR), {_WHITESPACE_SQL}), '')"
 
 
 def sha256(expr: str) -> str:
@@ -153,7 +158,7 @@ def gender(expr: str) -> str:
 def currency_ok(expr: str) -> str:
     """True when ``expr`` is an active ISO 4217 code (any case)."""
     codes = ", ".join(f"'{c}'" for c in currencies())
-    return f"(upper(trim(CAST({expr} AS VARCHAR))) IN ({codes}))"
+    return f"(upper({text(expr)}) IN ({codes}))"
 
 
 @functools.cache

@@ -121,21 +121,21 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
 WITH {pii.countries_cte("countries")}, {pii.states_cte("states")}, {routes},
 rows AS (
     SELECT
-        NULLIF(trim(CAST({col("order_id")} AS VARCHAR)), '') AS order_id,
+        {pii.text(col("order_id"))} AS order_id,
         TRY_CAST({col("quantity")} AS DOUBLE) AS quantity,
         TRY_CAST({col("price")} AS DOUBLE) AS price,
         {f"TRY_CAST({value_col} AS DOUBLE)" if value_col else "NULL::DOUBLE"} AS row_value,
-        upper(trim(CAST({col("currency")} AS VARCHAR))) AS currency,
+        upper({pii.text(col("currency"))}) AS currency,
         {_epoch(col("timestamp"), ts_type)} AS event_time,
-        NULLIF(trim(CAST({col("product_id")} AS VARCHAR)), '') AS product_id,
-        NULLIF(trim(CAST({col("brand")} AS VARCHAR)), '') AS brand,
-        NULLIF(trim(CAST({col("category")} AS VARCHAR)), '') AS category,
-        coalesce(NULLIF(lower(trim(CAST({col("action_source")} AS VARCHAR))), ''),
+        {pii.text(col("product_id"))} AS product_id,
+        {pii.text(col("brand"))} AS brand,
+        {pii.text(col("category"))} AS category,
+        coalesce(lower({pii.text(col("action_source"))}),
                  {_q(s.default_action_source)}) AS action_source,
-        coalesce(NULLIF(trim(CAST({col("event_name")} AS VARCHAR)), ''), 'Purchase')
+        coalesce({pii.text(col("event_name"))}, 'Purchase')
             AS raw_event_name,
-        NULLIF(trim(CAST({col("event_id")} AS VARCHAR)), '') AS event_id,
-        NULLIF(trim(CAST({col("event_source_url")} AS VARCHAR)), '') AS event_source_url,
+        {pii.text(col("event_id"))} AS event_id,
+        {pii.text(col("event_source_url"))} AS event_source_url,
         {", ".join(f"{col(name)} AS {name}" for name in PROFILE)},
         row_number() OVER () AS row_no
     FROM {source} AS src
