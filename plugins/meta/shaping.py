@@ -157,10 +157,12 @@ orders AS (
         min(action_source) AS action_source,
         count(DISTINCT action_source) AS action_sources,
         CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END AS event_name,
+        count(DISTINCT CASE raw_event_name {name_map} ELSE raw_event_name END) AS event_names,
         min(event_id) AS event_id,
         min(event_source_url) AS event_source_url,
         min(category) AS category,
         count(*) FILTER (WHERE quantity IS NULL) AS missing_quantity,
+        count(*) FILTER (WHERE quantity <> floor(quantity)) AS fractional_quantity,
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
@@ -191,6 +193,8 @@ events AS (
         CASE
             WHEN o.event_time IS NULL THEN 'timestamp is missing or not a time'
             WHEN o.missing_quantity > 0 THEN 'quantity is missing or not a number'
+            WHEN o.fractional_quantity > 0 THEN 'quantity must be a whole number of units '
+                 || '(Meta''s contents.quantity is an integer)'
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
             WHEN o.currencies > 1 THEN 'mixed currencies in one order (' || o.currency_list || ')'
@@ -198,6 +202,7 @@ events AS (
                 THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
                      || ' is not an ISO 4217 code'
             WHEN o.action_sources > 1 THEN 'more than one action_source in one order'
+            WHEN o.event_names > 1 THEN 'more than one event_name in one order'
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ''' || o.action_source || ''' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
