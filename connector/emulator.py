@@ -130,8 +130,11 @@ class Emulator:
             self._server = None
 
     def serve_forever(self) -> None:
-        """Run in the foreground until interrupted (for ``offramp emulate``)."""
-        self.start()
+        """Run in the foreground until interrupted (for ``offramp emulate``). Starts the
+        server unless :meth:`start` already did: a second start would bind another
+        port (or fail with "address in use" on a fixed one)."""
+        if self._server is None:
+            self.start()
         try:
             while True:
                 time.sleep(3600)
