@@ -4,10 +4,15 @@ slept), and what stops a run."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from connector import RunContext
 from connector.errors import ConfigError
 from plugins.meta import emulator_errors
+from plugins.meta.destination import MetaDestination
+from plugins.meta.settings import MetaSettings
 from tests.meta.conftest import DATASET, TOKEN, row, settings_for
 
 TOKEN_FIX = "the access token is invalid or expired: set META_ACCESS_TOKEN"
@@ -211,3 +216,20 @@ def test_a_dry_run_needs_no_token_and_sends_nothing(job, emu, monkeypatch) -> No
     summary = project.run(dry_run=True)
     assert summary.status == "dry_run" and summary.counts.requests == 2
     assert emu.calls == []
+
+
+def test_the_api_version_setting_is_the_path(job, emu) -> None:
+    assert job(1, api_version="v25.0").run().status == "succeeded"
+    assert [r["api_version"] for r in emu.requests] == ["v25.0"]
+
+
+def test_a_version_meta_no_longer_serves_stops_the_run(job, emu) -> None:
+    summary = job(1, api_version="v16.0").run()
+    assert summary.status == "failed"
+    assert "Meta error 2635" in summary.error and "update to the latest version" in summary.error
+
+
+def test_concurrency_and_timeout_settings_are_the_limits() -> None:
+    settings = MetaSettings(dataset_id=DATASET, concurrency=9, timeout=2.5)
+    limits = MetaDestination(settings, RunContext("job", dt.datetime.now(dt.UTC))).limits
+    assert (limits.concurrency, limits.timeout, limits.max_events) == (9, 2.5, 1000)
