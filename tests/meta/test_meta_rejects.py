@@ -133,3 +133,12 @@ def test_window_settings(tmp_path) -> None:
     assert events["store-20-days"]["reject_reason"] is None
     assert events["email-3-days"]["reject_reason"] == \
         "older than the 2-day window Meta accepts"
+
+
+def test_delivered_events_that_age_out_stay_delivered(meta_project, emu) -> None:
+    meta_project.write_rows([row("a"), row("b")])
+    meta_project.write_job(settings_for())
+    assert meta_project.run().counts.delivered == 2
+    later = meta_project.run(now=NOW + dt.timedelta(days=8))
+    assert (later.counts.unchanged, later.counts.rejected, later.counts.delivered) == (2, 0, 0)
+    assert {e["status"] for e in meta_project.ledger()} == {"delivered"}
