@@ -132,6 +132,10 @@ class Destination:
     limits: ClassVar[Limits] = Limits()
     #: A local emulator of the API (``offramp emulate NAME``), if the plugin ships one.
     emulator: ClassVar[type[Emulator] | None] = None
+    #: Resend an event whose payload changed since it was delivered. Set False (on the
+    #: class or the instance) for APIs that count every request and cannot update an
+    #: event, such as a conversion pixel: a delivered event is then never sent again.
+    resend_changed: bool = True
 
     def __init__(self, settings: pydantic.BaseModel, context: RunContext):
         self.settings = settings

@@ -240,9 +240,9 @@ class _Run:
         shape = dest.shape_sql(f"({prep.sql})", prep.columns)
         shape_cols = self.engine.describe(shape)
         rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
+        same = "l.fingerprint = s.fingerprint AND " if dest.resend_changed else ""
         settled = ("FALSE" if self.full else
-                   "coalesce(l.fingerprint = s.fingerprint "
-                   "AND l.status IN ('delivered', 'rejected'), FALSE)")
+                   f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
         order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
                  if not self.full and self.state.has_failed() else "")
         sql = f"""
