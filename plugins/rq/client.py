@@ -30,7 +30,7 @@ import tenacity
 
 from connector.errors import OfframpError, Retryable
 from connector.http import retry_after, send
-from connector.secrets import Secret, redact
+from connector.secrets import RedactingFilter, Secret, redact
 from plugins.rq.formats import error_message
 
 RELATIONSHIPS = "/partner/relationships"
@@ -77,7 +77,8 @@ class Body:
 
 
 def decompress(raw: bytes, encoding: str) -> bytes:
-    """Undo ``Content-Encoding``; a truncated or corrupt stream raises :class:`Retryable`."""
+    """Undo ``Content-Encoding``; a truncated or corrupt stream raises :class:`Retryable`,
+    an encoding offramp does not read raises :class:`ValueError`."""
     encoding = encoding.strip().lower()
     try:
         if encoding in ("", "identity"):
@@ -92,8 +93,8 @@ def decompress(raw: bytes, encoding: str) -> bytes:
     except (EOFError, OSError, zlib.error) as exc:
         raise Retryable(f"the {encoding} response was truncated or corrupt "
                         f"({type(exc).__name__})") from None
-    raise Retryable(f"the response used Content-Encoding {encoding!r}, which offramp does not "
-                    "read; turn gzip off in [sources.rq]")
+    raise ValueError(f"the response used Content-Encoding {encoding!r}, which offramp does not "
+                     "read; turn gzip off in [sources.rq]")
 
 
 def _inflate(raw: bytes, wbits: int) -> bytes:
@@ -128,6 +129,8 @@ class Client:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.sleep = sleep
+        if auth == "basic_token":
+            _guard_transport_logs()
 
     # -- the two endpoints -------------------------------------------------------------
     def relationships(self) -> list[Company]:
@@ -201,6 +204,8 @@ class Client:
             raw = _read(response, url)
             encoding = response.headers.get("Content-Encoding", "identity")
             data = decompress(raw, encoding)
+        except ValueError as exc:
+            raise RqApiError(f"could not read the answer for {where}: {exc}", where=where) from None
         finally:
             response.close()
         content_type = response.headers.get("Content-Type", "")
@@ -219,6 +224,14 @@ class Client:
         hint = _WHAT_TO_DO.get(status, "see the message")
         raise RqApiError(f"RQ Data Connect refused {where} (HTTP {status}: {message}); "
                          + hint.format(env=self.token.env), status=status, where=where)
+
+
+def _guard_transport_logs() -> None:
+    """With ``basic_token`` the token is in the URL, and urllib3 logs URLs at DEBUG
+    level: scrub known secrets from its records."""
+    logger = logging.getLogger("urllib3.connectionpool")
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())
 
 
 def _read(response: requests.Response, url: str) -> bytes:

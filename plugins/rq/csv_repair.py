@@ -19,7 +19,8 @@ wrong columns...). offramp never shifts silently. The rule:
    between readings still looks like what it holds (:data:`CHECKS`): an email
    has an ``@`` and no spaces, a phone is digits and punctuation, a province has
    no digits, a postal code has a digit, a country is a country name or ISO
-   code, prices are numbers, Quantity is a whole number. Columns that read the
+   code, a product library id has a letter, prices are numbers, Quantity is a
+   whole number. Columns that read the
    same in every reading prove nothing and are not checked.
 3. The row is repaired only when exactly one reading fits and it gives every
    extra field to ``Category``. Otherwise it is rejected with a reason naming
@@ -64,7 +65,10 @@ CHECKS: dict[str, Callable[[str], bool]] = {
     "Province": _blank_or(_PROVINCE),
     "PostalCode": _blank_or(_POSTAL),
     "Country": lambda value: value.strip() == "" or is_country(value),
-    "ProductLibraryID": lambda value: "," not in value,
+    # Library ids look like ``M5592-E12435`` (seed): no comma, at least one letter. This
+    # keeps a price written "1,250" from passing for a shifted id.
+    "ProductLibraryID": lambda value: value.strip() == "" or (
+        "," not in value and any(c.isalpha() for c in value)),
     "UnitPrice": _blank_or(_MONEY),
     "ListPrice": _blank_or(_MONEY),
     "Quantity": _blank_or(_INT),

@@ -110,26 +110,39 @@ class RqEmulator(Emulator):
                  latency: float = 0.0, csv_quoting: str = "none",
                  numbers_as_strings: bool = False, scale: int = 1):
         super().__init__(port=port, clock=clock)
-        self.bearer_tokens = set(bearer_tokens)
-        self.basic_tokens = set(basic_tokens)
-        self.expired: set[str] = set()
-        self.max_in_flight = max_in_flight
-        self.latency = latency
-        self.csv_quoting = csv_quoting
-        self.numbers_as_strings = numbers_as_strings
-        self.scale = scale
-        self.related = {c.id for c in fixtures.COMPANIES}
-        self.overrides: dict[tuple[int, dt.date], list[tuple[dt.datetime, dict]]] = {}
-        self.encodings: list[str] = []  # Content-Encoding of each 200 answer
-        self.throttled = 0
-        self.peak_in_flight = 0
-        self.peak_by_company: dict[str, int] = {}
+        self._options = {"bearer_tokens": set(bearer_tokens), "basic_tokens": set(basic_tokens),
+                         "max_in_flight": max_in_flight, "latency": latency,
+                         "csv_quoting": csv_quoting, "numbers_as_strings": numbers_as_strings,
+                         "scale": scale}
         self._flight = threading.Lock()
         self._in_flight: dict[str, int] = {}
         self._total = 0
         self._gate = threading.Event()
-        self._gate.set()
-        self._broken_gzip = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the state after construction: options, data, faults, counters, log."""
+        with self.lock:
+            options = self._options
+            self.bearer_tokens: set[str] = set(options["bearer_tokens"])
+            self.basic_tokens: set[str] = set(options["basic_tokens"])
+            self.max_in_flight: int = options["max_in_flight"]
+            self.latency: float = options["latency"]
+            self.csv_quoting: str = options["csv_quoting"]
+            self.numbers_as_strings: bool = options["numbers_as_strings"]
+            self.scale: int = options["scale"]
+            self.expired: set[str] = set()
+            self.related = {c.id for c in fixtures.COMPANIES}
+            self.overrides: dict[tuple[int, dt.date], list[tuple[dt.datetime, dict]]] = {}
+            self.encodings: list[str] = []  # Content-Encoding of each 200 answer
+            self.calls.clear()
+            self._faults.clear()
+            self._broken_gzip = 0
+            with self._flight:
+                self.throttled = 0
+                self.peak_in_flight = 0
+                self.peak_by_company: dict[str, int] = {}
+            self._gate.set()
 
     # -- test tools --------------------------------------------------------------------
     def hold(self) -> None:
