@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 import zlib
 from collections.abc import Callable
