@@ -139,10 +139,12 @@ def test_giving_up_names_the_window_and_the_last_failure(rq) -> None:
 
 
 def test_timeouts_and_dropped_connections_are_retried(rq) -> None:
-    rq.emu.inject(Fault(delay=0.3, path=REPORT))  # longer than the client's timeout
+    rq.emu.inject(Fault(delay=2.0, path=REPORT))  # far longer than the client's timeout
     rq.emu.inject(Fault(drop=True, path=REPORT))
-    summary, rec = rq.record(rq.source(timeout=0.05), company=(rq.KENTEL,))
-    assert summary.windows == 1 and len(rq.sleeps) == 2
+    summary, rec = rq.record(rq.source(timeout=0.25), company=(rq.KENTEL,))
+    # (>= 2: on a loaded machine a normal answer may also miss 0.25 s and be retried)
+    assert summary.windows == 1 and len(rq.sleeps) >= 2
+    assert [c.path for c in rq.emu.calls].count(REPORT) == len(rq.sleeps) + 1
     assert rec.table().num_rows == len(rq.emu.rows_for(rq.KENTEL, rq.DAY))
 
 

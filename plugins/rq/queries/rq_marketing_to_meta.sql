@@ -6,7 +6,7 @@ destination = "meta"
 dataset_id = "123456789012345"
 access_token_env = "META_ACCESS_TOKEN"
 */
--- One row per report line (a product sold to a customer on a day); the Meta
+-- One row per report line (a product sold to a customer on a day): the Meta
 -- destination groups the lines of one order_id into one event.
 --
 -- * timestamp: the report has no time column, so the event time is the start of
@@ -20,7 +20,7 @@ access_token_env = "META_ACCESS_TOKEN"
 --   (ties go to the alphabetically first). A company with no such customer gets
 --   NULL, and the destination rejects its lines with a reason: add its country to
 --   the CASE below.
--- * phone: digits only; a 10-digit number of a Canadian or US company gets the
+-- * phone: digits only, and a 10-digit number of a Canadian or US company gets the
 --   North American calling code 1.
 -- * country: ISO 3166-1 alpha-2 (lower case) for Canada and the US, a two-letter
 --   value as given, NULL otherwise (better absent than wrong).
