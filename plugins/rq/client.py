@@ -151,7 +151,7 @@ class Client:
         for item in data:
             try:
                 companies.append(Company(int(item["CompanyID"]), str(item.get("CompanyName", ""))))
-            except (KeyError, TypeError, ValueError):
+            except (AttributeError, KeyError, TypeError, ValueError):
                 raise RqApiError("a partner relationship has no usable CompanyID",
                                  where="the partner relationships") from None
         return companies
@@ -212,7 +212,9 @@ class Client:
         content_type = response.headers.get("Content-Type", "")
         status = response.status_code
         if status == 200:
-            message = error_message(data.decode("utf-8", "replace")) if data[:1] == b"{" else None
+            head = data[:200].lstrip()
+            message = (error_message(data.decode("utf-8", "replace"))
+                       if head[:1] == b"{" and b'"Error"' in head else None)
             if message is not None:  # an error envelope with a 200 status
                 raise RqApiError(f"RQ Data Connect answered an error for {where}: "
                                  f"{_clip(message)}", status=status, where=where)

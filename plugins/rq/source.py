@@ -18,7 +18,6 @@ import datetime as dt
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -110,8 +109,10 @@ class RqSource(Source):
     emulator: ClassVar[type[RqEmulator]] = RqEmulator
 
     def __init__(self, settings: pydantic.BaseModel, http: requests.Session, *,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] | None = None,
                  now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)):
+        """``sleep`` waits between attempts (default: a wait that a failure elsewhere in
+        the pull cuts short); ``now`` gives ``pulled_at``. Tests inject both."""
         super().__init__(settings, http)
         self.sleep = sleep
         self.now = now
@@ -140,6 +141,10 @@ class RqSource(Source):
                       backoff=s.backoff, sleep=self._sleep)
 
     def _sleep(self, seconds: float) -> None:
+        if self.sleep is None:
+            if self._abort.wait(seconds):
+                raise _Aborted()
+            return
         if self._abort.is_set():
             raise _Aborted()
         self.sleep(seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import time
 import traceback
 import zlib
 
@@ -92,6 +93,14 @@ def test_400_names_company_and_window(rq) -> None:
     assert rq.sleeps == []  # not retried
 
 
+def test_an_error_envelope_with_status_200_is_an_error(rq) -> None:
+    rq.emu.inject(Fault(status=200, path=REPORT, body={"Error": True,
+                                                       "Message": "Report timed out"}))
+    with pytest.raises(RqApiError, match="answered an error for company 14682, window "
+                                         "2024-05-01: Report timed out"):
+        rq.record(rq.source(), company=(rq.KENTEL,))
+
+
 def test_a_server_echoing_the_token_is_redacted(rq) -> None:
     rq.emu.inject(Fault(status=403, path=REPORT, body={
         "Error": True, "Message": f"token {DEMO_BASIC} may not read company 14682"}))
@@ -154,6 +163,17 @@ def test_a_failure_stops_the_other_windows(rq) -> None:
         rq.record(rq.source(max_in_flight=1), rq.DAY, rq.DAY.replace(day=20),
                   company=(rq.KENTEL,))
     assert len(rq.report_calls()) < 20  # the queued windows were cancelled
+
+
+def test_a_failure_cuts_short_another_windows_wait(rq) -> None:
+    # One request gets 503 "come back in 30 s", the other 403: the pull must not wait.
+    rq.emu.inject(Fault(status=503, headers={"Retry-After": "30"}, path=REPORT))
+    source = rq.source(max_in_flight=2)
+    source.sleep = None  # the real, interruptible wait
+    started = time.monotonic()
+    with pytest.raises(RqApiError, match="HTTP 403"):
+        rq.record(source, company=(99998, 99999))
+    assert time.monotonic() - started < 10
 
 
 # -- compression -----------------------------------------------------------------------
