@@ -136,7 +136,7 @@ class RqEmulator(Emulator):
             self.overrides: dict[tuple[int, dt.date], list[tuple[dt.datetime, dict]]] = {}
             self.encodings: list[str] = []  # Content-Encoding of each 200 answer
             self.calls.clear()
-            self._faults.clear()
+            self.clear_faults()
             self._broken_gzip = 0
             with self._flight:
                 self.throttled = 0
