@@ -144,15 +144,6 @@ class RqEmulator(Emulator):
                 self.peak_by_company: dict[str, int] = {}
             self._gate.set()
 
-    def start(self) -> RqEmulator:
-        super().start()
-        # The base handler writes the headers and the body in two TCP segments; with
-        # Nagle's algorithm on, every answer then waits for a delayed ACK (~40 ms on
-        # loopback). TCP_NODELAY for this server's connections (core fix requested).
-        assert self._server is not None
-        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
-        return self
-
     # -- test tools --------------------------------------------------------------------
     def hold(self) -> None:
         """Keep every request that arrives in flight until :meth:`release`."""
