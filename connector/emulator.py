@@ -115,7 +115,7 @@ class Emulator:
         return f"http://{host}:{port}"
 
     def start(self) -> Emulator:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -130,9 +130,7 @@ class Emulator:
             self._server = None
 
     def serve_forever(self) -> None:
-        """Run in the foreground until interrupted (for ``offramp emulate``). Starts the
-        server unless :meth:`start` already did: a second start would bind another
-        port (or fail with "address in use" on a fixed one)."""
+        """Run in the foreground until interrupted (for ``offramp emulate``)."""
         if self._server is None:
             self.start()
         try:
@@ -213,9 +211,17 @@ class Emulator:
             return self.handle(request)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (timeouts, dropped connections) are normal here, not errors."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
             pass

@@ -48,6 +48,7 @@ class RunSummary:
     counts: RunCounts
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -217,7 +218,14 @@ class _Run:
         if self.failure:
             return self.finish("failed", f"the destination kept failing ({self.failure}); "
                                "the run stopped and the rest stays pending for the next run")
-        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes = list(dest.after_run(summary, self.state.replace))
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes = [redact(f"after the run, {dest.name} failed: "
+                                        f"{type(exc).__name__}: {exc}")]
+        return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
         self.counts.reasons = dict(self.reasons.most_common())
@@ -232,9 +240,9 @@ class _Run:
         shape = dest.shape_sql(f"({prep.sql})", prep.columns)
         shape_cols = self.engine.describe(shape)
         rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
+        same = "l.fingerprint = s.fingerprint AND " if dest.resend_changed else ""
         settled = ("FALSE" if self.full else
-                   "coalesce(l.fingerprint = s.fingerprint "
-                   "AND l.status IN ('delivered', 'rejected'), FALSE)")
+                   f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
         order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
                  if not self.full and self.state.has_failed() else "")
         sql = f"""
