@@ -255,7 +255,7 @@ events AS (
             '"user_data":' || u.user_data,
             '"custom_data":{{' || concat_ws(',',
                 '"value":' || to_json(o.value),
-                '"currency":' || to_json(lower(o.currency)),
+                '"currency":' || to_json(o.currency),
                 '"order_id":' || to_json(o.order_id),
                 '"num_items":' || {_number("o.num_items")},
                 '"content_type":' || to_json(
