@@ -164,7 +164,10 @@ def test_whole_event_user_data_equals_the_sdks(events) -> None:
 
 
 @pytest.mark.parametrize("index, currency", list(enumerate(CURRENCIES)))
-def test_currency_equals_the_sdks(events, index: int, currency: str) -> None:
+def test_currency_is_the_sdks_code(events, index: int, currency: str) -> None:
+    """The same ISO 4217 code as the SDK's. The SDK lowercases it; Meta's docs ask for
+    ISO 4217 (upper case by convention) and Meta accepts both, so we send it upper."""
     payload = sent(events, f"currency-{index}")
-    assert payload["custom_data"]["currency"] == \
-        CustomData(currency=currency, value=10.0).normalize()["currency"]
+    sdk = CustomData(currency=currency, value=10.0).normalize()["currency"]
+    assert payload["custom_data"]["currency"] == sdk.upper()
+    assert payload["custom_data"]["currency"].lower() == sdk

@@ -68,7 +68,7 @@ def test_line_items_become_contents_value_and_num_items(delivered) -> None:
     ]
     assert custom["value"] == pytest.approx(2 * 4.5 + 10.0 + 3 * 0.99)
     assert custom["num_items"] == 6
-    assert custom["currency"] == "usd"
+    assert custom["currency"] == "USD"
     assert custom["order_id"] == "multi"
     assert custom["content_type"] == "product"
 
