@@ -21,6 +21,8 @@ from facebook_business.adobjects.serverside.normalize import Normalize
 from facebook_business.adobjects.serverside.user_data import UserData
 
 from connector import pii
+from plugins.meta.settings import MetaSettings
+from plugins.meta.shaping import shape_sql
 from tests.meta.conftest import row, sent, shape_rows
 
 #: field -> the DuckDB expression the Meta destination uses for it (over column ``v``).
@@ -171,3 +173,22 @@ def test_currency_is_the_sdks_code(events, index: int, currency: str) -> None:
     sdk = CustomData(currency=currency, value=10.0).normalize()["currency"]
     assert payload["custom_data"]["currency"] == sdk.upper()
     assert payload["custom_data"]["currency"].lower() == sdk
+
+
+@pytest.mark.parametrize("value", [
+    " a ", "\ta\n", "\u00a0a\u00a0", "\u3000a\u2028", "\x1ca\x1f", "a b", "\u2003 \u2009",
+    "\u0085é\u0085", "a\u00a0b", "", "\r\n",
+])
+def test_text_strips_what_python_strips(evaluate, value: str) -> None:
+    assert evaluate(pii.text("v"), value) == (value.strip() or None)
+
+
+def test_the_shaping_sql_is_ascii() -> None:
+    """duckdb's Python client re-indexes non-ASCII query text character by character
+    (a fifth of a second per shaping query): our own SQL stays ASCII."""
+    columns = {c: "VARCHAR" for c in row()} | {"timestamp": "TIMESTAMP", "price": "DOUBLE"}
+    settings = MetaSettings(dataset_id="1234567890", default_country="US",
+                            event_names={"Vente en magasin": "Purchase"})
+    sql = shape_sql("(SELECT 1)", columns, settings, dt.datetime(2026, 3, 15, tzinfo=dt.UTC),
+                    True)
+    assert sql.isascii()
