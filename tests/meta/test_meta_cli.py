@@ -46,6 +46,7 @@ SEED_QUERY = "\n".join([
     "WHERE uit.order_datetime > (CURRENT_DATE - interval '7' day)",
 ])
 JOB = "meta_offline_events"
+demo_test = pytest.mark.slow  # builds a demo warehouse and runs the job twice
 
 
 def invoke(*args: str):
@@ -67,6 +68,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory):
     return root, result, env_before, env_after
 
 
+@demo_test
 def test_demo_succeeds_and_prints_what_was_sent_and_rejected(demo) -> None:
     _, result, _, _ = demo
     assert result.exit_code == 0, result.output
@@ -81,6 +83,7 @@ def test_demo_succeeds_and_prints_what_was_sent_and_rejected(demo) -> None:
     assert accepted == delivered
 
 
+@demo_test
 def test_demo_saves_the_seed_query_unchanged(demo) -> None:
     root, _, _, _ = demo
     text = (root / "queries" / f"{JOB}.sql").read_text(encoding="utf-8")
@@ -90,6 +93,7 @@ def test_demo_saves_the_seed_query_unchanged(demo) -> None:
     assert query == SEED_QUERY + "\n"
 
 
+@demo_test
 def test_demo_second_run_sends_nothing(demo) -> None:
     root, result, _, _ = demo
     assert re.search(r"run again: ([\d,]+) events unchanged, 0 sent", flat(result.output))
@@ -102,11 +106,13 @@ def test_demo_second_run_sends_nothing(demo) -> None:
     assert delivered1 > 0 and delivered2 == 0 and unchanged2 == delivered1
 
 
+@demo_test
 def test_demo_leaves_the_environment_as_it_was(demo) -> None:
     _, _, before, after = demo
     assert before == after
 
 
+@demo_test
 def test_the_saved_job_validates_against_meta(demo) -> None:
     root, _, _, _ = demo
     result = invoke("--project", str(root), "validate", JOB)
@@ -114,6 +120,7 @@ def test_the_saved_job_validates_against_meta(demo) -> None:
     assert "valid:" in result.output and "meta" in result.output
 
 
+@demo_test
 def test_demo_keeps_a_job_the_user_edited(tmp_path: Path) -> None:
     first = invoke("--project", str(tmp_path), "demo", "--orders", "50")
     assert first.exit_code == 0, first.output
