@@ -150,11 +150,13 @@ def test_a_lost_response_is_resent_and_meta_deduplicates_it(job, emu) -> None:
 
 
 def test_a_timeout_is_retried(job, emu) -> None:
-    project = job(2, timeout=0.05)
-    emu.timeout(0.5)
+    """The one real wait of these tests: the client's 0.2 s timeout."""
+    project = job(2, timeout=0.2)
+    emu.timeout(1.0)
     summary = project.run()
     assert summary.status == "succeeded" and summary.counts.delivered == 2
-    assert len(project.sleeps) == 1
+    assert len(project.sleeps) >= 1  # once, or more on a machine too busy to answer in 0.2 s
+    assert len(emu.events()) == 2
 
 
 @pytest.mark.parametrize("problem", ["expired", "unknown-token", "missing-token"])
