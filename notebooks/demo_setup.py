@@ -53,13 +53,23 @@ def demo_warehouse(orders: int | None = None) -> Path:
     return path
 
 
-def demo_project(name: str, *, orders: int | None = None) -> connector.ProjectHandle:
+def demo_project(name: str, *, orders: int | None = None,
+                 own_warehouse: bool = False) -> connector.ProjectHandle:
     """The notebook's project ``<notebook_dir>/<name>``, with the saved Meta job and an
-    empty ledger (every run of a notebook starts from scratch, as ``offramp demo`` does)."""
+    empty ledger (every run of a notebook starts from scratch, as ``offramp demo`` does).
+
+    :param own_warehouse: work on a fresh copy of the demo warehouse, for notebooks that
+        change its data.
+    """
     warehouse = demo_warehouse(orders)
     root = notebook_dir() / name
     shutil.rmtree(root / ".offramp", ignore_errors=True)
     (root / "queries").mkdir(parents=True, exist_ok=True)
+    if own_warehouse:
+        copy = root / "warehouse.duckdb"
+        copy.with_name(copy.name + ".wal").unlink(missing_ok=True)
+        shutil.copyfile(warehouse, copy)
+        warehouse = copy
     (root / "offramp.toml").write_text(
         f'[warehouse]\nduckdb = "{os.path.relpath(warehouse, root)}"\n', encoding="utf-8")
     (root / "queries" / f"{JOB}.sql").write_text(job_text(), encoding="utf-8")
