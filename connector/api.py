@@ -94,7 +94,8 @@ class Plan:
     :param changed: events delivered (or refused by the destination) before, whose
         payload has changed since: they are sent again.
     :param retry: events whose last attempt failed: sent first.
-    :param unchanged: events delivered or refused before with this very payload: skipped.
+    :param unchanged: events delivered or refused before with this very payload (with any
+        payload for destinations that never resend, such as conversion pixels): skipped.
     :param rejected: events refused before sending, counted by reason in ``reasons``.
     :param rows: the query rows the events come from (when the destination counts them).
     :param payload_bytes: the size of the payloads that would be sent.
@@ -236,9 +237,10 @@ class _Shaped:
             self._run("ATTACH ':memory:' AS offramp")
             first_send = self._load_ledger(project.state_path(job.name))
             context = RunContext(job.name, self.now, first_send, True)
-            shape = prep.destination(prep.settings, context).shape_sql(f"({prep.sql})",
-                                                                       prep.columns)
+            dest = prep.destination(prep.settings, context)
+            shape = dest.shape_sql(f"({prep.sql})", prep.columns)
             diff = pipeline.diff_sql(shape, self.engine.describe(shape),
+                                     resend_changed=dest.resend_changed,
                                      ledger="SELECT * FROM offramp.ledger", all_payloads=True)
             self.status_sql = f"""
                 SELECT event_key, route,

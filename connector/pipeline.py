@@ -48,6 +48,7 @@ class RunSummary:
     counts: RunCounts
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -159,8 +160,8 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
 
 
 def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
-             failed_first: bool = False, ledger: str = SETTLED,
-             all_payloads: bool = False) -> str:
+             failed_first: bool = False, resend_changed: bool = True,
+             ledger: str = SETTLED, all_payloads: bool = False) -> str:
     """The events of ``shape`` (a destination's shaping SQL, whose output columns are
     ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
     ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
@@ -170,13 +171,16 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
 
     :param full: count nothing as unchanged (resend everything).
     :param failed_first: order events that failed last time first.
+    :param resend_changed: the destination's
+        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
+        delivered (or refused) once is unchanged whatever its payload became.
     :param ledger: a query giving each event's latest ``fingerprint`` and ``status``
         (default: :data:`connector.state.SETTLED`, over the attached state file).
     """
     rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
     settled = ("FALSE" if full else
-               "coalesce(l.fingerprint = s.fingerprint "
-               "AND l.status IN ('delivered', 'rejected'), FALSE)")
+               f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
     order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
     payload = ("s.payload" if all_payloads else
                f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
@@ -256,7 +260,14 @@ class _Run:
         if self.failure:
             return self.finish("failed", f"the destination kept failing ({self.failure}); "
                                "the run stopped and the rest stays pending for the next run")
-        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes = list(dest.after_run(summary, self.state.replace))
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes = [redact(f"after the run, {dest.name} failed: "
+                                        f"{type(exc).__name__}: {exc}")]
+        return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
         self.counts.reasons = dict(self.reasons.most_common())
@@ -270,7 +281,8 @@ class _Run:
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
         shape = dest.shape_sql(f"({prep.sql})", prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
-                       failed_first=not self.full and self.state.has_failed())
+                       failed_first=not self.full and self.state.has_failed(),
+                       resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
         while True:
             t = time.perf_counter()
