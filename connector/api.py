@@ -57,6 +57,7 @@ Plan(people -> jsonl: 3 events; send 0 (0 new, 0 changed, 0 retry); 2 unchanged;
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -67,7 +68,7 @@ import pyarrow as pa
 
 from connector import pipeline, plugins
 from connector.destination import RunContext
-from connector.errors import OfframpError
+from connector.errors import ConfigError, OfframpError
 from connector.project import Project
 from connector.secrets import redact
 from connector.state import SETTLED, RunCounts, State
@@ -210,6 +211,25 @@ class ProjectHandle:
         """The latest state of each event the job recorded: key, payload fingerprint,
         status (``delivered``, ``rejected`` by the destination, ``failed``)."""
         return self._read(job, lambda state: state.ledger())
+
+    def table(self, job: str, name: str) -> pa.Table:
+        """A table a plugin keeps in the job's state file, such as the Microsoft
+        destination's ``microsoft_report_daily`` (see the plugin's documentation)."""
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in ("runs", "ledger", "rejects"):
+            raise ConfigError(f"{name!r} is not a plugin table: use runs(), ledger() or "
+                              "rejects() for those, and lower-case names for plugin tables")
+
+        def read(state: State) -> pa.Table:
+            found = [row[0] for row in state.con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                "'state' ORDER BY table_name").fetchall()]
+            if name not in found:
+                others = ", ".join(t for t in found if t not in ("runs", "ledger", "rejects"))
+                raise ConfigError(f"the state of {job} has no table {name!r} (plugin tables: "
+                                  f"{others or 'none'})")
+            return state.con.sql(f'SELECT * FROM state."{name}"').to_arrow_table()
+
+        return self._read(job, read)
 
     def _read(self, job: str, read: Callable[[State], pa.Table]) -> pa.Table:
         con = open_state(self.project.state_path(self.project.job(job).name))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import types
 
-from connector import Plan
+from connector import Plan, hookimpl, plugins
 from connector.warehouse import Warehouse, WarehouseWriter
+from plugins.jsonl import JsonlDestination
 from plugins.meta.demo import JOB, TOKEN
 
 
@@ -92,3 +94,30 @@ def test_payload_bytes_are_what_a_dry_run_writes(jsonl_project):
     # jsonl requests are the payloads, one per line.
     assert dry.counts.bytes == plan.payload_bytes + plan.to_send
     assert plan.as_dict()["to_send"] == 2 and plan.reasons == {"id is missing": 1}
+
+
+class _OnceDestination(JsonlDestination):
+    """A pixel-like destination: a delivered event is never sent again."""
+
+    name = "jsonl_once"
+    resend_changed = False
+
+
+@hookimpl
+def _register(register):
+    register(_OnceDestination)
+
+
+def test_destinations_that_never_resend_plan_changed_events_as_unchanged(jsonl_project):
+    plugin = types.SimpleNamespace(register_destinations=_register)
+    plugins.register(plugin, name="test-jsonl-once")
+    try:
+        job = jsonl_project.root / "queries" / "people.sql"
+        job.write_text(job.read_text().replace('"jsonl"', '"jsonl_once"'))
+        jsonl_project.run("people")
+        job.write_text(job.read_text().replace("SELECT id, city", "SELECT id, upper(city) AS city"))
+        plan = jsonl_project.plan("people")
+        assert (plan.changed, plan.unchanged) == (0, 2)
+        assert jsonl_project.run("people").counts.delivered == 0
+    finally:
+        plugins.unregister("test-jsonl-once")

@@ -139,3 +139,22 @@ def test_the_jsonl_events_payloads_are_the_rows(jsonl_project):
     assert [json.loads(r["payload"]) if r["payload"] else None for r in rows] == [
         {"id": 1, "city": "Oslo"}, {"id": 2, "city": "Lima"}, None]
     assert rows[2]["status"] == "rejected" and rows[2]["reject_reason"] == "id is missing"
+
+
+def test_plugin_tables_in_the_state_file_are_readable(jsonl_project):
+    from connector.state import State
+    from connector.warehouse import Engine
+
+    jsonl_project.run("people")
+    project = jsonl_project.project
+    with Engine(project.warehouse, state=project.state_path("people")) as engine:
+        State(engine.cursor()).replace("delivery_report", pa.table({"day": ["d1"], "ok": [2]}),
+                                       where={"day": "d1"})
+    assert jsonl_project.table("people", "delivery_report").to_pylist() == [{"day": "d1",
+                                                                             "ok": 2}]
+    with pytest.raises(ConfigError, match=r"no table 'nope' \(plugin tables: delivery_report"):
+        jsonl_project.table("people", "nope")
+    with pytest.raises(ConfigError, match="use runs"):
+        jsonl_project.table("people", "ledger")
+    with pytest.raises(ConfigError, match="not a plugin table"):
+        jsonl_project.table("people", 'x"; DROP TABLE runs; --')
