@@ -158,3 +158,19 @@ def test_plugin_tables_in_the_state_file_are_readable(jsonl_project):
         jsonl_project.table("people", "ledger")
     with pytest.raises(ConfigError, match="not a plugin table"):
         jsonl_project.table("people", 'x"; DROP TABLE runs; --')
+
+
+def test_a_warehouse_table_named_events_still_works(tmp_path):
+    from connector.warehouse import Warehouse, WarehouseWriter
+
+    with WarehouseWriter(Warehouse("duckdb", tmp_path / "warehouse.duckdb")) as writer:
+        writer.replace("events", pa.table({"id": [7], "kind": ["click"]}), where={})
+    (tmp_path / "queries").mkdir()
+    (tmp_path / "queries" / "clicks.sql").write_text(
+        f'/* offramp\ndestination = "jsonl"\n[settings]\npath = "{tmp_path / "o.jsonl"}"\n*/\n'
+        "SELECT id, kind FROM events")
+    project = connector.open_project(tmp_path)
+    with project.events("clicks") as events:
+        shaped = events.sql("SELECT status, payload ->> '$.kind' AS kind FROM events")
+        assert shaped.to_pylist() == [{"status": "new", "kind": "click"}]
+        assert events.sql("SELECT kind FROM wh.events").to_pylist() == [{"kind": "click"}]
