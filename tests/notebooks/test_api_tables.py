@@ -121,7 +121,7 @@ def test_events_are_queried_in_duckdb_with_json_functions(meta_project, emulator
 def test_an_open_events_handle_does_not_block_a_run(meta_project, emulator):
     events = meta_project.events(JOB)
     try:
-        summary = meta_project.run(JOB, sleep=no_wait)
+        summary = meta_project.run(JOB, now=events.now, sleep=no_wait)
         assert summary.status == "succeeded" and summary.counts.delivered > 0
         # The handle keeps the snapshot it opened with.
         n = events.sql("SELECT count(*) AS n FROM events WHERE status = 'new'")
