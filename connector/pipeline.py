@@ -118,7 +118,7 @@ def preview(project: Project, ref: str, limit: int = 10,
         context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
         dest = prep.destination(prep.settings, context)
         rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+        shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
         events = engine.con.sql(
             f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
             f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
@@ -279,7 +279,7 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+        shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed)

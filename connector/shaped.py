@@ -91,7 +91,7 @@ class ShapedJob:
             first_send = self._load_ledger(project.state_path(job.name))
             context = RunContext(job.name, self.now, first_send, True)
             dest = prep.destination(prep.settings, context)
-            shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+            shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
             diff = pipeline.diff_sql(shape, self.engine.describe(shape),
                                      resend_changed=dest.resend_changed,
                                      ledger="SELECT * FROM offramp.ledger", all_payloads=True)
