@@ -145,7 +145,8 @@ class Destination:
     # -- shaping -------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         """Return one DuckDB SELECT over the relation named ``source`` (the job's
-        query) that yields one row per event with the columns:
+        query, as a view: write ``FROM {source} AS src``) that yields one row per event
+        with the columns:
 
         * ``event_key VARCHAR``: stable identity of the event (the ledger key);
         * ``route VARCHAR``: where it goes (NULL when the destination has one target);

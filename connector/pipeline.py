@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,7 +118,7 @@ def preview(project: Project, ref: str, limit: int = 10,
         context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
         dest = prep.destination(prep.settings, context)
         rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+        shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
         events = engine.con.sql(
             f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
             f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
@@ -157,6 +157,48 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
             message = _engine_message(exc)
             runner.finish("failed", message)
             raise OfframpError(message) from None
+
+
+def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
+             failed_first: bool = False, resend_changed: bool = True,
+             ledger: str = SETTLED, all_payloads: bool = False) -> str:
+    """The events of ``shape`` (a destination's shaping SQL, whose output columns are
+    ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
+    ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
+    refused before with this very payload), ``previous_status`` (the event's latest
+    ledger status, NULL when new) and ``payload`` (NULL for unchanged and rejected
+    events unless ``all_payloads``).
+
+    :param full: count nothing as unchanged (resend everything).
+    :param failed_first: order events that failed last time first.
+    :param resend_changed: the destination's
+        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
+        delivered (or refused) once is unchanged whatever its payload became.
+    :param ledger: a query giving each event's latest ``fingerprint`` and ``status``
+        (default: :data:`connector.state.SETTLED`, over the attached state file).
+    """
+    rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
+    settled = ("FALSE" if full else
+               f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
+    order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
+    payload = ("s.payload" if all_payloads else
+               f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
+               "ELSE s.payload END")
+    return f"""
+        WITH shaped AS (
+            SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                   coalesce(reject_reason, CASE WHEN payload IS NULL
+                       THEN 'the destination built no payload for this event' END)
+                       AS reject_reason,
+                   md5(payload) AS fingerprint
+            FROM ({shape}) AS shaped_events),
+        settled AS ({ledger})
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+               {settled} AS unchanged, l.status AS previous_status,
+               {payload} AS payload
+        FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
+        {order}"""
 
 
 class _Run:
@@ -237,29 +279,10 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
-        shape_cols = self.engine.describe(shape)
-        rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
-        same = "l.fingerprint = s.fingerprint AND " if dest.resend_changed else ""
-        settled = ("FALSE" if self.full else
-                   f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
-        order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
-                 if not self.full and self.state.has_failed() else "")
-        sql = f"""
-            WITH shaped AS (
-                SELECT event_key, route, payload, {rows_expr} AS source_rows,
-                       coalesce(reject_reason, CASE WHEN payload IS NULL
-                           THEN 'the destination built no payload for this event' END)
-                           AS reject_reason,
-                       md5(payload) AS fingerprint
-                FROM ({shape}) AS shaped_events),
-            settled AS ({SETTLED})
-            SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
-                   {settled} AS unchanged,
-                   CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL
-                        ELSE s.payload END AS payload
-            FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
-            {order}"""
+        shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
+        sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
+                       failed_first=not self.full and self.state.has_failed(),
+                       resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
         while True:
             t = time.perf_counter()

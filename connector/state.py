@@ -69,11 +69,15 @@ class RunCounts:
 
 class State:
     """Reads and writes a job's state through a DuckDB connection that has the
-    state file attached as ``state`` (see :class:`connector.warehouse.Engine`)."""
+    state file attached as ``state`` (see :class:`connector.warehouse.Engine`).
 
-    def __init__(self, con: Any):
+    :param create: create the tables when missing; pass False to read a state file
+        attached read-only (:func:`connector.warehouse.open_state`).
+    """
+
+    def __init__(self, con: Any, *, create: bool = True):
         self.con = con
-        for statement in SCHEMA.strip().split(";"):
+        for statement in SCHEMA.strip().split(";") if create else ():
             if statement.strip():
                 con.execute(statement).fetchall()
 

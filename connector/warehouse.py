@@ -146,6 +146,13 @@ class Engine:
             out.setdefault(table, {})[column] = dtype
         return out
 
+    def source(self, sql: str) -> str:
+        """Expose a job's query as the temporary view ``offramp_source`` and return its
+        name, for a destination's shaping SQL to read. A view is bound on its own, so
+        the shaping SQL's CTE names can never capture the query's table names."""
+        self._run(f"CREATE OR REPLACE TEMP VIEW offramp_source AS {sql}")
+        return "offramp_source"
+
     def describe(self, sql: str) -> dict[str, str]:
         """The output columns of ``sql`` and their types, without running it."""
         rows = self.con.execute(f"DESCRIBE {sql}").fetchall()
