@@ -31,6 +31,15 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _FILE_READERS = re.compile(
     r"^(read_|glob$|parquet_|sqlite_|postgres_|mysql_|iceberg_|delta_|query_table|"
     r".*_scan$|load_|duckdb_|pragma_)", re.IGNORECASE)
+#: The only table functions a job may call: they read nothing. Everything else is
+#: refused, so a table function added by a new DuckDB release (``query()``,
+#: ``sniff_csv()``, ``enable_logging()``...) cannot open a way around the checks.
+_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree",
+                              "repeat", "repeat_row"})
+#: Scalar functions that write: ``nextval()`` advances a sequence (the state file has some).
+_WRITING_FUNCTIONS = frozenset({"nextval"})
+#: Where the warehouse's tables live once attached (see connector.warehouse.Engine).
+_WAREHOUSE_QUALIFIERS = frozenset({"wh", "main", "memory"})
 
 _WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
     getattr(exp, name) for name in (
@@ -89,9 +98,17 @@ def parse_one_query(sql: str) -> exp.Query:
                                    f"{inner.name!r}: expose it through the warehouse instead"])
         if isinstance(inner, (exp.Func, exp.Anonymous)):
             fname = inner.sql_name() if not isinstance(inner, exp.Anonymous) else inner.name
-            if fname and _FILE_READERS.match(fname) and isinstance(inner.parent, exp.Table):
-                raise ValidationError([f"a job reads the warehouse's tables only; "
-                                       f"{fname.lower()}() reads files or other databases"])
+            fname = (fname or "").lower()
+            if fname in _WRITING_FUNCTIONS:
+                raise ValidationError([f"a job must be read-only; {fname}() changes a sequence"])
+            if fname and isinstance(inner.parent, (exp.Table, exp.Lateral)) \
+                    and fname not in _TABLE_FUNCTIONS:
+                if _FILE_READERS.match(fname):
+                    raise ValidationError([f"a job reads the warehouse's tables only; "
+                                           f"{fname}() reads files or other databases"])
+                allowed = ", ".join(sorted(_TABLE_FUNCTIONS))
+                raise ValidationError([f"a job reads the warehouse's tables only; the table "
+                                       f"function {fname}() is not allowed (allowed: {allowed})"])
     return node  # type: ignore[return-value]
 
 
@@ -127,9 +144,18 @@ def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> No
     problems = []
     for table in node.find_all(exp.Table):
         name = table.name
-        if not name or name.lower() in ctes or name.lower() in known:
+        if isinstance(table.this, (exp.Func, exp.Anonymous)):
             continue
-        if isinstance(table.this, (exp.Func, exp.Anonymous)) or table.args.get("db"):
+        qualifiers = [part.name.lower() for part in (table.args.get("catalog"),
+                                                     table.args.get("db")) if part]
+        if qualifiers and not set(qualifiers) <= _WAREHOUSE_QUALIFIERS:
+            # state.ledger, information_schema.tables, other attached databases
+            full = ".".join([*(p.name for p in (table.args.get("catalog"), table.args.get("db"))
+                               if p), name])
+            problems.append(f"table {full!r} is not in the warehouse "
+                            f"(tables: {', '.join(sorted(schema)) or 'none'})")
+            continue
+        if not name or name.lower() in known or (not qualifiers and name.lower() in ctes):
             continue
         near = difflib.get_close_matches(name, list(schema), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
