@@ -129,12 +129,60 @@ def check_query(sql: str, schema: dict[str, dict[str, str]]) -> CheckedQuery:
                             identify=False)
     except OptimizeError as exc:
         raise ValidationError([_explain(str(exc), node, schema)]) from None
-    columns = tuple(qualified.named_selects)
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    columns = _output_names(node, qualified, schema)
+    lowered = [c.lower() for c in columns]  # DuckDB's names are case-insensitive
+    dupes = sorted({c for c in lowered if lowered.count(c) > 1})
     if dupes:
         raise ValidationError([f"the query returns the column {d!r} more than once: alias one "
                                "of them" for d in dupes])
     return CheckedQuery(sql=sql.strip().rstrip(";"), columns=columns)
+
+
+def _output_names(node: exp.Expression, qualified: exp.Expression,
+                  schema: dict[str, dict[str, str]]) -> tuple[str, ...]:
+    """The names DuckDB gives the output columns.
+
+    sqlglot lowercases identifiers and invents names (``_col_1``, or the inner
+    column of a CAST) for unaliased expressions. DuckDB keeps an alias as written,
+    spells a column as its table does, names an unaliased expression after its
+    text (approximated here: DuckDB writes ``(a * 2)``, ``count_star()``), and names
+    the columns of a bare VALUES ``col0``, ``col1``... The contract check uses
+    DuckDB's own DESCRIBE; these names serve the duplicate check and messages.
+    """
+    if isinstance(node, exp.Values):
+        first = node.expressions[0] if node.expressions else None
+        return tuple(f"col{i}" for i in range(len(first.expressions) if first else 0))
+    spelled: dict[str, str] = {}
+    for ident in node.find_all(exp.Identifier):  # aliases written in the query first
+        if isinstance(ident.parent, (exp.Alias, exp.TableAlias)):
+            spelled.setdefault(ident.name.lower(), ident.name)
+    for cols in schema.values():
+        for col in cols:
+            spelled.setdefault(col.lower(), col)
+
+    def leftmost(query: exp.Expression) -> exp.Expression:
+        while isinstance(query, (exp.SetOperation, exp.Subquery)):
+            query = query.this
+        return query
+
+    original, resolved = leftmost(node), leftmost(qualified)
+    if not isinstance(original, exp.Select) or not isinstance(resolved, exp.Select):
+        return tuple(spelled.get(n.lower(), n) for n in qualified.named_selects)
+    written, expanded = original.expressions, resolved.expressions
+    has_star = any(isinstance(e, exp.Star) or (isinstance(e, exp.Column)
+                                               and isinstance(e.this, exp.Star))
+                   for e in written)
+    one_to_one = not has_star and len(written) == len(expanded)
+    names = []
+    for i, select in enumerate(expanded):
+        mine = written[i] if one_to_one else None
+        if isinstance(mine, exp.Alias):
+            names.append(mine.alias)
+        elif mine is not None and not isinstance(mine, exp.Column):
+            names.append(mine.sql(dialect=DIALECT))
+        else:
+            names.append(spelled.get(select.alias_or_name.lower(), select.alias_or_name))
+    return tuple(names)
 
 
 def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> None:
