@@ -61,6 +61,8 @@ class CheckedQuery:
 def _statement_kind(node: exp.Expression) -> str:
     if isinstance(node, exp.Command):
         return (node.name or "command").upper()
+    if isinstance(node, exp.Column):  # a lone word such as CHECKPOINT parses as a column
+        return node.name.upper()
     return node.key.upper()
 
 
@@ -222,7 +224,8 @@ def _explain(message: str, node: exp.Expression, schema: dict[str, dict[str, str
                 ident.name.lower() not in {c.lower() for c in known_columns}:
             return (f'"{ident.name}" is read as a column name (double quotes mark identifiers '
                     f"in DuckDB); for a text value use single quotes: '{ident.name}'")
-    m = re.search(r"Column '\"?([^'\"]+)\"?' could not be resolved", message)
+    m = re.search(r"Column '\"?([^'\"]+)\"?' could not be resolved", message) or \
+        re.search(r"Unknown column: \"?([^\"\s,]+)", message)
     if m:
         missing = m.group(1)
         near = difflib.get_close_matches(missing, known_columns, n=3, cutoff=0.6)
