@@ -156,7 +156,8 @@ class SinkDestination(Destination):
             raise Retryable(f"the sink answered {response.status_code}",
                             retry_after=offramp_http.retry_after(response))
         if response.status_code == 401:
-            raise Fatal(f"the sink refused the token ({response.text}): check {self.settings.token_env}")
+            raise Fatal(f"the sink refused the token ({response.text}): "
+                        f"check {self.settings.token_env}")
         if response.status_code == 400:
             raise BatchRejected(response.json()["error"])
         body = response.json()
