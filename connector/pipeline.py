@@ -31,7 +31,7 @@ from connector.project import Job, Project
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
 from connector.state import SETTLED, RunCounts, State
-from connector.warehouse import Engine
+from connector.warehouse import Engine, literal
 from connector.warehouse import Error as EngineError
 
 
@@ -235,12 +235,21 @@ class _Run:
         settled = ("FALSE" if self.full else
                    "(l.fingerprint IS NOT NULL AND l.fingerprint = s.fingerprint "
                    "AND l.status IN ('delivered', 'rejected'))")
+        # An event without a key cannot be recorded in the ledger (and would be sent
+        # again by every run); one without a payload cannot be sent.
+        no_key = literal(f"the event has no key: the {dest.name} destination made its "
+                         "event_key NULL (is the key column NULL in the query?)")
+        no_payload = literal(f"the event has no payload: the {dest.name} destination made "
+                             "its payload NULL without a reject reason")
         order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
                  if not self.full and self.state.has_failed() else "")
         sql = f"""
             WITH shaped AS (
-                SELECT event_key, route, payload, reject_reason, {rows_expr} AS source_rows,
-                       md5(payload) AS fingerprint
+                SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                       md5(payload) AS fingerprint,
+                       CASE WHEN reject_reason IS NOT NULL THEN reject_reason
+                            WHEN event_key IS NULL THEN {no_key}
+                            WHEN payload IS NULL THEN {no_payload} END AS reject_reason
                 FROM ({shape}) AS shaped_events),
             settled AS ({SETTLED})
             SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
