@@ -241,16 +241,26 @@ class _Run:
                          "event_key NULL (is the key column NULL in the query?)")
         no_payload = literal(f"the event has no payload: the {dest.name} destination made "
                              "its payload NULL without a reject reason")
+        # Two events with one key would both be sent, and the ledger, which keeps one
+        # fingerprint per key, would find one of them changed at every later run.
+        duplicate = literal("duplicate event key: {} events share this key in one run; "
+                            "make the key unique (for example, group the query by it)")
         order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
                  if not self.full and self.state.has_failed() else "")
         sql = f"""
-            WITH shaped AS (
+            WITH checked AS (
                 SELECT event_key, route, payload, {rows_expr} AS source_rows,
                        md5(payload) AS fingerprint,
                        CASE WHEN reject_reason IS NOT NULL THEN reject_reason
                             WHEN event_key IS NULL THEN {no_key}
                             WHEN payload IS NULL THEN {no_payload} END AS reject_reason
                 FROM ({shape}) AS shaped_events),
+            shaped AS (
+                SELECT event_key, route, payload, source_rows, fingerprint,
+                       CASE WHEN reject_reason IS NULL AND copies > 1 THEN format({duplicate},
+                            copies) ELSE reject_reason END AS reject_reason
+                FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
+                                OVER (PARTITION BY event_key) AS copies FROM checked)),
             settled AS ({SETTLED})
             SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
                    {settled} AS unchanged,
