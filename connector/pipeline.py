@@ -156,6 +156,9 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
             message = _engine_message(exc)
             runner.finish("failed", message)
             raise OfframpError(message) from None
+        except Exception as exc:  # a bug: record the run as failed, then let it show
+            runner.finish("failed", f"internal error: {type(exc).__name__}: {exc}")
+            raise
 
 
 class _Run:
