@@ -101,6 +101,8 @@ class SinkSettings(Settings):
     rate_per_second: float | None = None
     #: reject rows without an id in SQL (off: leave it to the core)
     guard_nulls: bool = True
+    #: a column whose NULLs give a NULL payload and no reject reason (a plugin bug)
+    null_payload_when_null: str | None = None
 
 
 class SinkDestination(Destination):
@@ -128,10 +130,13 @@ class SinkDestination(Destination):
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         route = "CAST(src.route AS VARCHAR)" if "route" in columns else "NULL::VARCHAR"
         guard = "src.id IS NULL" if self.settings.guard_nulls else "FALSE"
+        if self.settings.null_payload_when_null:
+            guard = f"({guard} OR src.{self.settings.null_payload_when_null} IS NULL)"
         return (f"SELECT CAST(src.id AS VARCHAR) AS event_key, {route} AS route, "
                 f"CASE WHEN NOT ({guard}) THEN json_object('key', CAST(src.id AS VARCHAR), "
                 f"'row', to_json(src))::VARCHAR END AS payload, "
-                f"CASE WHEN {guard} THEN 'id is missing' END AS reject_reason, "
+                f"CASE WHEN {guard} AND {self.settings.null_payload_when_null is None} "
+                f"THEN 'id is missing' END AS reject_reason, "
                 f"1 AS source_rows FROM {source} AS src")
 
     def open(self, http: Any) -> None:
