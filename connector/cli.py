@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import traceback
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -28,7 +29,8 @@ class Context:
 
     @property
     def project(self) -> Project:
-        return Project.find(self._project)
+        # --project names the project folder; without it, search up from the cwd.
+        return Project(Path(self._project)) if self._project else Project.find()
 
 
 pass_ctx = click.make_pass_decorator(Context)
