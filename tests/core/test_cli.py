@@ -27,7 +27,7 @@ def jobs(project):
 def _ok(result, code: int = 0) -> str:
     assert result.exit_code == code, (result.output, result.stderr, result.exception)
     assert "Traceback" not in result.output + result.stderr
-    return result.output
+    return result.stdout
 
 
 def test_validate_a_good_job(jobs, cli_runner) -> None:
