@@ -8,9 +8,11 @@ text offramp prints, logs or stores.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+from urllib.parse import quote, quote_plus
 
 from connector.errors import ConfigError
 
@@ -40,10 +42,15 @@ class Secret:
 
 
 def remember(value: str) -> None:
-    """Register a value to be scrubbed from output (values under 4 characters are ignored)."""
+    """Register a value to be scrubbed from output (values under 4 characters are ignored).
+
+    The forms the value takes in a URL's query string and in JSON text are scrubbed too:
+    an error quoting ``response.url`` carries ``tok%2Fen``, not ``tok/en``.
+    """
     if value and len(value) >= 4:
+        forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
         with _lock:
-            _known.add(value)
+            _known.update(forms)
 
 
 def from_env(env: str, purpose: str) -> Secret:
