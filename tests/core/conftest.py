@@ -49,8 +49,10 @@ class SinkEmulator(Emulator):
 
     * ``bad``: keys that make the whole request fail with 400 without naming them;
     * ``refuse``: key -> reason, refused one by one in a 200 answer;
-    * ``token``: the bearer token required (a 401 echoes what it got, the way
-      careless APIs do, so that redaction is tested);
+    * ``token``: the token required, as ``Authorization: Bearer`` or as the
+      ``access_token`` query parameter (a 401 echoes what it got, the way careless
+      APIs do, so that redaction is tested); ``echo_credentials`` makes every error
+      and rejection echo it too;
     * ``received``: key -> times accepted; ``requests``: the keys of each request
       that reached :meth:`handle`, in order.
     """
@@ -62,25 +64,26 @@ class SinkEmulator(Emulator):
         self.bad: set[str] = set()
         self.refuse: dict[str, str] = {}
         self.token: str | None = None
+        self.echo_credentials = False
         self.received: Counter[str] = Counter()
         self.routes: Counter[str] = Counter()
         self.requests: list[list[str]] = []
 
     def handle(self, request: Request) -> Response:
-        if self.token is not None:
-            got = request.header("authorization", "")
-            if got != f"Bearer {self.token}":
-                return Response(401, {"error": f"invalid credentials: {got}"})
+        got = request.arg("access_token") or request.header("authorization", "")
+        if self.token is not None and got not in (self.token, f"Bearer {self.token}"):
+            return Response(401, {"error": f"invalid credentials: {got}"})
+        echo = f" (credentials: {got})" if self.echo_credentials else ""
         events = request.json()
         keys = [str(event["key"]) for event in events]
         self.requests.append(keys)
         if self.bad & set(keys):
-            return Response(400, {"error": "the request holds an invalid event"})
+            return Response(400, {"error": f"the request holds an invalid event{echo}"})
         route = request.path.removeprefix("/events/")
         rejected = {}
         for i, key in enumerate(keys):
             if key in self.refuse:
-                rejected[str(i)] = self.refuse[key]
+                rejected[str(i)] = self.refuse[key] + echo
             else:
                 self.received[key] += 1
                 self.routes[route] += 1
@@ -101,6 +104,8 @@ class SinkSettings(Settings):
     rate_per_second: float | None = None
     #: reject rows without an id in SQL (off: leave it to the core)
     guard_nulls: bool = True
+    #: send the token as ?access_token=... (as Meta's Graph API takes it), not a header
+    token_in_query: bool = False
     #: a column whose NULLs give a NULL payload and no reject reason (a plugin bug)
     null_payload_when_null: str | None = None
 
@@ -149,16 +154,19 @@ class SinkDestination(Destination):
 
     def deliver(self, batch: Batch) -> Outcome:
         assert self.http is not None
+        if self.settings.token_in_query:
+            auth = {"params": {"access_token": self.token}, "headers": {}}
+        else:
+            auth = {"params": {}, "headers": {"Authorization": f"Bearer {self.token}"}}
         response = offramp_http.send(
             self.http, "POST", f"{self.settings.url}/events/{batch.route or 'default'}",
-            data=self.encode(batch), timeout=self.limits.timeout,
-            headers={"Authorization": f"Bearer {self.token}",
-                     "Content-Type": "application/json"})
+            data=self.encode(batch), timeout=self.limits.timeout, params=auth["params"],
+            headers={**auth["headers"], "Content-Type": "application/json"})
         if response.status_code == 429:
             raise Retryable("the sink is throttling", throttled=True,
                             retry_after=offramp_http.retry_after(response))
         if response.status_code >= 500:
-            raise Retryable(f"the sink answered {response.status_code}",
+            raise Retryable(f"the sink answered {response.status_code} for {response.url}",
                             retry_after=offramp_http.retry_after(response))
         if response.status_code == 401:
             raise Fatal(f"the sink refused the token ({response.text}): "
