@@ -37,10 +37,18 @@ class JsonlDestination(Destination):
     _lock = threading.Lock()
 
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        # JSON has no NaN or infinity: DuckDB would write them as bare NaN/Infinity,
+        # which strict JSON readers refuse. Such rows are rejected with the column's name.
+        checks = ["WHEN src.id IS NULL THEN 'id is missing'"]
+        for name, dtype in columns.items():
+            if dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
+                column = '"' + name.replace('"', '""') + '"'
+                reason = f"{name} is NaN or infinite: JSON cannot carry it".replace("'", "''")
+                checks.append(f"WHEN NOT isfinite(src.{column}) THEN '{reason}'")
+        reject = f"CASE {' '.join(checks)} END"
         return (f"SELECT CAST(src.id AS VARCHAR) AS event_key, NULL::VARCHAR AS route, "
-                f"CASE WHEN src.id IS NOT NULL THEN to_json(src)::VARCHAR END AS payload, "
-                f"CASE WHEN src.id IS NULL THEN 'id is missing' END AS reject_reason, "
-                f"1 AS source_rows FROM {source} AS src")
+                f"CASE WHEN ({reject}) IS NULL THEN to_json(src)::VARCHAR END AS payload, "
+                f"{reject} AS reject_reason, 1 AS source_rows FROM {source} AS src")
 
     def encode(self, batch: Batch) -> bytes:
         return ("\n".join(batch.payloads) + "\n").encode()
