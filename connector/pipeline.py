@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -114,7 +115,8 @@ def preview(project: Project, ref: str, limit: int = 10,
     with Engine(project.warehouse, temp_dir=project.spill,
                 settings=project.engine_settings) as engine:
         prep = prepare(engine, job)
-        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
+        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True,
+                             root=project.root)
         dest = prep.destination(prep.settings, context)
         rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
         shape = dest.shape_sql(f"({prep.sql})", prep.columns)
@@ -141,7 +143,8 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
         state = State(engine.cursor())
         state.close_abandoned_runs()
         run_id = state.start_run(job.name, job.destination, dry_run, now)
-        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress,
+                      project.root)
         try:
             return runner.execute()
         except KeyboardInterrupt:
@@ -164,8 +167,9 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
 class _Run:
     def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
                  dry_run: bool, full: bool, sleep: Callable[[float], None],
-                 progress: Callable[[RunCounts], None] | None):
+                 progress: Callable[[RunCounts], None] | None, root: Path | None = None):
         self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
+        self.root = root
         self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
         self.progress = progress or (lambda counts: None)
         self.counts = RunCounts()
@@ -181,7 +185,7 @@ class _Run:
         prep = prepare(self.engine, self.job)
         self.timings["validate"] = time.perf_counter() - t0
         context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
-                             self.dry_run)
+                             self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
         limits = dest.limits
         deliverer = None
