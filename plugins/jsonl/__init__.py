@@ -9,7 +9,7 @@ Job header::
     /* offramp
     destination = "jsonl"
     [settings]
-    path = "out/events.jsonl"     # relative to the project folder's working directory
+    path = "out/events.jsonl"     # relative to the project folder
     */
 """
 
@@ -24,7 +24,8 @@ from connector import Batch, Column, Contract, Destination, Limits, Outcome, Set
 
 class JsonlSettings(Settings):
     path: str = "events.jsonl"
-    """Where to append events; created with its folder if missing."""
+    """Where to append events (relative to the project folder); created with its folder
+    if missing."""
 
 
 class JsonlDestination(Destination):
@@ -54,7 +55,9 @@ class JsonlDestination(Destination):
         return ("\n".join(batch.payloads) + "\n").encode()
 
     def deliver(self, batch: Batch) -> Outcome:
-        path = Path(self.settings.path)
+        path = Path(self.settings.path).expanduser()
+        if not path.is_absolute() and self.context.root is not None:
+            path = self.context.root / path
         path.parent.mkdir(parents=True, exist_ok=True)
         data = self.encode(batch)
         with self._lock, open(path, "ab") as fh:
