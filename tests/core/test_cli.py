@@ -225,3 +225,47 @@ def test_project_option_names_the_project_folder(tmp_path, project, cli_runner) 
     out = _ok(result)
     assert "outer_job" not in out
     assert "no jobs in" in out and str(inner) in out.replace("\n", "")
+
+
+def test_a_relative_jsonl_path_is_relative_to_the_project(project, cli_runner, tmp_path,
+                                                          monkeypatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    project.write_job("rel", CUSTOMERS, "jsonl", path="out/rel.jsonl")
+    _ok(cli_runner("run", "rel", "--quiet"))
+    assert len((project.root / "out" / "rel.jsonl").read_text().splitlines()) == 6
+    assert not (elsewhere / "out").exists()
+
+
+ABSURD = """SELECT * FROM (VALUES
+  ('nan', 'NaN'::DOUBLE, TIMESTAMP '9999-12-31 23:59:59', repeat('x', 10)),
+  ('inf', '-inf'::DOUBLE, TIMESTAMP '1970-01-01', 'ok'),
+  ('big', 1e300, TIMESTAMP '2020-01-01', 'ééé ✓ 中文'),
+  ('huge', 1.0, TIMESTAMP '2020-01-01', repeat('y', 2000000))
+) AS t(id, price, ts, s)"""
+
+
+def test_absurd_values_are_rejected_or_written_as_valid_json(project, cli_runner) -> None:
+    project.jsonl_job("absurd", ABSURD)
+    out = _ok(cli_runner("run", "absurd", "--quiet"))
+    assert "delivered 2 | rejected 2" in out
+    assert "2  price is NaN or infinite: JSON cannot carry it" in out
+    lines = project.out.read_text(encoding="utf-8").splitlines()
+    events = {e["id"]: e for e in (json.loads(line, parse_constant=_no_constants)
+                                   for line in lines)}
+    assert set(events) == {"big", "huge"}
+    assert events["big"]["price"] == 1e300 and events["big"]["s"] == "ééé ✓ 中文"
+    assert len(events["huge"]["s"]) == 2_000_000
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def test_unreadable_parquet_is_one_clear_line(parquet_project, cli_runner) -> None:
+    (parquet_project.root / "exports" / "Customer_360.parquet").write_bytes(b"PAR1 not really")
+    parquet_project.jsonl_job("j", CUSTOMERS)
+    result = cli_runner.at(parquet_project.root)("run", "j", "--quiet")
+    _ok(result, 1)
+    assert "error: could not open the warehouse" in result.stderr
