@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
+from sqlglot.tokens import TokenType
 
 from connector.contract import Contract
 from connector.errors import ValidationError
@@ -72,7 +73,9 @@ def parse_one_query(sql: str) -> exp.Query:
     if not sql.strip():
         raise ValidationError(["the job has no SQL: write one SELECT after the header"])
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+        # a comment after the last ';' parses as an empty statement (exp.Semicolon)
+        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT)
+                      if s is not None and not isinstance(s, exp.Semicolon)]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
@@ -137,7 +140,16 @@ def check_query(sql: str, schema: dict[str, dict[str, str]]) -> CheckedQuery:
     if dupes:
         raise ValidationError([f"the query returns the column {d!r} more than once: alias one "
                                "of them" for d in dupes])
-    return CheckedQuery(sql=sql.strip().rstrip(";"), columns=columns)
+    return CheckedQuery(sql=_trimmed(sql), columns=columns)
+
+
+def _trimmed(sql: str) -> str:
+    """``sql`` up to its last token: without trailing semicolons and comments, so that
+    it can be wrapped in parentheses (a trailing ``-- comment`` would swallow the
+    closing one)."""
+    tokens = [t for t in sqlglot.tokenize(sql, read=DIALECT)
+              if t.token_type != TokenType.SEMICOLON]
+    return sql[:tokens[-1].end + 1].strip() if tokens else sql.strip()
 
 
 def _output_names(node: exp.Expression, qualified: exp.Expression,
