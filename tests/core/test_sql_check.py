@@ -49,6 +49,8 @@ def test_accepted(path: Path, warehouse_schema: dict[str, dict[str, str]],
     assert checked.columns == expected
     # DuckDB agrees: the names sqlglot resolved are the names the query really returns.
     assert tuple(engine.describe(checked.sql)) == expected
+    # the pipeline wraps the query in parentheses: that must work too
+    assert tuple(engine.describe(f"SELECT * FROM ({checked.sql})")) == expected
     assert not checked.sql.endswith(";")
 
 
