@@ -171,6 +171,9 @@ def destination(name: str) -> type:
     """The destination registered as ``name``; a :class:`PluginError` lists the others."""
     found = destinations()
     if name not in found:
+        if name in load_errors:  # installed, but its plugin failed to import
+            raise PluginError(f"the {name!r} destination is unavailable: its plugin failed to "
+                              f"load ({load_errors[name]}); see `offramp plugins`")
         known = ", ".join(found) or "none"
         raise PluginError(f"no destination named {name!r} is installed (installed: {known}); "
                           "see `offramp destinations`")
