@@ -304,3 +304,13 @@ def test_loaded_hook_implementations_have_no_default_arguments() -> None:
             assert not defaults, f"{impl.plugin_name}: {defaults} have defaults"
             checked += 1
     assert checked >= 1
+
+
+def test_a_job_for_a_broken_plugin_says_the_plugin_failed(fresh_plugins, fake_dist, monkeypatch,
+                                                          project, cli_runner) -> None:
+    monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "jsonl,broken")
+    project.write_job("needs_broken", "SELECT amperity_id AS id FROM Customer_360", "broken")
+    result = cli_runner("validate", "needs_broken")
+    assert result.exit_code == 1
+    assert ("the 'broken' destination is unavailable: its plugin failed to load (ImportError: "
+            "offramp-extras needs the missing_sdk package)") in result.stderr.replace("\n", " ")
