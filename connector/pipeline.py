@@ -241,6 +241,7 @@ class _Run:
         rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
         settled = ("FALSE" if self.full else
                    "(l.fingerprint IS NOT NULL AND l.fingerprint = s.fingerprint "
+                   "AND l.route IS NOT DISTINCT FROM s.route "
                    "AND l.status IN ('delivered', 'rejected'))")
         # An event without a key cannot be recorded in the ledger (and would be sent
         # again by every run); one without a payload cannot be sent.

@@ -43,9 +43,10 @@ CREATE TABLE IF NOT EXISTS state.rejects (
 """
 
 #: The latest state of each event that needs no resend: delivered, or refused by
-#: the destination, with the fingerprint it had then.
+#: the destination, with the fingerprint and the route it had then.
 SETTLED = """
-SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status
+SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status,
+       arg_max(route, seq) AS route
 FROM state.ledger GROUP BY event_key
 """
 
