@@ -104,6 +104,8 @@ class SinkSettings(Settings):
     rate_per_second: float | None = None
     #: reject rows without an id in SQL (off: leave it to the core)
     guard_nulls: bool = True
+    #: every event goes to this route (like a dataset id in a destination's settings)
+    route: str | None = None
     #: send the token as ?access_token=... (as Meta's Graph API takes it), not a header
     token_in_query: bool = False
     #: a column whose NULLs give a NULL payload and no reject reason (a plugin bug)
@@ -134,6 +136,8 @@ class SinkDestination(Destination):
 
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         route = "CAST(src.route AS VARCHAR)" if "route" in columns else "NULL::VARCHAR"
+        if self.settings.route:
+            route = "'" + self.settings.route.replace("'", "''") + "'"
         guard = "src.id IS NULL" if self.settings.guard_nulls else "FALSE"
         if self.settings.null_payload_when_null:
             guard = f"({guard} OR src.{self.settings.null_payload_when_null} IS NULL)"

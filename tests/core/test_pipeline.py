@@ -300,6 +300,17 @@ def test_routes_never_share_a_request(project, sink) -> None:
     assert by_path == {"/events/US": 3, "/events/GB": 2}
 
 
+def test_events_sent_to_a_new_route_are_sent_again(project, sink) -> None:
+    """The same payload for another target (a new dataset id in the settings) is not
+    'unchanged': the new target has never seen it."""
+    run(project, sink_job(project, sink, route="dataset-1"))
+    assert sink.routes == Counter({"dataset-1": 6})
+    moved = run(project, sink_job(project, sink, route="dataset-2"))
+    assert (moved.counts.delivered, moved.counts.unchanged) == (6, 0)
+    assert sink.routes == Counter({"dataset-1": 6, "dataset-2": 6})
+    assert run(project, sink_job(project, sink, route="dataset-2")).counts.delivered == 0
+
+
 def test_a_second_run_of_a_running_job_is_refused(project, sink) -> None:
     job = sink_job(project, sink)
     with JobLock(project.project.lock_path(job), job), \
