@@ -269,3 +269,20 @@ def test_unreadable_parquet_is_one_clear_line(parquet_project, cli_runner) -> No
     result = cli_runner.at(parquet_project.root)("run", "j", "--quiet")
     _ok(result, 1)
     assert "error: could not open the warehouse" in result.stderr
+
+
+def test_brackets_in_messages_and_data_are_printed_as_they_are(project, cli_runner) -> None:
+    """Rich would read '[settings]' or '[bold]' as markup and drop them."""
+    (project.queries / "odd.sql").write_text("/* offramp\ndestination = 'jsonl'\n"
+                                             "settings = 'x'\n*/ SELECT 1 AS id")
+    result = cli_runner("validate", "odd")
+    assert result.exit_code == 1 and "[settings] in" in result.stderr
+    project.jsonl_job("marked", """SELECT * FROM (VALUES ('[bold]a[/bold]', 1.0),
+                                   ('b', 'NaN'::DOUBLE)) AS t(id, "[price]")""")
+    shown = _ok(cli_runner("preview", "marked"))
+    assert 'event [bold]a[/bold]: {"id":"[bold]a[/bold]","[price]":1.0}' in shown
+    assert "rejected b: [price] is NaN or infinite" in shown
+    out = _ok(cli_runner("run", "marked", "--quiet"))
+    assert "1  [price] is NaN or infinite: JSON cannot carry it" in out
+    table = _ok(cli_runner("rejects", "marked"))
+    assert "[price] is NaN" in table
