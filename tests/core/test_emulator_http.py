@@ -141,7 +141,7 @@ def test_requests_are_fast(echo: Echo, http) -> None:
     start = time.perf_counter()
     for _ in range(10):
         http.post(f"{echo.url}/x", json=[{"a": 1}], timeout=5)
-    assert (time.perf_counter() - start) / 10 < 0.02
+    assert (time.perf_counter() - start) / 10 < 0.03
 
 
 def _with_retry_after(value: str | None) -> requests.Response:
