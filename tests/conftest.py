@@ -8,6 +8,8 @@
   hive-partitioned folder), configured in ``offramp.toml``.
 * ``registered``: register a plugin object for one test.
 * ``cli_runner``: run ``offramp --project <project> ...`` in process.
+
+Temporary folders go to /dev/shm when it exists (see below).
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ os.environ["OFFRAMP_LOAD_PLUGINS"] = "jsonl,meta,microsoft,iqm,rq"
 os.environ.pop("OFFRAMP_DISABLE_PLUGINS", None)
 os.environ.pop("OFFRAMP_PROJECT", None)
 os.environ["COLUMNS"] = "250"
+# Temporary folders in RAM where there is RAM to put them in: DuckDB syncs its files
+# to disk at every commit, and on a slow disk that doubles the suite's time. pytest
+# still keeps only its last three runs there. Set PYTEST_DEBUG_TEMPROOT to opt out.
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", "/dev/shm")
 
 from click.testing import CliRunner, Result  # noqa: E402
 
