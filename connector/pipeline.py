@@ -118,11 +118,15 @@ def preview(project: Project, ref: str, limit: int = 10,
         context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True,
                              root=project.root)
         dest = prep.destination(prep.settings, context)
-        rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
-        events = engine.con.sql(
-            f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
-            f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
+        limit = max(0, int(limit))
+        try:
+            rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {limit}").to_arrow_table()
+            shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+            events = engine.con.sql(
+                f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
+                f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}").to_arrow_table()
+        except EngineError as exc:  # the query fails on the data (a bad CAST, say)
+            raise OfframpError(_engine_message(exc)) from None
         return rows, events
 
 
