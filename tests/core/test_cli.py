@@ -286,3 +286,12 @@ def test_brackets_in_messages_and_data_are_printed_as_they_are(project, cli_runn
     assert "1  [price] is NaN or infinite: JSON cannot carry it" in out
     table = _ok(cli_runner("rejects", "marked"))
     assert "[price] is NaN" in table
+
+
+def test_preview_of_a_query_that_fails_on_the_data(project, cli_runner) -> None:
+    project.jsonl_job("conv", "SELECT CAST(email AS INTEGER) AS id FROM Customer_360")
+    result = cli_runner("preview", "conv")
+    _ok(result, 1)
+    assert "error: DuckDB refused the query: Conversion Error" in result.stderr
+    empty = _ok(cli_runner("preview", "conv", "--limit", "-1"))  # nothing is read
+    assert "0 rows" in empty and "event" not in empty
