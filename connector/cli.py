@@ -101,8 +101,8 @@ def preview(c: Context, job: str, limit: int) -> None:
                       f"{escape(rec['reject_reason'])}")
         else:
             route = f" -> {escape(rec['route'])}" if rec["route"] else ""
-            out.print(f"[green]event[/] {escape(rec['event_key'])}{route}: "
-                      f"{escape(rec['payload'])}")
+            out.print(f"[green]event[/] {escape(rec['event_key'])}{route}:")
+            click.echo(json.dumps(json.loads(rec["payload"]), indent=2, ensure_ascii=False))
 
 
 @cli.command()
@@ -160,6 +160,8 @@ def print_summary(summary: pipeline.RunSummary, profile: bool = False) -> None:
                       f"{summary.job}`")
     if summary.error:
         out.print(f"  [red]{escape(summary.error)}[/]")
+    for note in summary.notes:
+        out.print(f"  {note}", markup=False)
     if profile and summary.timings:
         out.print("  time by stage (s): " + ", ".join(
             f"{name} {secs:.2f}" for name, secs in summary.timings.items()))
@@ -182,7 +184,7 @@ def jobs(c: Context) -> None:
 
 
 def _table(data, title: str = "") -> Table:  # data: pyarrow.Table
-    table = Table(*data.column_names, title=title)
+    table = Table(*(escape(name) for name in data.column_names), title=escape(title))
     for rec in data.to_pylist():
         table.add_row(*("" if v is None else escape(str(v)) for v in rec.values()))
     return table
@@ -224,4 +226,4 @@ def dump_json(data: object) -> None:
 
 
 # The remaining commands live in their own modules and register on `cli` when imported.
-from connector import cli_plugins, cli_state  # noqa: E402,F401
+from connector import cli_plugins, cli_state, scaffold  # noqa: E402,F401

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,7 @@ class RunSummary:
     counts: RunCounts
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -121,7 +122,7 @@ def preview(project: Project, ref: str, limit: int = 10,
         limit = max(0, int(limit))
         try:
             rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {limit}").to_arrow_table()
-            shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+            shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
             events = engine.con.sql(
                 f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
                 f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}").to_arrow_table()
@@ -166,6 +167,68 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
         except Exception as exc:  # a bug: record the run as failed, then let it show
             runner.finish("failed", f"internal error: {type(exc).__name__}: {exc}")
             raise
+
+
+def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
+             failed_first: bool = False, resend_changed: bool = True,
+             ledger: str = SETTLED, all_payloads: bool = False) -> str:
+    """The events of ``shape`` (a destination's shaping SQL, whose output columns are
+    ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
+    ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
+    refused before with this very payload), ``previous_status`` (the event's latest
+    ledger status, NULL when new) and ``payload`` (NULL for unchanged and rejected
+    events unless ``all_payloads``).
+
+    :param full: count nothing as unchanged (resend everything).
+    :param failed_first: order events that failed last time first.
+    :param resend_changed: the destination's
+        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
+        delivered (or refused) once is unchanged whatever its payload became.
+    :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
+        ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
+
+    Events with a NULL key, with a NULL payload and no reason, or whose key another
+    event of the run shares are rejected with a reason: the ledger could not record
+    the first, the second cannot be sent, and of two events under one key every later
+    run would find one changed and send it again. An event sent to another route than
+    last time is not unchanged: the new target never saw it.
+    """
+    rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
+    settled = ("FALSE" if full else
+               f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
+               "l.status IN ('delivered', 'rejected'), FALSE)")
+    order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
+    payload = ("s.payload" if all_payloads else
+               f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
+               "ELSE s.payload END")
+    return f"""
+        WITH checked AS (
+            SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                   CASE WHEN reject_reason IS NOT NULL THEN reject_reason
+                        WHEN event_key IS NULL THEN {_NO_KEY}
+                        WHEN payload IS NULL THEN {_NO_PAYLOAD} END AS reject_reason,
+                   md5(payload) AS fingerprint
+            FROM ({shape}) AS shaped_events),
+        shaped AS (
+            SELECT event_key, route, payload, source_rows, fingerprint,
+                   CASE WHEN reject_reason IS NULL AND copies > 1
+                        THEN format({_DUPLICATE}, copies) ELSE reject_reason END AS reject_reason
+            FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
+                            OVER (PARTITION BY event_key) AS copies FROM checked)),
+        settled AS ({ledger})
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+               {settled} AS unchanged, l.status AS previous_status,
+               {payload} AS payload
+        FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
+        {order}"""
+
+
+_NO_KEY = literal("the event has no key: its event_key is NULL (is the key column NULL "
+                  "in the query?)")
+_NO_PAYLOAD = literal("the destination built no payload for this event")
+_DUPLICATE = literal("duplicate event key: {} events share this key in one run; make the "
+                     "key unique (for example, group the query by it)")
 
 
 class _Run:
@@ -228,7 +291,14 @@ class _Run:
         if self.failure:
             return self.finish("failed", f"the destination kept failing ({self.failure}); "
                                "the run stopped and the rest stays pending for the next run")
-        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes = list(dest.after_run(summary, self.state.replace))
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes = [redact(f"after the run, {dest.name} failed: "
+                                        f"{type(exc).__name__}: {exc}")]
+        return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
         self.counts.reasons = dict(self.reasons.most_common())
@@ -240,45 +310,10 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
-        shape_cols = self.engine.describe(shape)
-        rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
-        settled = ("FALSE" if self.full else
-                   "(l.fingerprint IS NOT NULL AND l.fingerprint = s.fingerprint "
-                   "AND l.route IS NOT DISTINCT FROM s.route "
-                   "AND l.status IN ('delivered', 'rejected'))")
-        # An event without a key cannot be recorded in the ledger (and would be sent
-        # again by every run); one without a payload cannot be sent.
-        no_key = literal(f"the event has no key: the {dest.name} destination made its "
-                         "event_key NULL (is the key column NULL in the query?)")
-        no_payload = literal(f"the event has no payload: the {dest.name} destination made "
-                             "its payload NULL without a reject reason")
-        # Two events with one key would both be sent, and the ledger, which keeps one
-        # fingerprint per key, would find one of them changed at every later run.
-        duplicate = literal("duplicate event key: {} events share this key in one run; "
-                            "make the key unique (for example, group the query by it)")
-        order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
-                 if not self.full and self.state.has_failed() else "")
-        sql = f"""
-            WITH checked AS (
-                SELECT event_key, route, payload, {rows_expr} AS source_rows,
-                       md5(payload) AS fingerprint,
-                       CASE WHEN reject_reason IS NOT NULL THEN reject_reason
-                            WHEN event_key IS NULL THEN {no_key}
-                            WHEN payload IS NULL THEN {no_payload} END AS reject_reason
-                FROM ({shape}) AS shaped_events),
-            shaped AS (
-                SELECT event_key, route, payload, source_rows, fingerprint,
-                       CASE WHEN reject_reason IS NULL AND copies > 1 THEN format({duplicate},
-                            copies) ELSE reject_reason END AS reject_reason
-                FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
-                                OVER (PARTITION BY event_key) AS copies FROM checked)),
-            settled AS ({SETTLED})
-            SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
-                   {settled} AS unchanged,
-                   CASE WHEN {settled} THEN NULL ELSE s.payload END AS payload
-            FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
-            {order}"""
+        shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
+        sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
+                       failed_first=not self.full and self.state.has_failed(),
+                       resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
         while True:
             t = time.perf_counter()

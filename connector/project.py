@@ -34,6 +34,35 @@ QUERIES = "queries"
 DEFAULT_WAREHOUSE = "warehouse.duckdb"
 _HEADER = re.compile(r"^\s*/\*\s*offramp\b(?P<toml>.*?)\*/", re.DOTALL)
 _JOB_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
+
+
+def expand(value: Any, where: str) -> Any:
+    """Expand ``${NAME}`` and ``${NAME:-default}`` from the environment in settings,
+    so one job serves several environments (for example ``base_url``). Secrets do not
+    go this way: they stay in ``*_env`` settings, read only when sending.
+
+    >>> import os; os.environ["DOC_URL"] = "http://127.0.0.1:9"
+    >>> expand({"base_url": "${DOC_URL}/v1", "x": "${UNSET_VAR:-none}"}, "doc")
+    {'base_url': 'http://127.0.0.1:9/v1', 'x': 'none'}
+    """
+    if isinstance(value, dict):
+        return {k: expand(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [expand(v, where) for v in value]
+    if not isinstance(value, str):
+        return value
+
+    def one(m: re.Match[str]) -> str:
+        name, default = m.group("name"), m.group("default")
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"{where} uses ${{{name}}}, which is not set: set {name} or write "
+                          f"${{{name}:-default}}")
+
+    return _VAR.sub(one, value)
 
 
 @dataclass
@@ -84,6 +113,7 @@ def parse_job(path: Path) -> Job:
     settings = header.pop("settings", {})
     if not isinstance(settings, dict):
         raise ConfigError(f"[settings] in {path} must be a table")
+    settings = expand(settings, f"[settings] of {path.name}")
     return Job(name=path.stem, path=path, destination=destination, settings=settings,
                sql=text[m.end():].strip(), options=header)
 

@@ -65,7 +65,7 @@ def test_unknown_job(jobs, cli_runner) -> None:
 def test_preview_shows_rows_and_events(jobs, cli_runner) -> None:
     out = _ok(cli_runner("preview", "customers", "--limit", "2"))
     assert "first 2 rows" in out
-    assert 'event a1: {"id":"a1","email":"Ann.Lee@Example.com"}' in out
+    assert 'event a1:\n{\n  "id": "a1",\n  "email": "Ann.Lee@Example.com"\n}' in out
     assert "a3" not in out
     assert not jobs.out.exists()
 
@@ -280,7 +280,8 @@ def test_brackets_in_messages_and_data_are_printed_as_they_are(project, cli_runn
     project.jsonl_job("marked", """SELECT * FROM (VALUES ('[bold]a[/bold]', 1.0),
                                    ('b', 'NaN'::DOUBLE)) AS t(id, "[price]")""")
     shown = _ok(cli_runner("preview", "marked"))
-    assert 'event [bold]a[/bold]: {"id":"[bold]a[/bold]","[price]":1.0}' in shown
+    assert 'event [bold]a[/bold]:\n{\n  "id": "[bold]a[/bold]",\n  "[price]": 1.0\n}' in shown
+    assert "┃ [price] ┃" in shown  # a column name is printed as it is, too
     assert "rejected b: [price] is NaN or infinite" in shown
     out = _ok(cli_runner("run", "marked", "--quiet"))
     assert "1  [price] is NaN or infinite: JSON cannot carry it" in out

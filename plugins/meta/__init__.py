@@ -1,0 +1,18 @@
+"""Built-in plugin: the Meta offline-events destination, its emulator, and ``offramp demo``."""
+
+from __future__ import annotations
+
+from connector import hookimpl
+from plugins.meta.destination import MetaDestination
+
+
+@hookimpl
+def register_destinations(register):
+    register(MetaDestination)
+
+
+@hookimpl
+def register_commands(cli):
+    from plugins.meta.demo import demo
+
+    cli.add_command(demo)

@@ -1,0 +1,143 @@
+"""The Meta destination: offline events to the Conversions API.
+
+``POST {base_url}/{api_version}/{dataset_id}/events`` with a form body: ``data``
+(a JSON array of at most 1,000 events), ``access_token``, and the optional
+``test_event_code`` and ``upload_tag``. Meta refuses a whole request for one bad
+event (code 100) without naming it: that becomes :class:`BatchRejected`, and the
+core splits the request until the bad event stands alone.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlencode
+
+from connector import (
+    Batch,
+    BatchRejected,
+    Column,
+    Contract,
+    Destination,
+    Fatal,
+    Limits,
+    Outcome,
+    Retryable,
+)
+from connector import http as offramp_http
+from plugins.meta.emulator import MetaEmulator
+from plugins.meta.settings import MetaSettings
+from plugins.meta.shaping import shape_sql
+
+RETRY_CODES = {1, 2}
+THROTTLE_CODES = {4, 17, 32, 341, 613, 80003}
+WAIT_CODES = {368}
+PERMISSION_CODES = {10, *range(200, 300)}
+
+
+class MetaDestination(Destination):
+    name = "meta"
+    summary = "Meta offline events (Conversions API, action_source=physical_store)"
+    contract = Contract(
+        required=(
+            Column("external_id", "any", "your customer id, hashed before sending"),
+            Column("order_id", "any", "events are grouped by order"),
+            Column("quantity", "number", "items of this line; <= 0 lines are not sent"),
+            Column("timestamp", "timestamp", "when the purchase happened"),
+            Column("price", "number", "unit price; value = sum(price x quantity)"),
+            Column("currency", "text", "ISO 4217 code such as USD"),
+        ),
+        one_of=((Column("email", "text"), Column("phone", "any")),),
+        optional=tuple(Column(n, k) for n, k in (
+            ("given_name", "text"), ("surname", "text"), ("birthdate", "any"),
+            ("gender", "text"), ("city", "text"), ("state", "text"), ("postal", "any"),
+            ("country", "text"), ("product_id", "any"), ("action_source", "text"),
+            ("event_name", "text"), ("value", "number"), ("event_id", "any"),
+            ("client_user_agent", "text"), ("event_source_url", "text"), ("fbc", "text"),
+            ("fbp", "text"), ("madid", "text"), ("brand", "text"), ("category", "text"))),
+    )
+    Settings = MetaSettings
+    emulator = MetaEmulator
+    limits = Limits(max_events=1000, max_bytes=8_000_000, concurrency=4, timeout=30.0,
+                    max_attempts=6, give_up_after=600.0)
+
+    def __init__(self, settings: MetaSettings, context):
+        super().__init__(settings, context)
+        self.limits = Limits(max_events=1000, max_bytes=8_000_000,
+                             concurrency=settings.concurrency, timeout=settings.timeout,
+                             max_attempts=6, give_up_after=600.0)
+        self._token: str | None = None
+
+    def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        return shape_sql(source, columns, self.settings, self.context.now,
+                         self.context.first_send)
+
+    def open(self, http) -> None:
+        super().open(http)
+        self._token = self.secret(self.settings.access_token_env).reveal()
+
+    def _fields(self, batch: Batch) -> dict[str, str]:
+        fields = {"data": batch.json_array()}
+        if self.settings.test_event_code:
+            fields["test_event_code"] = self.settings.test_event_code
+        if self.settings.upload_tag:
+            fields["upload_tag"] = self.settings.upload_tag
+        return fields
+
+    def encode(self, batch: Batch) -> bytes:
+        return urlencode(self._fields(batch)).encode()
+
+    def url(self, dataset_id: str) -> str:
+        base = self.settings.base_url.rstrip("/")
+        return f"{base}/{self.settings.api_version}/{dataset_id}/events"
+
+    def deliver(self, batch: Batch) -> Outcome:
+        assert self.http is not None and self._token is not None
+        body = urlencode({**self._fields(batch), "access_token": self._token})
+        response = offramp_http.send(
+            self.http, "POST", self.url(batch.route or self.settings.dataset_id or ""),
+            data=body, timeout=self.limits.timeout,
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if response.ok and isinstance(answer, dict) and "error" not in answer:
+            received = answer.get("events_received")
+            if received != len(batch):
+                raise Retryable(f"Meta acknowledged {received} of {len(batch)} events; resending "
+                                "(Meta deduplicates by order_id and event_id)")
+            return Outcome(info={"fbtrace_id": answer.get("fbtrace_id")})
+        raise classify(response.status_code, answer, offramp_http.retry_after(response),
+                       self.settings.access_token_env, batch.route)
+
+
+def classify(status: int, answer: object, retry_after: float | None, token_env: str,
+             dataset: str | None) -> Exception:
+    """The exception for a Graph API error answer (error-handling page's table)."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    if not isinstance(error, dict):
+        if status == 429:
+            return Retryable("HTTP 429 from Meta", retry_after=retry_after, throttled=True)
+        if status >= 500 or status in (408, 425):
+            return Retryable(f"HTTP {status} from Meta", retry_after=retry_after)
+        return Fatal(f"Meta answered HTTP {status} without an error body")
+    code = error.get("code")
+    subcode = error.get("error_subcode")
+    detail = error.get("error_user_msg") or error.get("message") or "no detail"
+    label = f"Meta error {code}{f'/{subcode}' if subcode else ''}: {detail}"
+    if code in (190, 104):
+        return Fatal(f"the access token is invalid or expired: set {token_env} "
+                     f"(Meta error {code}{f'/{subcode}' if subcode else ''})")
+    if code in THROTTLE_CODES or status == 429:
+        return Retryable(label, retry_after=retry_after or 60.0, throttled=True)
+    if code in RETRY_CODES or error.get("is_transient") or status >= 500:
+        return Retryable(label, retry_after=retry_after)
+    if code in WAIT_CODES:
+        return Retryable(label, retry_after=retry_after or 300.0)
+    if code in PERMISSION_CODES:
+        return Fatal(f"{label}: the token's user lacks permission on dataset {dataset}")
+    if code == 100 and subcode == 33:
+        return Fatal(f"dataset {dataset} does not exist or the token cannot use it ({label})")
+    if code == 100:
+        return BatchRejected(label)
+    return Fatal(label if code is not None else json.dumps(error)[:300])

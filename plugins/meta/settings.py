@@ -1,0 +1,86 @@
+"""Settings of the Meta destination (a job's ``[settings]`` table)."""
+
+from __future__ import annotations
+
+import re
+
+import pydantic
+
+from connector import Settings
+
+#: Meta's standard events, plus Other (offline-events page; Amperity's list is a subset).
+STANDARD_EVENTS = (
+    "AddPaymentInfo", "AddToCart", "AddToWishlist", "CompleteRegistration", "Contact",
+    "CustomizeProduct", "Donate", "FindLocation", "InitiateCheckout", "Lead", "Other",
+    "Purchase", "Schedule", "Search", "StartTrial", "SubmitApplication", "Subscribe",
+    "ViewContent")
+#: The nine action_source values Meta accepts (server-event parameters page).
+ACTION_SOURCES = ("app", "business_messaging", "chat", "email", "other", "phone_call",
+                  "physical_store", "system_generated", "website")
+#: RudderStack's built-in mapping of e-commerce spec names to standard events.
+DEFAULT_EVENT_NAMES = {
+    "Order Completed": "Purchase", "Product Added": "AddToCart",
+    "Checkout Started": "InitiateCheckout", "Products Searched": "Search",
+    "Product Viewed": "ViewContent", "Product List Viewed": "ViewContent",
+    "Payment Info Entered": "AddPaymentInfo", "Product Added to Wishlist": "AddToWishlist",
+}
+
+
+class MetaSettings(Settings):
+    dataset_id: str | None = None
+    """The dataset (formerly offline event set) that receives events."""
+    datasets: dict[str, list[str]] = {}
+    """Event name -> dataset ids, to send each event name to its own datasets."""
+    access_token_env: str = "META_ACCESS_TOKEN"
+    """Environment variable holding the system-user access token."""
+    api_version: str = "v26.0"
+    base_url: str = "https://graph.facebook.com"
+    test_event_code: str | None = None
+    """Shows events in Events Manager's Test Events tab. They are still processed."""
+    upload_tag: str | None = None
+    event_names: dict[str, str] = {}
+    """Custom event name -> standard event (added to RudderStack's defaults)."""
+    content_types: dict[str, str] = {}
+    """Category -> content_type (``product`` or ``product_group``); default ``product``."""
+    value_column: str | None = None
+    """Use this column as the order's value instead of sum(price x quantity)."""
+    limited_data_use: bool = False
+    ldu_country: int = 0
+    ldu_state: int = 0
+    hashing: bool = True
+    """Off for warehouses that already hold SHA-256 values: they are sent as they are."""
+    default_country: str | None = None
+    """ISO alpha-2 country for phone numbers and addresses of rows without a country."""
+    default_action_source: str = "physical_store"
+    window_days: int = pydantic.Field(7, ge=1, le=62)
+    first_send_window_days: int = pydantic.Field(62, ge=1, le=62)
+    """For physical_store events on a job's first send (Amperity's rule)."""
+    timeout: float = pydantic.Field(30.0, gt=0)
+    concurrency: int = pydantic.Field(4, ge=1, le=32)
+
+    @pydantic.model_validator(mode="after")
+    def _check(self) -> MetaSettings:
+        if not self.dataset_id and not self.datasets:
+            raise ValueError("set dataset_id (or datasets, a mapping of event name to ids)")
+        for ids in [[self.dataset_id] if self.dataset_id else [], *self.datasets.values()]:
+            for dataset in ids:
+                if not re.fullmatch(r"\d{5,20}", dataset):
+                    raise ValueError(f"dataset id {dataset!r} must be the numeric id from "
+                                     "Events Manager")
+        for name in {**self.event_names}.values():
+            if name not in STANDARD_EVENTS:
+                raise ValueError(f"event_names maps to {name!r}, not a standard event "
+                                 f"({', '.join(STANDARD_EVENTS)})")
+        if self.default_action_source not in ACTION_SOURCES:
+            raise ValueError(f"default_action_source must be one of {', '.join(ACTION_SOURCES)}")
+        if self.limited_data_use and (self.ldu_country, self.ldu_state) not in ((0, 0), (1, 1000)):
+            raise ValueError("Limited Data Use takes ldu_country/ldu_state 0/0 (Meta geolocates) "
+                             "or 1/1000 (California)")
+        if not re.fullmatch(r"v\d+\.\d+", self.api_version):
+            raise ValueError("api_version looks like v26.0")
+        if self.default_country and len(self.default_country) != 2:
+            raise ValueError("default_country is an ISO alpha-2 code such as US")
+        for content_type in self.content_types.values():
+            if content_type not in ("product", "product_group"):
+                raise ValueError("content_types map categories to product or product_group")
+        return self
