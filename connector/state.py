@@ -43,9 +43,10 @@ CREATE TABLE IF NOT EXISTS state.rejects (
 """
 
 #: The latest state of each event that needs no resend: delivered, or refused by
-#: the destination, with the fingerprint it had then.
+#: the destination, with the fingerprint and the route it had then.
 SETTLED = """
-SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status
+SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status,
+       arg_max(route, seq) AS route
 FROM state.ledger GROUP BY event_key
 """
 
@@ -69,11 +70,15 @@ class RunCounts:
 
 class State:
     """Reads and writes a job's state through a DuckDB connection that has the
-    state file attached as ``state`` (see :class:`connector.warehouse.Engine`)."""
+    state file attached as ``state`` (see :class:`connector.warehouse.Engine`).
 
-    def __init__(self, con: Any):
+    :param create: create the tables when missing; pass False to read a state file
+        attached read-only (:func:`connector.warehouse.open_state`).
+    """
+
+    def __init__(self, con: Any, *, create: bool = True):
         self.con = con
-        for statement in SCHEMA.strip().split(";"):
+        for statement in SCHEMA.strip().split(";") if create else ():
             if statement.strip():
                 con.execute(statement).fetchall()
 
@@ -204,4 +209,5 @@ class State:
 
     def ledger(self) -> pa.Table:
         return self.con.sql(
-            f"SELECT * FROM ({SETTLED}) ORDER BY event_key").to_arrow_table()
+            f"SELECT event_key, fingerprint, status FROM ({SETTLED}) ORDER BY event_key"
+        ).to_arrow_table()

@@ -82,6 +82,9 @@ class IqmDestination(Destination):
         # events fired in a batch that has not returned yet: key -> payload
         self._fired: dict[str, str] = {}
         self._fired_lock = threading.Lock()
+        # A pixel fire cannot be updated: an order already fired is never fired again,
+        # even when its value changes (IQM would count it twice).
+        self.resend_changed = settings.mode != "events"
 
     # -- shaping -------------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:

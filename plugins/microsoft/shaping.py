@@ -140,11 +140,10 @@ def _digest(expr: str) -> str:
 
 def _reason_sql(now_sql: str) -> str:
     oldest = f"{now_sql} - INTERVAL {MAX_AGE_DAYS} DAY"
-    shown = f"strftime(ts, '{TIME_FORMAT}')"
     return f"""CASE
     WHEN ts IS NULL THEN 'timestamp is missing'
-    WHEN ts < {oldest} THEN printf('conversion time %s is more than {MAX_AGE_DAYS} days before the run (%s): Microsoft only accepts the last {MAX_AGE_DAYS} days', {shown}, strftime({now_sql}, '{TIME_FORMAT}'))
-    WHEN ts > {now_sql} THEN printf('conversion time %s is in the future (the run started at %s)', {shown}, strftime({now_sql}, '{TIME_FORMAT}'))
+    WHEN ts < {oldest} THEN 'conversion time is more than {MAX_AGE_DAYS} days before the run: Microsoft only accepts the last {MAX_AGE_DAYS} days'
+    WHEN ts > {now_sql} THEN 'conversion time is in the future'
     WHEN click IS NULL AND email_hash IS NULL AND phone_hash IS NULL THEN 'nothing to match on: no microsoft_click_id and no valid email or phone'
     WHEN name IS NULL THEN 'no conversion goal name: set conversion_name in [settings] or add a conversion_name column'
     WHEN currencies > 1 THEN 'the rows of this order have different currencies'
