@@ -103,29 +103,6 @@ def functions(spark: SparkSession) -> set[str]:
     return {row[0].split(".")[-1] for row in spark.sql("SHOW FUNCTIONS").collect()}
 
 
-def diff_sql(has_source_rows: bool, full: bool) -> str:
-    """Spark SQL: the shaped events (the view :data:`SHAPED_VIEW`) with their
-    fingerprint, diffed against the exported ledger as the DuckDB engine does."""
-    rows_expr = "source_rows" if has_source_rows else "CAST(NULL AS BIGINT)"
-    settled = ("FALSE" if full else
-               "coalesce(l.fingerprint = s.fingerprint "
-               "AND l.status IN ('delivered', 'rejected'), FALSE)")
-    return f"""
-        WITH shaped AS (
-            SELECT event_key, route, payload, CAST({rows_expr} AS BIGINT) AS source_rows,
-                   coalesce(reject_reason, CASE WHEN payload IS NULL
-                       THEN 'the destination built no payload for this event' END)
-                       AS reject_reason,
-                   md5(payload) AS fingerprint
-            FROM {SHAPED_VIEW} AS shaped_events)
-        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
-               {settled} AS unchanged,
-               CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL
-                    ELSE s.payload END AS payload,
-               coalesce(l.status = 'failed', FALSE) AS retry_first
-        FROM shaped AS s LEFT JOIN {LEDGER_VIEW} AS l ON l.event_key = s.event_key"""
-
-
 class Plan:
     """A job's SQL on Spark: the transpiled query and shaping, and their notes."""
 
@@ -141,15 +118,28 @@ class Plan:
                      [f"transpile ({destination} shaping): {n}" for n in shaping.notes]
         self.query_sql, self.shape_sql = query.sql, shaping.sql
 
-    def events(self, ledger: Path, full: bool) -> DataFrame:
-        """The diffed events, as a DataFrame (lazy)."""
+    def events(self, ledger: Path, *, full: bool, resend_changed: bool) -> DataFrame:
+        """The diffed events, as a DataFrame (lazy): the core's own ledger diff
+        (:func:`connector.pipeline.diff_sql`), transpiled, over the shaped view and the
+        exported ledger."""
+        from connector.pipeline import diff_sql
+
         spark = self.spark
         try:
             spark.sql(self.query_sql).createOrReplaceTempView(SOURCE_VIEW)
             spark.read.parquet(str(ledger)).createOrReplaceTempView(LEDGER_VIEW)
             shaped = spark.sql(self.shape_sql)  # analysed once: big plans take seconds
             shaped.createOrReplaceTempView(SHAPED_VIEW)
-            return spark.sql(diff_sql("source_rows" in shaped.columns, full))
+        except Exception as exc:
+            raise OfframpError(f"Spark refused the transpiled SQL: {_first_line(exc)}") from None
+        diff = to_spark(diff_sql(
+            f"SELECT * FROM {SHAPED_VIEW}", shaped.columns, full=full, failed_first=False,
+            resend_changed=resend_changed,
+            ledger=f"SELECT event_key, fingerprint, status, route FROM {LEDGER_VIEW}"),
+            what="the ledger diff")
+        self.notes += [f"transpile (ledger diff): {n}" for n in diff.notes]
+        try:
+            return spark.sql(diff.sql)
         except Exception as exc:
             raise OfframpError(f"Spark refused the transpiled SQL: {_first_line(exc)}") from None
 

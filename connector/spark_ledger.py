@@ -21,15 +21,15 @@ from connector.spark_delivery import OUTCOMES, SHAPE_REJECTED
 from connector.state import SETTLED
 
 LEDGER_SCHEMA = pa.schema([("event_key", pa.string()), ("fingerprint", pa.string()),
-                           ("status", pa.string())])
+                           ("status", pa.string()), ("route", pa.string())])
 _NAME = re.compile(r"^part-(\d+)-attempt-(\d+)\.parquet$")
 
 
 def export_settled(con: Any, path: Path) -> int:
-    """Write the job's settled ledger (event_key, fingerprint, status) to ``path``;
+    """Write the job's settled ledger (event_key, fingerprint, status, route) to ``path``;
     returns the number of events. ``con`` has the state file attached as ``state``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    reader = con.sql(f"SELECT event_key, fingerprint, status FROM ({SETTLED})") \
+    reader = con.sql(f"SELECT event_key, fingerprint, status, route FROM ({SETTLED})") \
         .to_arrow_reader(65536)
     rows = 0
     with pq.ParquetWriter(path, LEDGER_SCHEMA) as writer:

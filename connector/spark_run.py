@@ -82,6 +82,7 @@ def run(project: Project, ref: str, *, master: str | None = None,
         run_id = state.start_run(job.name, job.destination, dry_run, now)
         work = work_root / job.name / f"run-{run_id}"
         runner = _SparkRun(engine, state, spark, run_id, now, dry_run, full, work, say)
+        runner.root = project.root
         try:
             return runner.execute(job, partitions)
         except OfframpError as exc:
@@ -115,12 +116,14 @@ class _SparkRun:
         self.job_name, self.destination = "", ""
         self.finished = False
         self.merged = False
+        self.root: Path | None = None
 
     def execute(self, job: Any, partitions: int | None) -> RunSummary:
         self.job_name, self.destination = job.name, job.destination
         t0 = time.perf_counter()
         prep = prepare(self.engine, job)
-        context = RunContext(job.name, self.now, not self.state.has_delivered(), self.dry_run)
+        context = RunContext(job.name, self.now, not self.state.has_delivered(), self.dry_run,
+                             root=self.root)
         dest = prep.destination(prep.settings, context)
         self.timings["validate"] = time.perf_counter() - t0
 
@@ -133,6 +136,7 @@ class _SparkRun:
         t = time.perf_counter()
         plan = Plan(self.spark, prep.sql, lambda src: dest.shape_sql(src, prep.columns),
                     dest.name)
+        events = plan.events(ledger, full=self.full, resend_changed=dest.resend_changed)
         for note in plan.notes:
             self.say(note)
         self.timings["transpile"] = time.perf_counter() - t
@@ -144,9 +148,10 @@ class _SparkRun:
         task_plan = TaskPlan(dest.name, prep.settings.model_dump(mode="json"), context,
                              share(dest.limits, parallel), str(self.work / "outcomes"),
                              self.dry_run)
-        events = plan.events(ledger, self.full).repartition(n, "event_key")
-        if retry_first:
-            events = events.sortWithinPartitions("retry_first", ascending=False)
+        events = events.repartition(n, "event_key")
+        if retry_first:  # what failed last time goes first, as on DuckDB
+            events = events.sortWithinPartitions(
+                (events["previous_status"] == "failed").desc_nulls_last())
         self.say(f"spark: {settled:,} events in the ledger; delivering in {n} partitions, "
                  f"{parallel} at once, each with concurrency {task_plan.limits.concurrency}"
                  + (f" and {task_plan.limits.rate_per_second:g} requests/s"

@@ -221,6 +221,16 @@ def _json_object(node: exp.JSONObject, notes: _Notes) -> exp.Expression:
     return _spark("to_json(:s, map('ignoreNullFields', 'false'))", s=struct)
 
 
+def _format(node: exp.Format, notes: _Notes) -> exp.Expression:
+    fmt = _text(node.this)
+    if fmt is None or "{" in fmt.replace("{}", ""):
+        raise TranspileError("format() with a computed format or {:...} specifiers has no Spark "
+                             "mapping (only {} placeholders are)")
+    notes.add("mapped format('... {} ...', x) -> format_string('... %s ...', x)")
+    return exp.Anonymous(this="format_string", expressions=[
+        exp.Literal.string(fmt.replace("%", "%%").replace("{}", "%s")), *node.expressions])
+
+
 def _is_nan(node: exp.IsNan, notes: _Notes) -> exp.Expression:
     notes.add("mapped isnan(x) -> CASE WHEN x IS NULL THEN NULL ELSE isnan(x) END "
               "(Spark's isnan(NULL) is false)")
@@ -442,8 +452,18 @@ def _aggregate(node: exp.GroupConcat | exp.ArrayAgg, notes: _Notes) -> exp.Expre
 
 
 def _filter(node: exp.Filter, notes: _Notes) -> exp.Expression | None:
-    notes.add("aggregate FILTER (WHERE ...) kept (Spark has it)")
     agg, where = node.this, node.expression
+    if isinstance(node.parent, exp.Window):
+        notes.add("mapped agg(x) FILTER (WHERE c) OVER (...) -> agg(CASE WHEN c THEN x END) "
+                  "OVER (...) (Spark has no FILTER on window aggregates)")
+        value = agg.this
+        if isinstance(value, exp.Star) or value is None:
+            value = exp.Literal.number(1)
+        if isinstance(agg, (exp.GroupConcat, exp.ArrayAgg)) or len(agg.expressions) > 0:
+            raise TranspileError(f"{agg.sql(READ)} FILTER (...) OVER (...) has no Spark mapping")
+        agg.set("this", exp.Case(ifs=[exp.If(this=where.this, true=value)]))
+        return agg
+    notes.add("aggregate FILTER (WHERE ...) kept (Spark has it)")
     if isinstance(agg, exp.GroupConcat):
         return _string_agg(agg, where, notes)
     if isinstance(agg, exp.ArrayAgg):
@@ -511,6 +531,7 @@ _RULES: list[tuple[type[exp.Expression], Callable[..., exp.Expression | None]]] 
     (exp.RegexpReplace, _replace),
     (exp.JSONObject, _json_object),
     (exp.IsNan, _is_nan),
+    (exp.Format, _format),
     (exp.StrToTime, _str_to_time),
     (exp.TimeToStr, _time_to_str),
     (exp.TimeToUnix, _epoch),

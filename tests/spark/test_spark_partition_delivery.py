@@ -40,7 +40,7 @@ NOW = 1_760_000_000
 EVENTS = pa.schema([("event_key", pa.string()), ("route", pa.string()),
                     ("reject_reason", pa.string()), ("fingerprint", pa.string()),
                     ("source_rows", pa.int64()), ("unchanged", pa.bool_()),
-                    ("payload", pa.string()), ("retry_first", pa.bool_())])
+                    ("payload", pa.string()), ("previous_status", pa.string())])
 
 
 def _payload(order: str) -> str:
@@ -60,7 +60,7 @@ def _events(orders: list[str], *, rejected: tuple[str, ...] = (),
                      "reject_reason": "no usable email or phone" if order in rejected else None,
                      "fingerprint": hashlib.md5((payload or order).encode()).hexdigest(),
                      "source_rows": 2, "unchanged": order in unchanged, "payload": payload,
-                     "retry_first": False})
+                     "previous_status": None})
     return pa.RecordBatch.from_pylist(rows, schema=EVENTS)
 
 
