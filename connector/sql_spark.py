@@ -226,9 +226,14 @@ def _format(node: exp.Format, notes: _Notes) -> exp.Expression:
     if fmt is None or "{" in fmt.replace("{}", ""):
         raise TranspileError("format() with a computed format or {:...} specifiers has no Spark "
                              "mapping (only {} placeholders are)")
-    notes.add("mapped format('... {} ...', x) -> format_string('... %s ...', x)")
-    return exp.Anonymous(this="format_string", expressions=[
+    notes.add("mapped format('... {} ...', x) -> format_string('... %s ...', x) (NULL when "
+              "an argument is NULL, as DuckDB)")
+    call = exp.Anonymous(this="format_string", expressions=[
         exp.Literal.string(fmt.replace("%", "%%").replace("{}", "%s")), *node.expressions])
+    if not node.expressions:
+        return call
+    null = exp.or_(*(exp.Is(this=e.copy(), expression=exp.Null()) for e in node.expressions))
+    return exp.Case(ifs=[exp.If(this=null, true=exp.Null())], default=call)
 
 
 def _is_nan(node: exp.IsNan, notes: _Notes) -> exp.Expression:

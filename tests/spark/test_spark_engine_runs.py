@@ -8,15 +8,22 @@ One Spark session for the module (see conftest); each run takes a few seconds.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from connector import pipeline, spark_run
+from connector import pipeline, spark_engine, spark_run
 from connector.cli import cli
 from connector.errors import ConfigError
 from connector.project import Project
+from connector.spark_engine import register_warehouse
+from connector.sql_spark import to_spark
+from connector.warehouse import Engine, Warehouse
 from plugins.meta.emulator import MetaEmulator
 from tests.spark.spark_support import ENV, JOB, by_order, ledger, make_project, rejects, rows
 
@@ -142,3 +149,86 @@ def test_a_duckdb_file_warehouse_is_refused_on_spark(spark, tmp_path):
     result = CliRunner().invoke(cli, ["--project", str(duck), "run", JOB, "--engine", "spark"])
     assert result.exit_code == 1
     assert "point [warehouse] parquet in offramp.toml" in " ".join(result.output.split())
+
+
+# -- each mapping, on data: DuckDB's answer and Spark's answer to the same SQL --------------
+VALUES = {
+    "id": list(range(1, 13)),
+    "g": ["a", "a", "a", "b", "b", "b", "c", "c", "c", "c", "d", "d"],
+    "s": ["Jane@Example.COM", "  +1 (650) 555-1212 ", "00447700900123", "O'Brien-St. José",
+          "abc\n", None, "", "0012300", "2024-03-05", "3/5/2024", "March 5, 2024", 'x"y/é'],
+    "d": [1.5, float("inf"), -2.25, float("nan"), None, 0.0, 1e-3, 12.0, 3.125, -0.5, 7.0, 2.5],
+    "n": [1, 2, None, 4, 0, 6, 7, 8, 9, 10, 11, -12],
+    "ts": [dt.datetime(2024, 3, 5, 12, 30, 15, 500000)] * 11 + [None],
+    "day": [dt.date(1990, 1, 31)] * 6 + [None] * 6,
+}
+SCALARS = [  # (DuckDB expression, how to compare: "json" parses text)
+    ("regexp_full_match(s, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+')", None),
+    ("regexp_full_match(s, 'abc')", None),
+    ("regexp_full_match(s, 'jane.*', 'i')", None),
+    ("regexp_matches(s, '^\\s*(\\+|00)')", None),
+    ("regexp_replace(s, '[^0-9]', '', 'g')", None),
+    ("regexp_replace(lower(s), '[\\pP\\pS]', '', 'g')", None),
+    ("regexp_replace(s, '(\\d)(\\d)', '\\2\\1$', 'g')", None),
+    ("to_json(s)", "json"),
+    ("to_json(CASE WHEN isfinite(d) THEN d END)", "json"),
+    ("to_json(n)", "json"),
+    ("json_object('s', s, 'n', n)", "json"),
+    ("isfinite(d)", None),
+    ("ltrim(s, '0')", None),
+    ("starts_with(s, '00')", None),
+    ("position('@' IN s)", None),
+    ("epoch(CAST(ts AS TIMESTAMPTZ))", None),
+    ("strftime(day, '%Y%m%d')", None),
+    ("CAST(try_strptime(s, ['%Y-%m-%d', '%m/%d/%Y', '%B %d, %Y']) AS DATE)", None),
+    ("sha256(s)", None),
+    ("md5(s)", None),
+    ("s IS NOT DISTINCT FROM NULL", None),
+    ("n / 4", None),
+    ("n // 4", None),
+    ("format('{} items', n)", None),
+]
+AGGREGATES = [
+    "string_agg(DISTINCT s, ', ' ORDER BY s)",
+    "string_agg(s, ',' ORDER BY n DESC, s) FILTER (WHERE n > 0)",
+    "list(n ORDER BY n DESC NULLS FIRST)",
+    "count(*) FILTER (WHERE s IS NULL)",
+    "count(DISTINCT s)",
+]
+
+
+def _norm(value: Any, kind: str | None) -> Any:
+    if kind == "json" and isinstance(value, str):
+        return json.loads(value)
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else round(value, 9)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def test_each_mapping_gives_duckdb_s_answer_on_spark(spark, tmp_path):
+    folder = tmp_path / "wh"
+    folder.mkdir()
+    pq.write_table(pa.table(VALUES), folder / "t.parquet")
+    warehouse = Warehouse("parquet", folder)
+    register_warehouse(spark, warehouse)
+    functions = spark_engine.functions(spark)
+    scalar_sql = "SELECT id, " + ", ".join(
+        f"{e} AS c{i}" for i, (e, _) in enumerate(SCALARS)) + " FROM t ORDER BY id"
+    agg_sql = "SELECT g, " + ", ".join(
+        f"{e} AS a{i}" for i, e in enumerate(AGGREGATES)) + " FROM t GROUP BY g ORDER BY g"
+    with Engine(warehouse) as duck:
+        expected = [duck.rows(scalar_sql), duck.rows(agg_sql)]
+    got = [[tuple(r) for r in spark.sql(to_spark(sql, functions=functions).sql).collect()]
+           for sql in (scalar_sql, agg_sql)]
+    kinds = [None] + [k for _, k in SCALARS]
+    for want, have in zip(expected[0], got[0], strict=True):
+        for i, (a, b) in enumerate(zip(want, have, strict=True)):
+            label = SCALARS[i - 1][0] if i else "id"
+            assert _norm(b, kinds[i]) == _norm(a, kinds[i]), (label, want[0], a, b)
+    assert [[_norm(v, None) for v in r] for r in got[1]] == \
+        [[_norm(v, None) for v in r] for r in expected[1]]
+    n = spark.sql(to_spark("SELECT count(DISTINCT r) FROM (SELECT row_number() OVER () AS r "
+                           "FROM t)").sql)
+    assert n.collect()[0][0] == len(VALUES["id"])  # unique, as row numbers are

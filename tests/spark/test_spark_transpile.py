@@ -70,6 +70,12 @@ MAPPED = [
     ("WITH r(k, v) AS (VALUES ('a', 1), ('b', NULL)) SELECT * FROM r",
      "r(k, v) AS (SELECT * FROM VALUES ('a', 1), ('b', NULL) AS _values)", "VALUES in a CTE"),
     ("SELECT CAST(ts AS TIMESTAMPTZ)", "CAST(ts AS TIMESTAMP)", "CAST(x AS TIMESTAMPTZ)"),
+    ("SELECT format('{} items, 5%', n)",
+     "CASE WHEN n IS NULL THEN NULL ELSE FORMAT_STRING('%s items, 5%%', n) END",
+     "mapped format('... {} ...', x)"),
+    ("SELECT count(*) FILTER (WHERE r IS NULL) OVER (PARTITION BY k) FROM t",
+     "COUNT(CASE WHEN r IS NULL THEN 1 END) OVER (PARTITION BY k)",
+     "mapped agg(x) FILTER (WHERE c) OVER (...)"),
 ]
 
 
@@ -96,6 +102,8 @@ REFUSED = [
     ("SELECT rank() OVER () FROM t", "RANK() OVER (...) without ORDER BY"),
     ("SELECT string_agg(DISTINCT c, ',' ORDER BY d) FROM t", "string_agg(DISTINCT x ORDER BY y)"),
     ("SELECT json_object(k, 1)", "json_object() with computed keys"),
+    ("SELECT format('{:d} items', n)", "{:...} specifiers"),
+    ("SELECT string_agg(s, ',') FILTER (WHERE c) OVER () FROM t", "FILTER (...) OVER (...)"),
 ]
 
 
