@@ -22,6 +22,7 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
 from connector.errors import OfframpError
+from connector.spark_sql_text import FormatError, comparator, java_replacement, java_time_format
 
 READ = "duckdb"
 WRITE = "spark"
@@ -151,21 +152,6 @@ def _matches(node: exp.RegexpLike, notes: _Notes) -> exp.Expression | None:
     return exp.RegexpLike(this=node.this, expression=_pattern(node.expression, prefix))
 
 
-def _replacement(value: str) -> str:
-    """An RE2 rewrite string (``\\1``, ``\\\\``) as a Java one (``$1``, ``\\$``)."""
-    out, i = [], 0
-    while i < len(value):
-        ch = value[i]
-        if ch == "\\" and i + 1 < len(value):
-            nxt = value[i + 1]
-            out.append(f"${nxt}" if nxt.isdigit() else "\\\\" if nxt == "\\" else nxt)
-            i += 2
-            continue
-        out.append("\\$" if ch == "$" else ch)
-        i += 1
-    return "".join(out)
-
-
 def _replace(node: exp.RegexpReplace, notes: _Notes) -> exp.Expression:
     modifiers = node.args.get("modifiers")
     flags = _text(modifiers) if modifiers is not None else ""
@@ -183,7 +169,7 @@ def _replace(node: exp.RegexpReplace, notes: _Notes) -> exp.Expression:
     notes.add("mapped regexp_replace(x, p, r, 'g') -> regexp_replace(x, p, r) (Spark replaces "
               "every match; \\1 -> $1 in r)")
     return exp.RegexpReplace(this=node.this, expression=_pattern(node.expression, prefix),
-                             replacement=exp.Literal.string(_replacement(text or "")))
+                             replacement=exp.Literal.string(java_replacement(text or "")))
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -244,63 +230,11 @@ def _is_nan(node: exp.IsNan, notes: _Notes) -> exp.Expression:
 
 
 # -- time -----------------------------------------------------------------------------------
-#: DuckDB strftime/strptime specifiers -> Java (Spark) datetime pattern letters, for
-#: formatting and for parsing (parsing accepts one or two digits, as DuckDB does, when
-#: the field is not glued to a neighbouring field).
-_TIME = {
-    "Y": ("yyyy", "yyyy"), "y": ("yy", "yy"), "m": ("MM", "M"), "-m": ("M", "M"),
-    "d": ("dd", "d"), "-d": ("d", "d"), "B": ("MMMM", "MMMM"), "b": ("MMM", "MMM"),
-    "H": ("HH", "H"), "-H": ("H", "H"), "I": ("hh", "h"), "-I": ("h", "h"),
-    "M": ("mm", "mm"), "S": ("ss", "ss"), "f": ("SSSSSS", "SSSSSS"), "g": ("SSS", "SSS"),
-    "p": ("a", "a"), "z": ("XX", "XX"), "j": ("DDD", "D"), "A": ("EEEE", "EEEE"),
-    "a": ("EEE", "EEE"),
-}
-
-
-def java_time_format(fmt: str, parse: bool) -> str:
-    """A DuckDB format string (``%m/%d/%Y``) as a Spark pattern (``M/d/yyyy``).
-
-    >>> java_time_format("%Y-%m-%dT%H:%M:%S", parse=False)
-    "yyyy-MM-dd'T'HH:mm:ss"
-    """
-    tokens: list[tuple[str, str]] = []  # (kind, text): kind "f" field or "l" literal
-    i = 0
-    while i < len(fmt):
-        if fmt[i] == "%" and i + 1 < len(fmt):
-            spec = fmt[i + 1]
-            if spec == "-" and i + 2 < len(fmt):
-                spec = "-" + fmt[i + 2]
-            if spec == "%":
-                tokens.append(("l", "%"))
-            elif spec in _TIME:
-                tokens.append(("f", spec))
-            else:
-                raise TranspileError(f"the time format specifier %{spec} in {fmt!r} has no "
-                                     "Spark mapping")
-            i += 1 + len(spec)
-            continue
-        tokens.append(("l", fmt[i]))
-        i += 1
-    out: list[str] = []
-    literal = ""
-    for n, (kind, text) in enumerate(tokens):
-        if kind == "l":
-            literal += text
-            continue
-        out.append(_quote_literal(literal))
-        literal = ""
-        glued = any(0 <= j < len(tokens) and tokens[j][0] == "f" for j in (n - 1, n + 1))
-        strict, loose = _TIME[text]
-        out.append(loose if parse and not glued else strict)
-    out.append(_quote_literal(literal))
-    return "".join(out)
-
-
-def _quote_literal(text: str) -> str:
-    """Literal text in a Java pattern: letters and quotes go inside single quotes."""
-    if not any(ch.isalpha() or ch == "'" for ch in text):
-        return text
-    return "'" + text.replace("'", "''") + "'"
+def _java_format(fmt: str, parse: bool) -> str:
+    try:
+        return java_time_format(fmt, parse=parse)
+    except FormatError as exc:
+        raise TranspileError(str(exc)) from None
 
 
 def _strptime(value: exp.Expression, formats: exp.Expression, safe: bool,
@@ -312,7 +246,7 @@ def _strptime(value: exp.Expression, formats: exp.Expression, safe: bool,
         raise TranspileError(f"{name}() with a computed format has no Spark mapping")
     fn = "try_to_timestamp" if safe else "to_timestamp"
     calls = [exp.Anonymous(this=fn, expressions=[value.copy(), exp.Literal.string(
-        java_time_format(t or "", parse=True))]) for t in texts]
+        _java_format(t or "", parse=True))]) for t in texts]
     if len(calls) == 1:
         notes.add(f"mapped {name}(x, fmt) -> {fn}(x, java_fmt)")
         return calls[0]
@@ -337,7 +271,7 @@ def _time_to_str(node: exp.TimeToStr, notes: _Notes) -> exp.Expression:
         raise TranspileError("strftime() with a computed format has no Spark mapping")
     notes.add("mapped strftime(x, fmt) -> date_format(x, java_fmt)")
     return exp.Anonymous(this="date_format", expressions=[
-        node.this, exp.Literal.string(java_time_format(fmt, parse=False))])
+        node.this, exp.Literal.string(_java_format(fmt, parse=False))])
 
 
 def _epoch(node: exp.TimeToUnix, notes: _Notes) -> exp.Expression:
@@ -368,22 +302,6 @@ def _int_div(node: exp.IntDiv, notes: _Notes) -> exp.Expression:
 
 
 # -- aggregates and windows ----------------------------------------------------------------
-def _comparator(keys: list[exp.Ordered]) -> str:
-    """A Spark array_sort comparator over struct fields k0, k1 ... honouring DESC and
-    NULLS FIRST/LAST like an ORDER BY (DuckDB's default: ASC NULLS LAST)."""
-    expr = "0"
-    for n in reversed(range(len(keys))):
-        desc = bool(keys[n].args.get("desc"))
-        nulls_first = bool(keys[n].args.get("nulls_first"))
-        lo, hi = ("1", "-1") if desc else ("-1", "1")
-        nl, nr = ("-1", "1") if nulls_first else ("1", "-1")
-        f = f"k{n}"
-        expr = (f"CASE WHEN l.{f} IS NULL AND r.{f} IS NULL THEN {expr} "
-                f"WHEN l.{f} IS NULL THEN {nl} WHEN r.{f} IS NULL THEN {nr} "
-                f"WHEN l.{f} < r.{f} THEN {lo} WHEN l.{f} > r.{f} THEN {hi} ELSE {expr} END")
-    return expr
-
-
 def _collect(fn: str, value: exp.Expression, where: exp.Where | None) -> exp.Expression:
     agg: exp.Expression = exp.Anonymous(this=fn, expressions=[value])
     return agg if where is None else exp.Filter(this=agg, expression=where)
@@ -397,7 +315,9 @@ def _sorted(order: exp.Order, where: exp.Where | None) -> tuple[exp.Expression, 
         fields += [exp.Literal.string(f"k{n}"), key.this]
     fields += [exp.Literal.string("v"), order.this]
     agg = _collect("collect_list", exp.Anonymous(this="named_struct", expressions=fields), where)
-    values = _spark(f"transform(array_sort(:c, (l, r) -> {_comparator(keys)}), s -> s.v)",
+    order_by = comparator([(bool(k.args.get("desc")), bool(k.args.get("nulls_first")))
+                           for k in keys])
+    values = _spark(f"transform(array_sort(:c, (l, r) -> {order_by}), s -> s.v)",
                     c=agg.copy())
     return agg, values
 

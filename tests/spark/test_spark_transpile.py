@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector.sql_spark import TranspileError, java_time_format, to_spark
+from connector.spark_sql_text import java_time_format
+from connector.sql_spark import TranspileError, to_spark
 
 MAPPED = [
     # (DuckDB SQL, text the Spark SQL must contain, start of the note)
