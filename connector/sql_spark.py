@@ -419,6 +419,26 @@ def _window(node: exp.Window, notes: _Notes) -> exp.Expression | None:
     return _spark("monotonically_increasing_id() + 1")
 
 
+def _distinct_counts(node: exp.Select, notes: _Notes) -> None:
+    """Spark plans several DISTINCT aggregates of one SELECT by expanding every row once
+    per aggregate; ``size(collect_set(x))`` gives the same count (NULLs left out) in one
+    pass."""
+    counts = [c for c in node.find_all(exp.Count)
+              if isinstance(c.this, exp.Distinct) and len(c.this.expressions) == 1
+              and c.find_ancestor(exp.Select) is node and not c.find_ancestor(exp.Window)]
+    if len(counts) < 2:
+        return None
+    notes.add("mapped count(DISTINCT x) beside other DISTINCT aggregates -> "
+              "size(collect_set(x)) (same count; Spark would expand every row once per "
+              "DISTINCT aggregate)")
+    for count in counts:
+        target = count.parent if isinstance(count.parent, exp.Filter) else count
+        where = target.expression if target is not count else None
+        collect = _collect("collect_set", count.this.expressions[0], where)
+        target.replace(exp.Anonymous(this="size", expressions=[collect]))
+    return None
+
+
 def _alias(node: exp.Alias, notes: _Notes) -> None:
     if isinstance(node.this, exp.Null) and isinstance(node.parent, exp.Select):
         notes.add("mapped NULL AS x -> CAST(NULL AS STRING) AS x (Spark's untyped NULL column "
@@ -469,6 +489,7 @@ _RULES: list[tuple[type[exp.Expression], Callable[..., exp.Expression | None]]] 
     (exp.Window, _window),
     (exp.Trim, _trim),
     (exp.Alias, _alias),
+    (exp.Select, _distinct_counts),
     (exp.CTE, _cte),
     (exp.StartsWith, _noted("starts_with(a, b) -> startswith(a, b) (sqlglot)")),
     (exp.StrPosition, _noted("position(a IN b) -> locate(a, b) (sqlglot)")),

@@ -194,6 +194,7 @@ AGGREGATES = [
     "list(n ORDER BY n DESC NULLS FIRST)",
     "count(*) FILTER (WHERE s IS NULL)",
     "count(DISTINCT s)",
+    "count(DISTINCT n) FILTER (WHERE n > 5)",
 ]
 
 

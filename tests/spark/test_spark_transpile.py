@@ -71,6 +71,9 @@ MAPPED = [
     ("WITH r(k, v) AS (VALUES ('a', 1), ('b', NULL)) SELECT * FROM r",
      "r(k, v) AS (SELECT * FROM VALUES ('a', 1), ('b', NULL) AS _values)", "VALUES in a CTE"),
     ("SELECT CAST(ts AS TIMESTAMPTZ)", "CAST(ts AS TIMESTAMP)", "CAST(x AS TIMESTAMPTZ)"),
+    ("SELECT count(DISTINCT c), count(DISTINCT a) FILTER (WHERE b), count(DISTINCT d, e) "
+     "FROM t", "SIZE(COLLECT_SET(c)), SIZE(COLLECT_SET(a) FILTER(WHERE b)), COUNT(DISTINCT d, e)",
+     "mapped count(DISTINCT x) beside other DISTINCT aggregates"),
     ("SELECT format('{} items, 5%', n)",
      "CASE WHEN n IS NULL THEN NULL ELSE FORMAT_STRING('%s items, 5%%', n) END",
      "mapped format('... {} ...', x)"),
