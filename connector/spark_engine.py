@@ -46,7 +46,8 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> Sp
     builder = SparkSession.builder.appName("offramp")
     if master:
         builder = builder.master(master)
-    for key, value in (conf or {}).items():
+    # offramp prints its own progress lines; Spark's console bar would garble them
+    for key, value in {"spark.ui.showConsoleProgress": "false", **(conf or {})}.items():
         builder = builder.config(key, str(value))
     spark = builder.getOrCreate()
     configure(spark)
