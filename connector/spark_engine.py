@@ -145,6 +145,19 @@ class Plan:
             raise OfframpError(f"Spark refused the transpiled SQL: {_first_line(exc)}") from None
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _first_line(exc: BaseException) -> str:
+    return spark_error(exc)
+
+
+def spark_error(exc: BaseException) -> str:
+    """One telling line for a Spark failure: the Java exception's message rather than
+    py4j's "An error occurred while calling ...", the last line of a Python worker's
+    traceback rather than its banner."""
+    java = getattr(exc, "java_exception", None)
+    text = (str(java) if java is not None else str(exc)).strip()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if any(line.startswith("Traceback") for line in lines):
+        return lines[-1]
+    return lines[0]

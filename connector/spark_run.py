@@ -40,7 +40,7 @@ from connector.pipeline import RunSummary, prepare
 from connector.project import Project
 from connector.secrets import redact
 from connector.spark_delivery import SUMMARY_DDL, TaskPlan, share, task
-from connector.spark_engine import Plan, register_warehouse, session
+from connector.spark_engine import Plan, register_warehouse, session, spark_error
 from connector.spark_ledger import committed, export_settled, merge
 from connector.state import RunCounts, State
 from connector.warehouse import Engine
@@ -90,8 +90,7 @@ def run(project: Project, ref: str, *, master: str | None = None,
             raise
         except Exception as exc:  # Spark's own errors: one line, recorded
             log.debug("Spark failed", exc_info=True)
-            message = redact(f"Spark failed: {type(exc).__name__}: "
-                             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
+            message = redact(f"Spark failed: {spark_error(exc)}")
             runner.finish("failed", message)
             raise OfframpError(message) from None
         finally:

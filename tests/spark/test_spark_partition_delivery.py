@@ -215,3 +215,21 @@ def test_spark_names_the_warehouse_views_as_duckdb_does(tmp_path):
 def test_a_duckdb_file_warehouse_is_refused_with_what_to_do(tmp_path):
     with pytest.raises(ConfigError, match=r"point \[warehouse\] parquet in offramp.toml"):
         register_warehouse(None, Warehouse("duckdb", tmp_path / "w.duckdb"))  # type: ignore
+
+
+def test_spark_failures_are_told_in_one_line():
+    from connector.spark_engine import spark_error
+
+    class Java:
+        def __str__(self) -> str:
+            return "java.lang.ClassCastException: class A cannot be cast to class B\n\tat x"
+
+    class Py4J(Exception):
+        java_exception = Java()
+
+    assert spark_error(Py4J("An error occurred while calling o86.collectToPython.")) == \
+        "java.lang.ClassCastException: class A cannot be cast to class B"
+    worker = Exception("\n  An exception was thrown from the Python worker.\nTraceback (most "
+                       "recent call last):\n  File \"x.py\"\nValueError: bad settings\n")
+    assert spark_error(worker) == "ValueError: bad settings"
+    assert spark_error(Exception("")) == "Exception"
