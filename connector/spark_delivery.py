@@ -45,12 +45,13 @@ SUMMARY = pa.schema([
     ("rows_read", pa.int64()), ("events", pa.int64()), ("unchanged", pa.int64()),
     ("delivered", pa.int64()), ("rejected", pa.int64()), ("failed", pa.int64()),
     ("pending", pa.int64()), ("requests", pa.int64()), ("bytes", pa.int64()),
-    ("fatal", pa.string()), ("failure", pa.string()), ("reasons", pa.string())])
+    ("fatal", pa.string()), ("failure", pa.string()), ("reasons", pa.string()),
+    ("waited_input", pa.float64()), ("busy", pa.float64())])
 #: The same, as the DDL string ``mapInArrow`` takes.
 SUMMARY_DDL = ("partition INT, attempt INT, file STRING, rows_read BIGINT, events BIGINT, "
                "unchanged BIGINT, delivered BIGINT, rejected BIGINT, failed BIGINT, "
                "pending BIGINT, requests BIGINT, bytes BIGINT, fatal STRING, failure STRING, "
-               "reasons STRING")
+               "reasons STRING, waited_input DOUBLE, busy DOUBLE")
 
 
 @dataclass(frozen=True)
@@ -102,12 +103,14 @@ class _Tally:
     reasons: Counter[str] = field(default_factory=Counter)
     fatal: str | None = None
     failure: str | None = None
+    waited_input: float = 0.0  # seconds blocked on Spark for the next batch
 
 
 def deliver_partition(plan: TaskPlan, batches: Iterator[pa.RecordBatch], partition: int,
                       attempt: int, *, sleep: Callable[[float], None] = time.sleep
                       ) -> pa.RecordBatch:
     """Deliver one partition's events; returns its summary row (see :data:`SUMMARY`)."""
+    started = time.perf_counter()
     folder = Path(plan.outcomes)
     folder.mkdir(parents=True, exist_ok=True)
     final = folder / outcome_name(partition, attempt)
@@ -122,7 +125,7 @@ def deliver_partition(plan: TaskPlan, batches: Iterator[pa.RecordBatch], partiti
             dest.open(http.session(pool_size=max(4, 2 * plan.limits.concurrency)))
             deliverer = Deliverer(dest, plan.limits, sleep=sleep)
         cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes)
-        for rb in batches:
+        for rb in _timed(batches, tally):
             for batch, fps in cutter.feed(_split(rb, tally, writer)):
                 _send(batch, fps, dest, deliverer, tally, writer)
         for batch, fps in cutter.flush():
@@ -136,7 +139,19 @@ def deliver_partition(plan: TaskPlan, batches: Iterator[pa.RecordBatch], partiti
             dest.close()
         writer.close()
     os.replace(tmp, final)  # the attempt's outcomes are complete: commit them
-    return _summary(partition, attempt, final.name, tally)
+    return _summary(partition, attempt, final.name, tally, time.perf_counter() - started)
+
+
+def _timed(batches: Iterator[pa.RecordBatch], tally: _Tally) -> Iterator[pa.RecordBatch]:
+    while True:
+        t = time.perf_counter()
+        try:
+            rb = next(batches)
+        except StopIteration:
+            tally.waited_input += time.perf_counter() - t
+            return
+        tally.waited_input += time.perf_counter() - t
+        yield rb
 
 
 def _split(rb: pa.RecordBatch, tally: _Tally, writer: pq.ParquetWriter) -> pa.Table:
@@ -226,12 +241,14 @@ def _record(result: Result, tally: _Tally, writer: pq.ParquetWriter) -> None:
             "route": [batch.route] * len(rows)}, schema=OUTCOMES))
 
 
-def _summary(partition: int, attempt: int, file: str, tally: _Tally) -> pa.RecordBatch:
+def _summary(partition: int, attempt: int, file: str, tally: _Tally,
+             elapsed: float) -> pa.RecordBatch:
     c = tally.counts
     row: dict[str, Any] = {
         "partition": partition, "attempt": attempt, "file": file,
         **{k: c[k] for k in ("rows_read", "events", "unchanged", "delivered", "rejected",
                              "failed", "pending", "requests", "bytes")},
         "fatal": tally.fatal, "failure": tally.failure,
-        "reasons": json.dumps(dict(tally.reasons))}
+        "reasons": json.dumps(dict(tally.reasons)),
+        "waited_input": tally.waited_input, "busy": elapsed - tally.waited_input}
     return pa.RecordBatch.from_pylist([row], schema=SUMMARY)

@@ -183,6 +183,9 @@ class _SparkRun:
                          "pending", "requests", "bytes"):
                 setattr(k, name, getattr(k, name) + (r[name] or 0))
             self.reasons.update(json.loads(r["reasons"] or "{}"))
+        # summed over partitions: time tasks waited for Spark's rows, and spent on the rest
+        self.timings["tasks_waiting_for_rows"] = sum(r["waited_input"] or 0 for r in rows)
+        self.timings["tasks_delivering"] = sum(r["busy"] or 0 for r in rows)
 
     def _merge(self, succeeded: list[tuple[int, int]] | None) -> None:
         t = time.perf_counter()
