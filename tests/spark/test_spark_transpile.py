@@ -147,3 +147,30 @@ def _escape(text: str) -> str:
     import re
 
     return re.escape(text)
+
+
+def test_the_other_destinations_shaping_sql_transpiles():
+    """Only Meta runs end to end on Spark in these tests; the others' shaping SQL at least
+    transpiles without a refusal (docs/spark.md says so)."""
+    import datetime as dt
+
+    from connector.destination import RunContext
+    from plugins.iqm import IqmDestination, IqmSettings
+    from plugins.microsoft.destination import MicrosoftAdsDestination
+    from tests.microsoft.conftest import settings_for
+
+    context = RunContext("job", dt.datetime(2026, 10, 2, tzinfo=dt.UTC))
+    orders = {"order_id": "VARCHAR", "timestamp": "TIMESTAMP", "price": "DOUBLE",
+              "quantity": "INTEGER", "currency": "VARCHAR"}
+    cases = [
+        (MicrosoftAdsDestination(settings_for(None), context),
+         {**orders, "microsoft_click_id": "VARCHAR", "email": "VARCHAR", "phone": "VARCHAR"}),
+        (IqmDestination(IqmSettings(mode="assign", conversion_name="Orders",
+                                    workspace_host="app.iqm.test"), context),
+         {"campaign_id": "BIGINT"}),
+        (IqmDestination(IqmSettings(mode="events", conversion_name="Orders",
+                                    workspace_host="app.iqm.test"), context), orders),
+    ]
+    for dest, columns in cases:
+        result = to_spark(dest.shape_sql("offramp_source", columns), what=dest.name)
+        assert "offramp_source" in result.sql and result.notes
