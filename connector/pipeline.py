@@ -26,6 +26,7 @@ from connector import http, plugins
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
 from connector.errors import OfframpError, ValidationError
+from connector.interrupt import StopOnSigint
 from connector.lock import JobLock
 from connector.project import Job, Project
 from connector.secrets import redact
@@ -137,32 +138,37 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
     now = now or dt.datetime.now(dt.UTC)
     with JobLock(project.lock_path(job.name), job.name), \
             Engine(project.warehouse, state=project.state_path(job.name),
-                   temp_dir=project.spill, settings=project.engine_settings) as engine:
+                   temp_dir=project.spill, settings=project.engine_settings) as engine, \
+            StopOnSigint(engine.con.interrupt) as stop:
         state = State(engine.cursor())
-        state.close_abandoned_runs()
-        run_id = state.start_run(job.name, job.destination, dry_run, now)
-        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress)
+        with stop.protected():
+            state.close_abandoned_runs()
+            run_id = state.start_run(job.name, job.destination, dry_run, now)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop)
         try:
             return runner.execute()
-        except KeyboardInterrupt:
-            runner.finish("interrupted", "stopped by the user (SIGINT)")
-            raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
-                              f"{runner.counts.delivered} events delivered and recorded; "
-                              "run again to send the rest") from None
-        except OfframpError as exc:
-            runner.finish("failed", str(exc))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():
+                runner.finish("interrupted", "stopped by the user (SIGINT)")
+                raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
+                                  f"{runner.counts.delivered} events delivered and recorded; "
+                                  "run again to send the rest") from None
+            if isinstance(exc, OfframpError):
+                runner.finish("failed", str(exc))
+                raise
+            if isinstance(exc, EngineError):
+                message = _engine_message(exc)
+                runner.finish("failed", message)
+                raise OfframpError(message) from None
             raise
-        except EngineError as exc:
-            message = _engine_message(exc)
-            runner.finish("failed", message)
-            raise OfframpError(message) from None
 
 
 class _Run:
     def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
                  dry_run: bool, full: bool, sleep: Callable[[float], None],
-                 progress: Callable[[RunCounts], None] | None):
+                 progress: Callable[[RunCounts], None] | None, stop: StopOnSigint):
         self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
+        self.stop = stop
         self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
         self.progress = progress or (lambda counts: None)
         self.counts = RunCounts()
@@ -201,7 +207,9 @@ class _Run:
             if deliverer is not None:
                 for result in deliverer.drain():
                     self._record(result)
-        except KeyboardInterrupt:
+        except BaseException:
+            # Stopping (SIGINT, a bug): queued requests are not sent, those in flight
+            # finish, and every outcome known is recorded before the error goes on.
             if deliverer is not None:
                 deliverer.stop.set()
                 for result in deliverer.drain():
@@ -282,8 +290,9 @@ class _Run:
                 self.counts.rejected += rejects.num_rows
                 for reason, n in zip(*_value_counts(rejects.column("reject_reason")), strict=True):
                     self.reasons[reason] += n
-                self.state.record_shape_rejects(
-                    self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
+                with self.stop.protected():
+                    self.state.record_shape_rejects(
+                        self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
             send = active.filter(pc.invert(rejected_mask))
             self.timings["split"] += time.perf_counter() - t
             self.progress(self.counts)
@@ -311,6 +320,10 @@ class _Run:
                 yield Batch(key, keys, payloads), fps
 
     def _record(self, result: Result) -> None:
+        with self.stop.protected():
+            self._record_outcomes(result)
+
+    def _record_outcomes(self, result: Result) -> None:
         t = time.perf_counter()
         batch, fps, route = result.batch, result.fingerprints, result.batch.route
         self.counts.requests += 1
