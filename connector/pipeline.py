@@ -160,7 +160,20 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
                 message = _engine_message(exc)
                 runner.finish("failed", message)
                 raise OfframpError(message) from None
+            if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
+                _redact_exception(exc)
+                runner.finish("failed", f"internal error: {type(exc).__name__}: {exc}")
             raise
+
+
+def _redact_exception(exc: BaseException | None) -> None:
+    """Scrub secrets from the messages of an exception and those it chains, in place
+    (a plugin's bug may put a token in one)."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
+        exc = exc.__cause__ or exc.__context__
 
 
 class _Run:

@@ -223,6 +223,17 @@ class Shop:
 
 
 # -- subprocesses -------------------------------------------------------------------------
+def cli(shop: Shop, *args: str) -> Any:
+    """Run ``offramp --project <shop> ARGS`` in process (click's runner); returns its
+    result, with ``output`` (stdout) and ``stderr``."""
+    from click.testing import CliRunner
+
+    from connector.cli import cli as offramp_cli
+
+    runner = CliRunner(env={"COLUMNS": "200"})
+    return runner.invoke(offramp_cli, ["--project", str(shop.root), *args])
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("OFFRAMP_", "PYTEST_", "META_"))}
