@@ -12,6 +12,8 @@ was not confirmed.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -94,9 +96,34 @@ def prepare(engine: Engine, job: Job) -> Prepared:
     return Prepared(job, cls, settings, columns, checked.sql)
 
 
-def _engine_message(exc: Exception) -> str:
+def _engine_message(exc: Exception, scrub: bool = False) -> str:
+    """DuckDB's error in one line. ``scrub``: for errors raised while reading rows,
+    whose messages may quote a value (an email that does not cast, a string that is
+    not UTF-8): quoted values are masked, file paths kept."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"DuckDB refused the query: {redact(text)}"
+    return f"DuckDB refused the query: {redact(_scrub_values(text) if scrub else text)}"
+
+
+_QUOTED = re.compile(r"""(?P<q>["'])(?P<v>.*?)(?P=q)|(?P<w>\bwith value )(?P<n>\S+)""")
+
+
+def _scrub_values(text: str) -> str:
+    """Mask quoted values (and DuckDB's ``with value X``) in an error message, so that
+    no warehouse value reaches the screen or the runs table; quoted paths of files
+    that exist stay, so the message still says which file is wrong.
+
+    >>> _scrub_values('Could not convert string "ann@example.com" to INT32')
+    'Could not convert string "…" to INT32'
+    """
+    def mask(m: re.Match[str]) -> str:
+        if m.group("w"):
+            return m.group("w") + "…"
+        value = m.group("v")
+        if value and os.sep in value and os.path.exists(value):
+            return m.group(0)
+        return m.group("q") + "…" + m.group("q")
+
+    return _QUOTED.sub(mask, text)
 
 
 def validate(project: Project, ref: str) -> Prepared:
@@ -157,12 +184,13 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
                 runner.finish("failed", str(exc))
                 raise
             if isinstance(exc, EngineError):
-                message = _engine_message(exc)
+                message = _engine_message(exc, scrub=True)
                 runner.finish("failed", message)
                 raise OfframpError(message) from None
             if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
                 _redact_exception(exc)
-                runner.finish("failed", f"internal error: {type(exc).__name__}: {exc}")
+                runner.finish("failed", f"internal error: {type(exc).__name__}: "
+                              f"{_scrub_values(str(exc))}")
             raise
 
 
