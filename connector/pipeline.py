@@ -335,6 +335,10 @@ class _Run:
                     self.state.record_shape_rejects(
                         self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
             send = active.filter(pc.invert(rejected_mask))
+            too_big = pc.greater(pc.binary_length(send.column("payload")), max_bytes - 2)
+            if pc.any(too_big).as_py():
+                self._reject_oversize(send.filter(too_big), max_bytes)
+                send = send.filter(pc.invert(too_big))
             self.timings["split"] += time.perf_counter() - t
             self.progress(self.counts)
             if not send.num_rows:
@@ -359,6 +363,19 @@ class _Run:
         for key, (keys, payloads, fps, _) in buffers.items():
             if keys:
                 yield Batch(key, keys, payloads), fps
+
+    def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
+        """An event that alone exceeds a request's size can never be sent: reject it
+        with the reason rather than send a request the API must refuse."""
+        sizes = pc.binary_length(events.column("payload")).to_pylist()
+        reasons = [f"the event is {n:,} bytes, more than the {max_bytes:,} bytes the "
+                   f"{self.job.destination} destination takes in one request" for n in sizes]
+        self.counts.rejected += len(reasons)
+        self.reasons.update(reasons)
+        table = events.select(["event_key", "route"]).append_column(
+            "reject_reason", pa.array(reasons, pa.string()))
+        with self.stop.protected():
+            self.state.record_shape_rejects(self.run_id, table)
 
     def _record(self, result: Result) -> None:
         with self.stop.protected():
