@@ -230,8 +230,17 @@ def cli(shop: Shop, *args: str) -> Any:
 
     from connector.cli import cli as offramp_cli
 
-    runner = CliRunner(env={"COLUMNS": "200"})
-    return runner.invoke(offramp_cli, ["--project", str(shop.root), *args])
+    from connector import cli as cli_module
+
+    consoles = (cli_module.out, cli_module.err)
+    widths = [c._width for c in consoles]
+    for console in consoles:  # wide enough that no message wraps
+        console.width = 100_000
+    try:
+        return CliRunner().invoke(offramp_cli, ["--project", str(shop.root), *args])
+    finally:
+        for console, width in zip(consoles, widths, strict=True):
+            console._width = width
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
