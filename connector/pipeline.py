@@ -401,7 +401,8 @@ class _Run:
                               [fps[i] for i in result.failed], route,
                               [result.failure] * len(result.failed))
             self.counts.failed += len(result.failed)
-            self.failure = self.failure or result.failure
+            if result.attempts:  # the reason, not "not sent" for requests queued behind it
+                self.failure = self.failure or result.failure
         if result.fatal:
             self.fatal = self.fatal or result.fatal
         self.timings["record"] += time.perf_counter() - t
