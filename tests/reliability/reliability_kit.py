@@ -21,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -230,14 +231,21 @@ def cli(shop: Shop, *args: str) -> Any:
 
     from connector.cli import cli as offramp_cli
 
+    with wide_consoles():
+        return CliRunner().invoke(offramp_cli, ["--project", str(shop.root), *args])
+
+
+@contextmanager
+def wide_consoles() -> Iterator[None]:
+    """Make the CLI's rich consoles wide enough that no message wraps."""
     from connector import cli as cli_module
 
     consoles = (cli_module.out, cli_module.err)
     widths = [c._width for c in consoles]
-    for console in consoles:  # wide enough that no message wraps
+    for console in consoles:
         console.width = 100_000
     try:
-        return CliRunner().invoke(offramp_cli, ["--project", str(shop.root), *args])
+        yield
     finally:
         for console, width in zip(consoles, widths, strict=True):
             console._width = width
