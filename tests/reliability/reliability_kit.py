@@ -69,14 +69,17 @@ class GatedMeta(MetaEmulator):
         self._cond = threading.Condition()
         self._open_for: int | None = None  # arrivals let through before the gate closes
         self._released = 0  # arrivals up to this one may pass
+        self._path = ""
         self.arrivals = 0
         self.held = 0
         self.arrived: list[Request] = []
 
-    def hold_after(self, n: int) -> None:
-        """Let ``n`` more API requests through, then hold every later one."""
+    def hold_after(self, n: int, path: str = "") -> None:
+        """Let ``n`` more API requests through, then hold every later one (only those
+        whose path starts with ``path``, when given)."""
         with self._cond:
             self._open_for = self.arrivals + n
+            self._path = path
 
     def wait_held(self, count: int, timeout: float = 20.0) -> None:
         """Wait until ``count`` requests are waiting at the gate."""
@@ -104,7 +107,8 @@ class GatedMeta(MetaEmulator):
                 self.arrivals += 1
                 ticket = self.arrivals
                 self.arrived.append(request)
-                if self._open_for is not None and ticket > self._open_for:
+                if self._open_for is not None and ticket > self._open_for and \
+                        request.path.startswith(self._path):
                     self.held += 1
                     self._cond.notify_all()
                     self._cond.wait_for(lambda: ticket <= self._released, timeout=60)
