@@ -158,6 +158,8 @@ def print_summary(summary: pipeline.RunSummary, profile: bool = False) -> None:
                       f"{summary.job}`")
     if summary.error:
         out.print(f"  [red]{escape(summary.error)}[/]")
+    for note in summary.notes:
+        out.print(f"  {note}", markup=False)
     if profile and summary.timings:
         out.print("  time by stage (s): " + ", ".join(
             f"{name} {secs:.2f}" for name, secs in summary.timings.items()))
@@ -222,4 +224,4 @@ def dump_json(data: object) -> None:
 
 
 # The remaining commands live in their own modules and register on `cli` when imported.
-from connector import cli_plugins, cli_state  # noqa: E402,F401
+from connector import cli_plugins, cli_state, scaffold  # noqa: E402,F401

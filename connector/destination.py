@@ -10,7 +10,7 @@ and calls :meth:`Destination.deliver` for each, from several threads at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -132,6 +132,10 @@ class Destination:
     limits: ClassVar[Limits] = Limits()
     #: A local emulator of the API (``offramp emulate NAME``), if the plugin ships one.
     emulator: ClassVar[type[Emulator] | None] = None
+    #: Resend an event whose payload changed since it was delivered. Set False (on the
+    #: class or the instance) for APIs that count every request and cannot update an
+    #: event, such as a conversion pixel: a delivered event is then never sent again.
+    resend_changed: bool = True
 
     def __init__(self, settings: pydantic.BaseModel, context: RunContext):
         self.settings = settings
@@ -141,7 +145,8 @@ class Destination:
     # -- shaping -------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         """Return one DuckDB SELECT over the relation named ``source`` (the job's
-        query) that yields one row per event with the columns:
+        query, as a view: write ``FROM {source} AS src``) that yields one row per event
+        with the columns:
 
         * ``event_key VARCHAR``: stable identity of the event (the ledger key);
         * ``route VARCHAR``: where it goes (NULL when the destination has one target);
@@ -180,6 +185,18 @@ class Destination:
 
     def close(self) -> None:
         """Release what :meth:`open` acquired."""
+
+    def after_run(self, summary: Any, store: Callable[..., int]) -> list[str]:
+        """Called once after a run that delivered events (never in dry runs), for
+        follow-up work such as fetching the API's delivery report.
+
+        :param summary: the run's :class:`connector.pipeline.RunSummary`.
+        :param store: ``store(table, arrow_table, where={...})`` keeps a table in the
+            job's state file, replacing the rows that match ``where``.
+        :return: lines to show the user. An exception here is reported, and does not
+            change the run's outcome.
+        """
+        return []
 
     # -- helpers for subclasses -----------------------------------------------------
     def secret(self, env: str) -> Secret:

@@ -115,7 +115,7 @@ class Emulator:
         return f"http://{host}:{port}"
 
     def start(self) -> Emulator:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -131,7 +131,8 @@ class Emulator:
 
     def serve_forever(self) -> None:
         """Run in the foreground until interrupted (for ``offramp emulate``)."""
-        self.start()
+        if self._server is None:
+            self.start()
         try:
             while True:
                 time.sleep(3600)
@@ -210,9 +211,17 @@ class Emulator:
             return self.handle(request)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (timeouts, dropped connections) are normal here, not errors."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
             pass

@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,7 @@ class RunSummary:
     counts: RunCounts
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -145,7 +146,7 @@ def preview(project: Project, ref: str, limit: int = 10,
         context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
         dest = prep.destination(prep.settings, context)
         rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
+        shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
         events = engine.con.sql(
             f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
             f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
@@ -202,6 +203,48 @@ def _redact_exception(exc: BaseException | None) -> None:
         seen.add(id(exc))
         exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
         exc = exc.__cause__ or exc.__context__
+
+
+def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
+             failed_first: bool = False, resend_changed: bool = True,
+             ledger: str = SETTLED, all_payloads: bool = False) -> str:
+    """The events of ``shape`` (a destination's shaping SQL, whose output columns are
+    ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
+    ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
+    refused before with this very payload), ``previous_status`` (the event's latest
+    ledger status, NULL when new) and ``payload`` (NULL for unchanged and rejected
+    events unless ``all_payloads``).
+
+    :param full: count nothing as unchanged (resend everything).
+    :param failed_first: order events that failed last time first.
+    :param resend_changed: the destination's
+        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
+        delivered (or refused) once is unchanged whatever its payload became.
+    :param ledger: a query giving each event's latest ``fingerprint`` and ``status``
+        (default: :data:`connector.state.SETTLED`, over the attached state file).
+    """
+    rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
+    settled = ("FALSE" if full else
+               f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
+    order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
+    payload = ("s.payload" if all_payloads else
+               f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
+               "ELSE s.payload END")
+    return f"""
+        WITH shaped AS (
+            SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                   coalesce(reject_reason, CASE WHEN payload IS NULL
+                       THEN 'the destination built no payload for this event' END)
+                       AS reject_reason,
+                   md5(payload) AS fingerprint
+            FROM ({shape}) AS shaped_events),
+        settled AS ({ledger})
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+               {settled} AS unchanged, l.status AS previous_status,
+               {payload} AS payload
+        FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
+        {order}"""
 
 
 class _Run:
@@ -266,7 +309,14 @@ class _Run:
         if self.failure:
             return self.finish("failed", f"the destination kept failing ({self.failure}); "
                                "the run stopped and the rest stays pending for the next run")
-        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes = list(dest.after_run(summary, self.state.replace))
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes = [redact(f"after the run, {dest.name} failed: "
+                                        f"{type(exc).__name__}: {exc}")]
+        return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
         self.counts.reasons = dict(self.reasons.most_common())
@@ -278,29 +328,10 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
-        shape_cols = self.engine.describe(shape)
-        rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
-        settled = ("FALSE" if self.full else
-                   "coalesce(l.fingerprint = s.fingerprint "
-                   "AND l.status IN ('delivered', 'rejected'), FALSE)")
-        order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
-                 if not self.full and self.state.has_failed() else "")
-        sql = f"""
-            WITH shaped AS (
-                SELECT event_key, route, payload, {rows_expr} AS source_rows,
-                       coalesce(reject_reason, CASE WHEN payload IS NULL
-                           THEN 'the destination built no payload for this event' END)
-                           AS reject_reason,
-                       md5(payload) AS fingerprint
-                FROM ({shape}) AS shaped_events),
-            settled AS ({SETTLED})
-            SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
-                   {settled} AS unchanged,
-                   CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL
-                        ELSE s.payload END AS payload
-            FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
-            {order}"""
+        shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
+        sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
+                       failed_first=not self.full and self.state.has_failed(),
+                       resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
         while True:
             t = time.perf_counter()

@@ -69,11 +69,15 @@ class RunCounts:
 
 class State:
     """Reads and writes a job's state through a DuckDB connection that has the
-    state file attached as ``state`` (see :class:`connector.warehouse.Engine`)."""
+    state file attached as ``state`` (see :class:`connector.warehouse.Engine`).
 
-    def __init__(self, con: Any):
+    :param create: create the tables when missing; pass False to read a state file
+        attached read-only (:func:`connector.warehouse.open_state`).
+    """
+
+    def __init__(self, con: Any, *, create: bool = True):
         self.con = con
-        for statement in SCHEMA.strip().split(";"):
+        for statement in SCHEMA.strip().split(";") if create else ():
             if statement.strip():
                 con.execute(statement).fetchall()
 
@@ -157,6 +161,35 @@ class State:
             ).fetchall()
         finally:
             self.con.unregister("_rejects")
+
+    # -- plugin tables ---------------------------------------------------------------
+    def replace(self, table: str, data: pa.Table, *, where: dict[str, Any]) -> int:
+        """Keep a plugin's table in the state file (for example a destination's delivery
+        report): the rows matching ``where`` are replaced by ``data``, in one transaction.
+        ``data`` must carry the ``where`` columns."""
+        import re
+
+        names = [table, *where]
+        if not all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names) or table in (
+                "runs", "ledger", "rejects"):
+            raise ValueError(f"not a plugin table name or column: {names}")
+        self.con.register("_incoming", data)
+        try:
+            self.con.execute("BEGIN TRANSACTION").fetchall()
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS state."{table}" AS '
+                             "SELECT * FROM _incoming LIMIT 0").fetchall()
+            cond = " AND ".join(f'"{c}" IS NOT DISTINCT FROM ?' for c in where) or "TRUE"
+            self.con.execute(f'DELETE FROM state."{table}" WHERE {cond}',
+                             list(where.values())).fetchall()
+            self.con.execute(f'INSERT INTO state."{table}" BY NAME SELECT * FROM _incoming'
+                             ).fetchall()
+            self.con.execute("COMMIT").fetchall()
+        except Exception:
+            self.con.execute("ROLLBACK").fetchall()
+            raise
+        finally:
+            self.con.unregister("_incoming")
+        return data.num_rows
 
     # -- reading -------------------------------------------------------------------
     def runs(self, limit: int = 20) -> pa.Table:

@@ -158,6 +158,13 @@ class Engine:
             out.setdefault(table, {})[column] = dtype
         return out
 
+    def source(self, sql: str) -> str:
+        """Expose a job's query as the temporary view ``offramp_source`` and return its
+        name, for a destination's shaping SQL to read. A view is bound on its own, so
+        the shaping SQL's CTE names can never capture the query's table names."""
+        self._run(f"CREATE OR REPLACE TEMP VIEW offramp_source AS {sql}")
+        return "offramp_source"
+
     def describe(self, sql: str) -> dict[str, str]:
         """The output columns of ``sql`` and their types, without running it."""
         rows = self.con.execute(f"DESCRIBE {sql}").fetchall()
@@ -243,13 +250,17 @@ def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-") or "none"
 
 
-def open_state(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with a job's state file attached as ``state``."""
-    if not path.is_file():
+def open_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection with a job's state file attached as ``state``: read-only, or
+    read-write (created when missing) with ``write=True``."""
+    if not write and not path.is_file():
         raise ConfigError(f"no state yet at {path}: the job has not run")
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH {literal(str(path))} AS state (READ_ONLY)").fetchall()
+        if write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "" if write else " (READ_ONLY)"
+        con.execute(f"ATTACH {literal(str(path))} AS state{mode}").fetchall()
     except duckdb.Error as exc:
         con.close()
         if "lock" in str(exc).lower():
