@@ -275,9 +275,11 @@ class _Run:
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
             deliverer = Deliverer(dest, limits, sleep=self.sleep)
+        stream = cut = None
         try:
-            reader = self._stream(dest, prep)
-            for batch, fps in self._cut(reader, limits.max_events, limits.max_bytes):
+            stream = self._stream(dest, prep)
+            cut = self._cut(stream, limits.max_events, limits.max_bytes)
+            for batch, fps in cut:
                 if deliverer is None:
                     body = dest.encode(batch)
                     self.counts.requests += 1
@@ -300,6 +302,9 @@ class _Run:
                     self._record(result)
             raise
         finally:
+            for generator in (cut, stream):  # release DuckDB's result now, not when
+                if generator is not None:    # a traceback that holds it is collected
+                    generator.close()
             if deliverer is not None:
                 deliverer.close()
                 dest.close()
@@ -333,15 +338,18 @@ class _Run:
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
-        while True:
-            t = time.perf_counter()
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
+        try:
+            while True:
+                t = time.perf_counter()
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    self.timings["shape"] += time.perf_counter() - t
+                    return
                 self.timings["shape"] += time.perf_counter() - t
-                return
-            self.timings["shape"] += time.perf_counter() - t
-            yield batch
+                yield batch
+        finally:
+            reader.close()
 
     def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
              max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
