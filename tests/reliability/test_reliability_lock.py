@@ -15,7 +15,7 @@ def test_a_second_run_of_a_job_is_refused_while_another_job_runs(shop: Shop,
     shop.write_job("other", dataset_id="9876543210")
     emu.hold_after(0, path="/v26.0/1234567890/")  # sync's requests wait; other's pass
     first = spawn(shop, "run", "sync", "--quiet")
-    emu.wait_held(1)
+    emu.wait_held(2)
 
     second = cli(shop, "run", "sync")
     assert second.exit_code == 1

@@ -50,14 +50,14 @@ def test_sigint_while_requests_are_in_flight(shop: Shop, emu: GatedMeta) -> None
 def test_sigint_while_duckdb_shapes_stops_at_once(shop: Shop, emu: GatedMeta) -> None:
     """A shaping query of many seconds is interrupted at once, not run to its end."""
     shop.write_orders(3000)
-    shop.write_job(where=SLOW)  # DuckDB alone would need half a minute or more
+    shop.write_job(where=SLOW)  # DuckDB alone would need about 40 s
     emu.hold_after(0)
     proc = spawn(shop, "run", "sync", "--quiet")
     proc.wait_note(lambda notes: "stream" in notes, "the shaping query started")
     started = time.monotonic()
     proc.popen.send_signal(signal.SIGINT)
     code, out, err = proc.finish()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10
     assert code == 130, err
     assert "interrupted" in err and "Traceback" not in out + err
     assert emu.arrivals == 0
