@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sys
 import traceback
+from pathlib import Path
 
 import click
 from rich.console import Console
@@ -29,7 +30,8 @@ class Context:
 
     @property
     def project(self) -> Project:
-        return Project.find(self._project)
+        # --project names the project folder; without it, search up from the cwd.
+        return Project(Path(self._project)) if self._project else Project.find()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -45,7 +47,7 @@ class OfframpGroup(click.Group):
             err.print(f"[yellow]interrupted:[/] {escape(redact(str(exc)))}")
             sys.exit(130)
         except ValidationError as exc:
-            err.print("[red]invalid:[/]\n" + escape(redact(str(exc))), markup=True)
+            err.print("[red]invalid:[/]\n" + escape(redact(str(exc))))
             sys.exit(1)
         except OfframpError as exc:
             err.print(f"[red]error:[/] {escape(redact(str(exc)))}")
@@ -98,8 +100,8 @@ def preview(c: Context, job: str, limit: int) -> None:
             out.print(f"[red]rejected[/] {escape(str(rec['event_key']))}: "
                       f"{escape(rec['reject_reason'])}")
         else:
-            out.print(f"[green]event[/] {escape(str(rec['event_key']))}"
-                      f"{' -> ' + escape(rec['route']) if rec['route'] else ''}:")
+            route = f" -> {escape(rec['route'])}" if rec["route"] else ""
+            out.print(f"[green]event[/] {escape(rec['event_key'])}{route}:")
             click.echo(json.dumps(json.loads(rec["payload"]), indent=2, ensure_ascii=False))
 
 
@@ -178,11 +180,11 @@ def jobs(c: Context) -> None:
         except OfframpError as exc:
             first = str(exc).splitlines()[0].lstrip("- ")
             table.add_row(path.stem, "?", f"[red]{escape(redact(first))}[/]")
-    out.print(table if table.rows else f"no jobs in {project.queries}")
+    out.print(table if table.rows else f"no jobs in {escape(str(project.queries))}")
 
 
 def _table(data, title: str = "") -> Table:  # data: pyarrow.Table
-    table = Table(*data.column_names, title=title)
+    table = Table(*(escape(name) for name in data.column_names), title=escape(title))
     for rec in data.to_pylist():
         table.add_row(*("" if v is None else escape(str(v)) for v in rec.values()))
     return table

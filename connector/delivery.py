@@ -121,6 +121,10 @@ class Deliverer:
 
     def _deliver_part(self, batch: Batch, offset: int, result: Result) -> None:
         indices = range(offset, offset + len(batch))
+        if self.stop.is_set():  # a half of a split batch, after the run was stopped
+            result.failed.extend(indices)
+            result.failure = result.failure or "not sent: the run was stopped"
+            return
         try:
             outcome = self._with_retries(batch, result)
         except BatchRejected as exc:
@@ -141,6 +145,13 @@ class Deliverer:
             self.stop.set()
             result.failed.extend(indices)
             result.failure = redact(f"gave up after {result.attempts} attempts: {exc.reason}")
+            return
+        except Exception as exc:  # a bug in the plugin: stop; the request may have gone
+            self.stop.set()
+            result.fatal = redact(f"the {self.dest.name} destination failed unexpectedly: "
+                                  f"{type(exc).__name__}: {exc}")
+            result.failed.extend(indices)
+            result.failure = result.fatal
             return
         for i in indices:
             reason = outcome.rejected.get(i - offset)

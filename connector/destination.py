@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
@@ -56,12 +57,15 @@ class RunContext:
     :param now: the run's clock (UTC); time windows are measured from it.
     :param first_send: True when nothing was ever delivered for this job.
     :param dry_run: True when requests are built but not sent.
+    :param root: the project folder: a relative path in the settings (a file to
+        write, say) is relative to it, wherever offramp was started from.
     """
 
     job: str
     now: dt.datetime
     first_send: bool = True
     dry_run: bool = False
+    root: Path | None = None
 
 
 @dataclass

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -34,7 +35,7 @@ from connector.project import Job, Project
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
 from connector.state import SETTLED, RunCounts, State
-from connector.warehouse import Engine
+from connector.warehouse import Engine, literal
 from connector.warehouse import Error as EngineError
 
 
@@ -143,13 +144,18 @@ def preview(project: Project, ref: str, limit: int = 10,
     with Engine(project.warehouse, temp_dir=project.spill,
                 settings=project.engine_settings) as engine:
         prep = prepare(engine, job)
-        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
+        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True,
+                             root=project.root)
         dest = prep.destination(prep.settings, context)
-        rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
-        shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
-        events = engine.con.sql(
-            f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
-            f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
+        limit = max(0, int(limit))
+        try:
+            rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {limit}").to_arrow_table()
+            shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
+            events = engine.con.sql(
+                f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
+                f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}").to_arrow_table()
+        except EngineError as exc:  # the query fails on the data (a bad CAST, say)
+            raise OfframpError(_engine_message(exc)) from None
         return rows, events
 
 
@@ -172,7 +178,8 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
         with stop.protected():
             state.close_abandoned_runs()
             run_id = state.start_run(job.name, job.destination, dry_run, now)
-        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop,
+                      project.root)
         try:
             return runner.execute()
         except BaseException as exc:
@@ -220,25 +227,38 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     :param resend_changed: the destination's
         :attr:`~connector.destination.Destination.resend_changed`: when False, an event
         delivered (or refused) once is unchanged whatever its payload became.
-    :param ledger: a query giving each event's latest ``fingerprint`` and ``status``
-        (default: :data:`connector.state.SETTLED`, over the attached state file).
+    :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
+        ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
+
+    Events with a NULL key, with a NULL payload and no reason, or whose key another
+    event of the run shares are rejected with a reason: the ledger could not record
+    the first, the second cannot be sent, and of two events under one key every later
+    run would find one changed and send it again. An event sent to another route than
+    last time is not unchanged: the new target never saw it.
     """
     rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
     same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
     settled = ("FALSE" if full else
-               f"coalesce({same}l.status IN ('delivered', 'rejected'), FALSE)")
+               f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
+               "l.status IN ('delivered', 'rejected'), FALSE)")
     order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
     payload = ("s.payload" if all_payloads else
                f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
                "ELSE s.payload END")
     return f"""
-        WITH shaped AS (
+        WITH checked AS (
             SELECT event_key, route, payload, {rows_expr} AS source_rows,
-                   coalesce(reject_reason, CASE WHEN payload IS NULL
-                       THEN 'the destination built no payload for this event' END)
-                       AS reject_reason,
+                   CASE WHEN reject_reason IS NOT NULL THEN reject_reason
+                        WHEN event_key IS NULL THEN {_NO_KEY}
+                        WHEN payload IS NULL THEN {_NO_PAYLOAD} END AS reject_reason,
                    md5(payload) AS fingerprint
             FROM ({shape}) AS shaped_events),
+        shaped AS (
+            SELECT event_key, route, payload, source_rows, fingerprint,
+                   CASE WHEN reject_reason IS NULL AND copies > 1
+                        THEN format({_DUPLICATE}, copies) ELSE reject_reason END AS reject_reason
+            FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
+                            OVER (PARTITION BY event_key) AS copies FROM checked)),
         settled AS ({ledger})
         SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
                {settled} AS unchanged, l.status AS previous_status,
@@ -247,12 +267,20 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
         {order}"""
 
 
+_NO_KEY = literal("the event has no key: its event_key is NULL (is the key column NULL "
+                  "in the query?)")
+_NO_PAYLOAD = literal("the destination built no payload for this event")
+_DUPLICATE = literal("duplicate event key: {} events share this key in one run; make the "
+                     "key unique (for example, group the query by it)")
+
+
 class _Run:
     def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
                  dry_run: bool, full: bool, sleep: Callable[[float], None],
-                 progress: Callable[[RunCounts], None] | None, stop: StopOnSigint):
+                 progress: Callable[[RunCounts], None] | None, stop: StopOnSigint,
+                 root: Path | None = None):
         self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
-        self.stop = stop
+        self.stop, self.root = stop, root
         self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
         self.progress = progress or (lambda counts: None)
         self.counts = RunCounts()
@@ -268,7 +296,7 @@ class _Run:
         prep = prepare(self.engine, self.job)
         self.timings["validate"] = time.perf_counter() - t0
         context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
-                             self.dry_run)
+                             self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
         limits = dest.limits
         deliverer = None

@@ -118,7 +118,7 @@ class ShapedJob:
         """Copy the ledger's latest state per event into ``offramp.ledger``; returns
         whether nothing was ever delivered (the destination's ``first_send``)."""
         self._run("CREATE TABLE offramp.ledger "
-                  "(event_key VARCHAR, fingerprint VARCHAR, status VARCHAR)")
+                  "(event_key VARCHAR, fingerprint VARCHAR, status VARCHAR, route VARCHAR)")
         if not path.is_file():
             return True
         con = open_state(path)
@@ -127,7 +127,7 @@ class ShapedJob:
             self.engine.con.register("_offramp_ledger", con.sql(SETTLED).to_arrow_reader(65536))
             try:
                 self._run("INSERT INTO offramp.ledger "
-                          "SELECT event_key, fingerprint, status FROM _offramp_ledger")
+                          "SELECT event_key, fingerprint, status, route FROM _offramp_ledger")
             finally:
                 self.engine.con.unregister("_offramp_ledger")
         finally:

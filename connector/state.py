@@ -43,9 +43,10 @@ CREATE TABLE IF NOT EXISTS state.rejects (
 """
 
 #: The latest state of each event that needs no resend: delivered, or refused by
-#: the destination, with the fingerprint it had then.
+#: the destination, with the fingerprint and the route it had then.
 SETTLED = """
-SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status
+SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status,
+       arg_max(route, seq) AS route
 FROM state.ledger GROUP BY event_key
 """
 
@@ -217,4 +218,5 @@ class State:
 
     def ledger(self) -> pa.Table:
         return self.con.sql(
-            f"SELECT * FROM ({SETTLED}) ORDER BY event_key").to_arrow_table()
+            f"SELECT event_key, fingerprint, status FROM ({SETTLED}) ORDER BY event_key"
+        ).to_arrow_table()

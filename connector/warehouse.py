@@ -54,19 +54,44 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def parquet_views(folder: Path) -> dict[str, str]:
-    """View name -> ``read_parquet`` expression for each Parquet file or folder
-    (hive partitions included) directly inside ``folder``."""
-    views: dict[str, str] = {}
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
+
+
+def parquet_sources(folder: Path) -> dict[str, list[Path]]:
+    """View name -> the Parquet files behind it, for each Parquet file or folder
+    (hive partitions included) directly inside ``folder``. Names starting with
+    ``.`` or ``_`` (temporary files, ``_SUCCESS`` markers) are skipped."""
+    folder = folder.resolve()
+    sources: dict[str, list[Path]] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith((".", "_")):
+        if _hidden(entry, folder):
             continue
         if entry.is_file() and entry.suffix == ".parquet":
-            views[entry.stem] = f"read_parquet({literal(str(entry))})"
-        elif entry.is_dir() and any(entry.rglob("*.parquet")):
-            pattern = literal(str(entry / "**" / "*.parquet"))
-            views[entry.name] = (f"read_parquet({pattern}, hive_partitioning = true, "
-                                 "union_by_name = true)")
+            sources[entry.stem] = [entry]
+        elif entry.is_dir():
+            files = sorted(f for f in entry.rglob("*.parquet")
+                           if f.is_file() and not _hidden(f, folder))
+            if files:
+                sources[entry.name] = files
+    return sources
+
+
+def parquet_views(folder: Path) -> dict[str, str]:
+    """View name -> ``read_parquet`` expression for each Parquet file or folder
+    (hive partitions included) directly inside ``folder``.
+
+    Files are listed one by one rather than globbed, so that the locked engine
+    can allow exactly these files and nothing else in the folder.
+    """
+    views: dict[str, str] = {}
+    for view, files in parquet_sources(folder).items():
+        if len(files) == 1 and files[0].parent == folder.resolve():
+            views[view] = f"read_parquet({literal(str(files[0]))})"
+        else:
+            listed = ", ".join(literal(str(f)) for f in files)
+            views[view] = (f"read_parquet([{listed}], hive_partitioning = true, "
+                           "union_by_name = true)")
     return views
 
 
@@ -85,17 +110,24 @@ class Engine:
         self.warehouse = warehouse
         self.con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                           "autoload_known_extensions": False})
+        # What the locked connection may touch: the warehouse's own files (read-only
+        # by attachment, or because every other statement is refused by sql_check)
+        # and the spill folder. Not the folder around them: that holds jobs, state
+        # files and whatever else the user keeps next to the warehouse.
         allowed: list[str] = []
+        paths: list[str] = []
         try:
             self._run("SET TimeZone = 'UTC'")
             if warehouse.kind == "duckdb":
                 self._run(f"ATTACH {literal(str(warehouse.path))} AS wh (READ_ONLY)")
                 self._run("USE wh")
-                allowed.append(str(warehouse.path.resolve().parent) + os.sep)
+                db = str(warehouse.path.resolve())
+                paths += [db, db + ".wal"]
             else:
                 for view, expr in parquet_views(warehouse.path).items():
                     self._run(f"CREATE VIEW {quote(view)} AS SELECT * FROM {expr}")
-                allowed.append(str(warehouse.path.resolve()) + os.sep)
+                paths += [str(f) for files in parquet_sources(warehouse.path).values()
+                          for f in files]
             if state is not None:
                 state.parent.mkdir(parents=True, exist_ok=True)
                 self._attach_state(state)
@@ -107,6 +139,8 @@ class Engine:
                 self._run(f"SET {key} = {literal(str(value))}")
             listed = ", ".join(literal(a) for a in allowed)
             self._run(f"SET allowed_directories = [{listed}]")
+            if paths:
+                self._run(f"SET allowed_paths = [{', '.join(literal(p) for p in paths)}]")
             self._run("SET enable_external_access = false")
             self._run("SET lock_configuration = true")
         except duckdb.Error as exc:
