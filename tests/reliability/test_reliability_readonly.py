@@ -32,6 +32,12 @@ REFUSED = {
     "SELECT * FROM read_text('queries/sync.sql')": "read_text() reads files or other databases",
     "SELECT * FROM glob('/*')": "glob() reads files or other databases",
     "SELECT * FROM '/etc/passwd'": "'/etc/passwd' is not in the warehouse",
+    "SELECT * FROM orders, LATERAL read_csv(order_id)": "read_csv() reads files",
+    "SELECT * FROM sniff_csv('/etc/passwd')": "the table function sniff_csv() is not allowed",
+    "SELECT * FROM query('SELECT * FROM orders')": "the table function query() is not allowed",
+    "SELECT * FROM state.ledger": "table 'state.ledger' is not in the warehouse",
+    "SELECT *, nextval('state.run_ids') AS n FROM orders": "nextval() changes a sequence",
+    "SELECT *, setval('state.ledger_seq', 1) AS n FROM orders": "setval() changes a sequence",
 }
 
 
@@ -48,6 +54,10 @@ def test_the_sql_check_refuses_anything_but_reading(shop: Shop, emu: GatedMeta,
     assert run["status"] == "failed" and REFUSED[sql] in run["error"]
     assert shop.warehouse.read_bytes() == before
     assert emu.arrived == []
+    sequences = shop.query_state("SELECT sequence_name, last_value FROM duckdb_sequences() "
+                                 "WHERE database_name = 'state' ORDER BY 1")
+    assert [(s["sequence_name"], s["last_value"]) for s in sequences] == [
+        ("ledger_seq", None), ("run_ids", 1)]  # only the refused run took a number
 
 
 @pytest.fixture
@@ -68,6 +78,9 @@ BLOCKED = {
     "SELECT * FROM read_text('/etc/hostname')": "disabled by configuration",
     "SELECT * FROM read_csv('{outside}/secret.csv')": "disabled by configuration",
     "ATTACH '{outside}/other.duckdb' AS other": "disabled by configuration",
+    "SELECT * FROM read_text('{project}/queries/sync.sql')": "disabled by configuration",
+    "COPY (SELECT 1 AS a) TO '{project}/leak.csv'": "disabled by configuration",
+    "ATTACH '{project}/.offramp/state/other.duckdb' AS other": "disabled by configuration",
     "INSTALL httpfs": "disabled by configuration",
     "LOAD httpfs": "disabled",
     "SET enable_external_access = true": "the configuration has been locked",
@@ -77,13 +90,18 @@ BLOCKED = {
 
 
 @pytest.mark.parametrize("sql", BLOCKED)
-def test_duckdb_itself_refuses_writes_files_and_extensions(engine: Engine, tmp_path: Path,
-                                                            sql: str) -> None:
+def test_duckdb_itself_refuses_writes_files_and_extensions(engine: Engine, shop: Shop,
+                                                            tmp_path: Path, sql: str) -> None:
+    """Past the SQL check, DuckDB refuses on its own: files outside the warehouse are out
+    of reach, those next to the warehouse file (jobs, other jobs' state) included."""
     outside = tmp_path / "outside"
     outside.mkdir()
     (outside / "secret.csv").write_text("a\n1\n")
+    shop.write_job()
     with pytest.raises(duckdb.Error) as refused:
-        engine.rows(sql.format(outside=outside))
+        engine.rows(sql.format(outside=outside, project=shop.root))
     assert BLOCKED[sql] in str(refused.value)
-    assert not (outside / "leak.csv").exists() and not (outside / "other.duckdb").exists()
+    for made in (outside / "leak.csv", outside / "other.duckdb", shop.root / "leak.csv",
+                 shop.root / ".offramp" / "state" / "other.duckdb"):
+        assert not made.exists()
 
