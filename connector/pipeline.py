@@ -12,8 +12,6 @@ was not confirmed.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +30,7 @@ from connector.errors import OfframpError, ValidationError
 from connector.interrupt import StopOnSigint
 from connector.lock import JobLock
 from connector.project import Job, Project
+from connector.scrub import engine_message, redact_exception, scrub_values
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
 from connector.state import SETTLED, RunCounts, State
@@ -91,41 +90,11 @@ def prepare(engine: Engine, job: Job) -> Prepared:
     try:
         columns = engine.describe(checked.sql)
     except EngineError as exc:
-        raise ValidationError([_engine_message(exc)]) from None
+        raise ValidationError([engine_message(exc)]) from None
     problems = check_contract(columns, cls.contract, cls.name)
     if problems:
         raise ValidationError(problems)
     return Prepared(job, cls, settings, columns, checked.sql)
-
-
-def _engine_message(exc: Exception, scrub: bool = False) -> str:
-    """DuckDB's error in one line. ``scrub``: for errors raised while reading rows,
-    whose messages may quote a value (an email that does not cast, a string that is
-    not UTF-8): quoted values are masked, file paths kept."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"DuckDB refused the query: {redact(_scrub_values(text) if scrub else text)}"
-
-
-_QUOTED = re.compile(r"""(?P<q>["'])(?P<v>.*?)(?P=q)|(?P<w>\bwith value )(?P<n>\S+)""")
-
-
-def _scrub_values(text: str) -> str:
-    """Mask quoted values (and DuckDB's ``with value X``) in an error message, so that
-    no warehouse value reaches the screen or the runs table; quoted paths of files
-    that exist stay, so the message still says which file is wrong.
-
-    >>> _scrub_values('Could not convert string "ann@example.com" to INT32')
-    'Could not convert string "…" to INT32'
-    """
-    def mask(m: re.Match[str]) -> str:
-        if m.group("w"):
-            return m.group("w") + "…"
-        value = m.group("v")
-        if value and os.sep in value and os.path.exists(value):
-            return m.group(0)
-        return m.group("q") + "…" + m.group("q")
-
-    return _QUOTED.sub(mask, text)
 
 
 def validate(project: Project, ref: str) -> Prepared:
@@ -155,7 +124,7 @@ def preview(project: Project, ref: str, limit: int = 10,
                 f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
                 f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}").to_arrow_table()
         except EngineError as exc:  # the query fails on the data (a bad CAST, say)
-            raise OfframpError(_engine_message(exc)) from None
+            raise OfframpError(engine_message(exc)) from None
         return rows, events
 
 
@@ -192,24 +161,14 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
                 runner.finish("failed", str(exc))
                 raise
             if isinstance(exc, EngineError):
-                message = _engine_message(exc, scrub=True)
+                message = engine_message(exc, scrub=True)
                 runner.finish("failed", message)
                 raise OfframpError(message) from None
             if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
-                _redact_exception(exc)
+                redact_exception(exc)
                 runner.finish("failed", f"internal error: {type(exc).__name__}: "
-                              f"{_scrub_values(str(exc))}")
+                              f"{scrub_values(str(exc))}")
             raise
-
-
-def _redact_exception(exc: BaseException | None) -> None:
-    """Scrub secrets from the messages of an exception and those it chains, in place
-    (a plugin's bug may put a token in one)."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        exc.args = tuple(redact(a) if isinstance(a, str) else a for a in exc.args)
-        exc = exc.__cause__ or exc.__context__
 
 
 def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
