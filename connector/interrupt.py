@@ -1,4 +1,4 @@
-"""Stopping a run on SIGINT (Ctrl-C) without losing what was confirmed.
+"""Stopping a run on SIGINT (Ctrl-C) or SIGTERM without losing what was confirmed.
 
 Python's default handler raises :class:`KeyboardInterrupt` wherever the main
 thread happens to be. Two places need better than that:
@@ -41,21 +41,27 @@ class StopOnSigint:
         self._deferred = False
         self._previous: Any = None
         self._active = False
+        #: The signal that stopped the run (``"SIGINT"`` or ``"SIGTERM"``).
+        self.signal = "SIGINT"
 
     def __enter__(self) -> StopOnSigint:
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            # SIGTERM (a scheduler or `docker stop`) stops as gracefully as Ctrl-C.
+            self._previous = {sig: signal.signal(sig, self._handle)
+                              for sig in (signal.SIGINT, signal.SIGTERM)}
             self._active = True
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._active:
-            signal.signal(signal.SIGINT, self._previous)
+            for sig, previous in self._previous.items():
+                signal.signal(sig, previous)
             self._active = False
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.requested.is_set():
             return  # already stopping
+        self.signal = signal.Signals(signum).name
         self.requested.set()
         if self._depth:
             self._deferred = True

@@ -153,7 +153,7 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
             return runner.execute()
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():
-                runner.finish("interrupted", "stopped by the user (SIGINT)")
+                runner.finish("interrupted", f"stopped by the user ({stop.signal})")
                 raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
                                   f"{runner.counts.delivered} events delivered and recorded; "
                                   "run again to send the rest") from None

@@ -38,7 +38,7 @@ def _install() -> None:
     install = signal.signal
 
     def probed_signal(signum, handler):  # type: ignore[no-untyped-def]
-        if signum == signal.SIGINT and callable(handler):
+        if signum in (signal.SIGINT, signal.SIGTERM) and callable(handler):
             inner = handler
 
             def handler(sig, frame):  # type: ignore[no-untyped-def]

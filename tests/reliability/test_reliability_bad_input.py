@@ -149,6 +149,7 @@ def messy_orders(now: dt.datetime) -> tuple[pa.Table, dict[str, str]]:
     good = {"email": "good@example.com", "phone": None, "quantity": 1.0, "price": 9.5,
             "currency": "USD", "ts": ts, "name": "Ann"}
     price = "price is missing, not a finite number, or absurd"
+    quantity = "quantity is missing, not a finite number, or absurd"
     contact = "no usable email or phone (missing or invalid after normalization)"
     cases: dict[str, tuple[dict[str, Any], str]] = {
         "null-contact": ({"email": None}, contact),
@@ -158,7 +159,9 @@ def messy_orders(now: dt.datetime) -> tuple[pa.Table, dict[str, str]]:
         "inf-price": ({"price": math.inf}, price),
         "neg-inf-price": ({"price": -math.inf}, price),
         "huge-price": ({"price": 1e300}, price),
-        "null-quantity": ({"quantity": None}, "quantity is missing or not a number"),
+        "null-quantity": ({"quantity": None}, quantity),
+        "nan-quantity": ({"quantity": math.nan}, quantity),
+        "inf-quantity": ({"quantity": math.inf}, quantity),
         "null-time": ({"ts": None}, "timestamp is missing or not a time"),
         "year-9999": ({"ts": dt.datetime(9999, 12, 31, 23, 59)}, "event_time is in the future"),
         "null-currency": ({"currency": None}, "currency NULL is not an ISO 4217 code"),

@@ -8,17 +8,19 @@ import signal
 import time
 from collections import Counter
 
+import pytest
 from reliability_kit import SLOW, GatedMeta, Shop, spawn
 
 
-def test_sigint_while_requests_are_in_flight(shop: Shop, emu: GatedMeta) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_sigint_while_requests_are_in_flight(shop: Shop, emu: GatedMeta, sig) -> None:
     shop.write_orders(4000)
     shop.write_job()  # four requests, two at a time
     emu.hold_after(1)
     proc = spawn(shop, "run", "sync", "--quiet")
     emu.wait_held(2)
     proc.wait_note(lambda notes: proc.delivered_commits() == 1, "one request committed")
-    proc.popen.send_signal(signal.SIGINT)
+    proc.popen.send_signal(sig)
     proc.wait_note(lambda notes: "sigint" in notes, "offramp's SIGINT handler")
     assert emu.release(keep_closed=True) == 2  # the two in flight finish
     code, out, err = proc.finish()
@@ -29,7 +31,7 @@ def test_sigint_while_requests_are_in_flight(shop: Shop, emu: GatedMeta) -> None
     assert emu.requests_accepted == 3
     (run,) = shop.runs()
     assert run["status"] == "interrupted"
-    assert run["error"] == "stopped by the user (SIGINT)"
+    assert run["error"] == f"stopped by the user ({sig.name})"
     assert run["delivered"] == 3000  # the requests in flight finished and were recorded
     ledger = shop.ledger()
     delivered = {k for k, status in ledger.items() if status == "delivered"}
