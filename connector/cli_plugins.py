@@ -22,22 +22,23 @@ def list_plugins() -> None:
     click.echo(json.dumps(data, indent=2))
 
 
+def _listing(kind: str, found: dict[str, tuple[type, str]]) -> None:
+    table = Table(kind, "plugin", "emulator", "summary")
+    for name, (cls, where) in found.items():
+        table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
+    out.print(table)
+
+
 @cli.command()
 def destinations() -> None:
     """Installed destinations and the plugin each comes from."""
-    table = Table("destination", "plugin", "emulator", "summary")
-    for name, (cls, where) in plugins.destinations().items():
-        table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
-    out.print(table)
+    _listing("destination", plugins.destinations())
 
 
 @cli.command()
 def sources() -> None:
     """Installed sources and the plugin each comes from."""
-    table = Table("source", "plugin", "emulator", "summary")
-    for name, (cls, where) in plugins.sources().items():
-        table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
-    out.print(table)
+    _listing("source", plugins.sources())
 
 
 @cli.command()

@@ -9,6 +9,7 @@ import json
 import click
 
 from connector.cli import Context, _table, cli, out, pass_ctx
+from connector.errors import ConfigError
 from connector.warehouse import open_state
 
 
@@ -56,8 +57,14 @@ def rejects(c: Context, job: str, run_id: int | None, fmt: str, output: str | No
     name = project.job(job).name
     con = open_state(project.state_path(name))
     try:
+        first, last, found = con.execute(
+            "SELECT min(run_id), max(run_id), count(*) FILTER (WHERE run_id = ?) FROM state.runs",
+            [run_id or 0]).fetchall()[0]
         if run_id is None:
-            run_id = con.execute("SELECT max(run_id) FROM state.runs").fetchall()[0][0]
+            run_id = last
+        elif not found:
+            known = f"runs {first} to {last}" if last is not None else "no runs yet"
+            raise ConfigError(f"job {name} has no run {run_id} ({known})")
         data = con.sql(
             "SELECT run_id, event_key, route, stage, reason, recorded_at FROM state.rejects "
             f"WHERE run_id = {int(run_id or 0)} ORDER BY stage, reason, event_key"

@@ -84,9 +84,15 @@ class Deliverer:
 
     # -- the pipeline side ---------------------------------------------------------
     def submit(self, batch: Batch, fingerprints: list[str]) -> Iterator[Result]:
-        """Queue a batch; yields the results that completed meanwhile. Blocks while
-        the queue is full, so the reader never runs far ahead of the network."""
+        """Queue a batch; yields the results that completed meanwhile (so that they are
+        recorded at once, not when the queue next fills up). Blocks while the queue is
+        full, so the reader never runs far ahead of the network."""
         self.pending.add(self.pool.submit(self._deliver, batch, fingerprints))
+        finished = {future for future in self.pending if future.done()}
+        if finished:
+            self.pending -= finished
+            for future in finished:
+                yield future.result()
         while len(self.pending) >= 2 * max(1, self.limits.concurrency):
             done, self.pending = wait(self.pending, return_when=FIRST_COMPLETED)
             for future in done:

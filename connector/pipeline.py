@@ -27,8 +27,10 @@ from connector import http, plugins
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
 from connector.errors import OfframpError, ValidationError
+from connector.interrupt import StopOnSigint
 from connector.lock import JobLock
 from connector.project import Job, Project
+from connector.scrub import engine_message, redact_exception, scrub_values
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
 from connector.state import SETTLED, RunCounts, State
@@ -88,16 +90,11 @@ def prepare(engine: Engine, job: Job) -> Prepared:
     try:
         columns = engine.describe(checked.sql)
     except EngineError as exc:
-        raise ValidationError([_engine_message(exc)]) from None
+        raise ValidationError([engine_message(exc)]) from None
     problems = check_contract(columns, cls.contract, cls.name)
     if problems:
         raise ValidationError(problems)
     return Prepared(job, cls, settings, columns, checked.sql)
-
-
-def _engine_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"DuckDB refused the query: {redact(text)}"
 
 
 def validate(project: Project, ref: str) -> Prepared:
@@ -127,7 +124,7 @@ def preview(project: Project, ref: str, limit: int = 10,
                 f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
                 f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}").to_arrow_table()
         except EngineError as exc:  # the query fails on the data (a bad CAST, say)
-            raise OfframpError(_engine_message(exc)) from None
+            raise OfframpError(engine_message(exc)) from None
         return rows, events
 
 
@@ -144,28 +141,33 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
     now = now or dt.datetime.now(dt.UTC)
     with JobLock(project.lock_path(job.name), job.name), \
             Engine(project.warehouse, state=project.state_path(job.name),
-                   temp_dir=project.spill, settings=project.engine_settings) as engine:
+                   temp_dir=project.spill, settings=project.engine_settings) as engine, \
+            StopOnSigint(engine.con.interrupt) as stop:
         state = State(engine.cursor())
-        state.close_abandoned_runs()
-        run_id = state.start_run(job.name, job.destination, dry_run, now)
-        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress,
+        with stop.protected():
+            state.close_abandoned_runs()
+            run_id = state.start_run(job.name, job.destination, dry_run, now)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop,
                       project.root)
         try:
             return runner.execute()
-        except KeyboardInterrupt:
-            runner.finish("interrupted", "stopped by the user (SIGINT)")
-            raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
-                              f"{runner.counts.delivered} events delivered and recorded; "
-                              "run again to send the rest") from None
-        except OfframpError as exc:
-            runner.finish("failed", str(exc))
-            raise
-        except EngineError as exc:
-            message = _engine_message(exc)
-            runner.finish("failed", message)
-            raise OfframpError(message) from None
-        except Exception as exc:  # a bug: record the run as failed, then let it show
-            runner.finish("failed", f"internal error: {type(exc).__name__}: {exc}")
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():
+                runner.finish("interrupted", f"stopped by the user ({stop.signal})")
+                raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
+                                  f"{runner.counts.delivered} events delivered and recorded; "
+                                  "run again to send the rest") from None
+            if isinstance(exc, OfframpError):
+                runner.finish("failed", str(exc))
+                raise
+            if isinstance(exc, EngineError):
+                message = engine_message(exc, scrub=True)
+                runner.finish("failed", message)
+                raise OfframpError(message) from None
+            if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
+                redact_exception(exc)
+                runner.finish("failed", f"internal error: {type(exc).__name__}: "
+                              f"{scrub_values(str(exc))}")
             raise
 
 
@@ -234,9 +236,10 @@ _DUPLICATE = literal("duplicate event key: {} events share this key in one run; 
 class _Run:
     def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
                  dry_run: bool, full: bool, sleep: Callable[[float], None],
-                 progress: Callable[[RunCounts], None] | None, root: Path | None = None):
+                 progress: Callable[[RunCounts], None] | None, stop: StopOnSigint,
+                 root: Path | None = None):
         self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
-        self.root = root
+        self.stop, self.root = stop, root
         self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
         self.progress = progress or (lambda counts: None)
         self.counts = RunCounts()
@@ -259,9 +262,11 @@ class _Run:
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
             deliverer = Deliverer(dest, limits, sleep=self.sleep)
+        stream = cut = None
         try:
-            reader = self._stream(dest, prep)
-            for batch, fps in self._cut(reader, limits.max_events, limits.max_bytes):
+            stream = self._stream(dest, prep)
+            cut = self._cut(stream, limits.max_events, limits.max_bytes)
+            for batch, fps in cut:
                 if deliverer is None:
                     body = dest.encode(batch)
                     self.counts.requests += 1
@@ -275,13 +280,18 @@ class _Run:
             if deliverer is not None:
                 for result in deliverer.drain():
                     self._record(result)
-        except KeyboardInterrupt:
+        except BaseException:
+            # Stopping (SIGINT, a bug): queued requests are not sent, those in flight
+            # finish, and every outcome known is recorded before the error goes on.
             if deliverer is not None:
                 deliverer.stop.set()
                 for result in deliverer.drain():
                     self._record(result)
             raise
         finally:
+            for generator in (cut, stream):  # release DuckDB's result now, not when
+                if generator is not None:    # a traceback that holds it is collected
+                    generator.close()
             if deliverer is not None:
                 deliverer.close()
                 dest.close()
@@ -315,15 +325,18 @@ class _Run:
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
-        while True:
-            t = time.perf_counter()
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
+        try:
+            while True:
+                t = time.perf_counter()
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    self.timings["shape"] += time.perf_counter() - t
+                    return
                 self.timings["shape"] += time.perf_counter() - t
-                return
-            self.timings["shape"] += time.perf_counter() - t
-            yield batch
+                yield batch
+        finally:
+            reader.close()
 
     def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
              max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
@@ -344,9 +357,14 @@ class _Run:
                 self.counts.rejected += rejects.num_rows
                 for reason, n in zip(*_value_counts(rejects.column("reject_reason")), strict=True):
                     self.reasons[reason] += n
-                self.state.record_shape_rejects(
-                    self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
+                with self.stop.protected():
+                    self.state.record_shape_rejects(
+                        self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
             send = active.filter(pc.invert(rejected_mask))
+            too_big = pc.greater(pc.binary_length(send.column("payload")), max_bytes - 2)
+            if pc.any(too_big).as_py():
+                self._reject_oversize(send.filter(too_big), max_bytes)
+                send = send.filter(pc.invert(too_big))
             self.timings["split"] += time.perf_counter() - t
             self.progress(self.counts)
             if not send.num_rows:
@@ -372,7 +390,24 @@ class _Run:
             if keys:
                 yield Batch(key, keys, payloads), fps
 
+    def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
+        """An event that alone exceeds a request's size can never be sent: reject it
+        with the reason rather than send a request the API must refuse."""
+        sizes = pc.binary_length(events.column("payload")).to_pylist()
+        reasons = [f"the event is {n:,} bytes, more than the {max_bytes:,} bytes the "
+                   f"{self.job.destination} destination takes in one request" for n in sizes]
+        self.counts.rejected += len(reasons)
+        self.reasons.update(reasons)
+        table = events.select(["event_key", "route"]).append_column(
+            "reject_reason", pa.array(reasons, pa.string()))
+        with self.stop.protected():
+            self.state.record_shape_rejects(self.run_id, table)
+
     def _record(self, result: Result) -> None:
+        with self.stop.protected():
+            self._record_outcomes(result)
+
+    def _record_outcomes(self, result: Result) -> None:
         t = time.perf_counter()
         batch, fps, route = result.batch, result.fingerprints, result.batch.route
         self.counts.requests += 1
@@ -392,7 +427,8 @@ class _Run:
                               [fps[i] for i in result.failed], route,
                               [result.failure] * len(result.failed))
             self.counts.failed += len(result.failed)
-            self.failure = self.failure or result.failure
+            if result.attempts:  # the reason, not "not sent" for requests queued behind it
+                self.failure = self.failure or result.failure
         if result.fatal:
             self.fatal = self.fatal or result.fatal
         self.timings["record"] += time.perf_counter() - t

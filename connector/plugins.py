@@ -167,23 +167,22 @@ def sources() -> dict[str, tuple[type, str]]:
         return _sources
 
 
-def destination(name: str) -> type:
-    """The destination registered as ``name``; a :class:`PluginError` lists the others."""
-    found = destinations()
+def _one(kind: str, found: dict[str, tuple[type, str]], name: str) -> type:
     if name not in found:
         if name in load_errors:  # installed, but its plugin failed to import
-            raise PluginError(f"the {name!r} destination is unavailable: its plugin failed to "
+            raise PluginError(f"the {name!r} {kind} is unavailable: its plugin failed to "
                               f"load ({load_errors[name]}); see `offramp plugins`")
         known = ", ".join(found) or "none"
-        raise PluginError(f"no destination named {name!r} is installed (installed: {known}); "
-                          "see `offramp destinations`")
+        raise PluginError(f"no {kind} named {name!r} is installed (installed: {known}); "
+                          f"see `offramp {kind}s`")
     return found[name][0]
+
+
+def destination(name: str) -> type:
+    """The destination registered as ``name``; a :class:`PluginError` lists the others."""
+    return _one("destination", destinations(), name)
 
 
 def source(name: str) -> type:
-    """The source class registered as ``name``."""
-    found = sources()
-    if name not in found:
-        known = ", ".join(found) or "none"
-        raise PluginError(f"no source named {name!r} is installed (installed: {known})")
-    return found[name][0]
+    """The source registered as ``name``; a :class:`PluginError` lists the others."""
+    return _one("source", sources(), name)

@@ -37,8 +37,9 @@ _FILE_READERS = re.compile(
 #: ``sniff_csv()``, ``enable_logging()``...) cannot open a way around the checks.
 _TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree",
                               "repeat", "repeat_row"})
-#: Scalar functions that write: ``nextval()`` advances a sequence (the state file has some).
-_WRITING_FUNCTIONS = frozenset({"nextval"})
+#: Scalar functions that write: ``nextval()`` advances a sequence and ``setval()`` sets one
+#: (the state file has some: run ids, the ledger's order).
+_WRITING_FUNCTIONS = frozenset({"nextval", "setval"})
 #: Where the warehouse's tables live once attached (see connector.warehouse.Engine).
 _WAREHOUSE_QUALIFIERS = frozenset({"wh", "main", "memory"})
 

@@ -137,7 +137,11 @@ class State:
             "route": pa.array([route] * n, pa.string()),
         })
         self.con.register("_outcomes", table)
+        began = False
         try:
+            if status == "rejected":  # the ledger and the rejects table, or neither
+                self.con.execute("BEGIN TRANSACTION").fetchall()
+                began = True
             self.con.execute(
                 "INSERT INTO state.ledger (event_key, fingerprint, status, reason, run_id, route) "
                 "SELECT event_key, fingerprint, status, reason, run_id, route FROM _outcomes"
@@ -147,6 +151,11 @@ class State:
                     "INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
                     "SELECT run_id, event_key, route, 'destination', reason FROM _outcomes"
                 ).fetchall()
+                self.con.execute("COMMIT").fetchall()
+        except BaseException:
+            if began:
+                self.con.execute("ROLLBACK").fetchall()
+            raise
         finally:
             self.con.unregister("_outcomes")
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ import pyarrow as pa
 import pytest
 
 from connector.emulator import Emulator, Fault, Request, Response
+from connector.environ import temporary
 
 __all__ = ["RecordingSink", "check_destination", "make_project", "registered", "to_toml",
            "write_job"]
@@ -135,20 +135,6 @@ def registered(plugin: Any, name: str | None = None) -> Iterator[None]:
         plugins.unregister(name)
 
 
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 class _Capture(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
@@ -214,7 +200,7 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
     root_logger.addHandler(capture)
     base = Path(workdir or tempfile.mkdtemp(prefix=f"offramp-conformance-{destination.name}-"))
     try:
-        with context, _environ(env):
+        with context, temporary(env):
             sql = "SELECT * FROM conformance_rows"
             good = make_project(base / "good", tables={"conformance_rows": rows},
                                 jobs={"job": (destination.name, settings, sql)})

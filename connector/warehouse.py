@@ -130,7 +130,7 @@ class Engine:
                           for f in files]
             if state is not None:
                 state.parent.mkdir(parents=True, exist_ok=True)
-                self._run(f"ATTACH {literal(str(state))} AS state")
+                self._attach_state(state)
             temp = temp_dir or Path(tempfile.gettempdir()) / "offramp-spill"
             temp.mkdir(parents=True, exist_ok=True)
             self._run(f"SET temp_directory = {literal(str(temp))}")
@@ -149,6 +149,18 @@ class Engine:
 
     def _run(self, sql: str) -> None:
         self.con.execute(sql).fetchall()
+
+    def _attach_state(self, state: Path) -> None:
+        try:
+            self._run(f"ATTACH {literal(str(state))} AS state")
+        except duckdb.Error as exc:
+            self.con.close()
+            if "lock" in str(exc).lower():
+                raise ConfigError(f"the state file {state} is in use by another offramp "
+                                  "command; try again when it ends") from None
+            raise ConfigError(f"could not open the state file {state}: {exc}. If it is "
+                              "damaged, move it away and run again: the job starts over with "
+                              "an empty ledger and sends every event again") from None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A second connection on the same database, already in the warehouse schema."""

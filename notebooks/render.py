@@ -14,34 +14,19 @@ included, next to them as ``*.executed.ipynb`` (ignored by git).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
 
+from connector.environ import temporary
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NOTEBOOKS = (HERE / "audience_analysis.ipynb", HERE / "sync_health.ipynb")
 DOCS = ROOT / "docs"
-
-
-@contextlib.contextmanager
-def environment(changes: dict[str, str]) -> Iterator[None]:
-    """Set environment variables (inherited by the kernel) for the duration."""
-    saved = {key: os.environ.get(key) for key in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def execute(path: Path, env: dict[str, str] | None = None,
@@ -51,7 +36,7 @@ def execute(path: Path, env: dict[str, str] | None = None,
     Raises :class:`nbclient.exceptions.CellExecutionError` at the first failing cell."""
     notebook = nbformat.read(path, as_version=4)
     pythonpath = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    with environment({"MPLBACKEND": "Agg", "PYTHONPATH": pythonpath, **(env or {})}):
+    with temporary({"MPLBACKEND": "Agg", "PYTHONPATH": pythonpath, **(env or {})}):
         client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                                 resources={"metadata": {"path": str(path.parent)}})
         client.execute()

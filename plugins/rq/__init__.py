@@ -2,7 +2,7 @@
 
 ``offramp pull rq --from 2024-05-01 --to 2024-05-07`` fetches the Facebook Offline
 Conversions Marketing Report per company and per day into ``rq_marketing_report``;
-``queries/rq_marketing_to_meta.sql`` (in this package) sends it on to Meta;
+``queries/rq_marketing_to_meta.sql`` (a saved job in offramp's repository) sends it on to Meta;
 ``offramp emulate rq`` serves a local emulator of the API. See ``docs/rq.md``.
 """
 

@@ -127,7 +127,9 @@ def test_rejects_in_every_format(jobs, cli_runner, tmp_path) -> None:
     target = tmp_path / "rejects.csv"
     assert _ok(cli_runner("rejects", "with_nulls", "--format", "csv", "-o", str(target))) == ""
     assert target.read_text().startswith("run_id,event_key,route,stage,reason,recorded_at")
-    assert "rejected nothing" in _ok(cli_runner("rejects", "with_nulls", "--run", "99"))
+    missing = cli_runner("rejects", "with_nulls", "--run", "99")
+    _ok(missing, 1)
+    assert "has no run 99 (runs 1 to" in missing.stderr
     _ok(cli_runner("rejects", "with_nulls", "--format", "xml"), 2)
 
 

@@ -46,7 +46,7 @@ CASES = [
                                   row("one-bad-price", product_id="sku-2", price=math.nan)]),
     ("null-timestamp", "timestamp is missing or not a time",
      [row("null-timestamp", timestamp=None)]),
-    ("null-quantity", "quantity is missing or not a number",
+    ("null-quantity", "quantity is missing, not a finite number, or absurd",
      [row("null-quantity", quantity=None)]),
     ("half-unit", "quantity must be a whole number of units (Meta's contents.quantity is an "
                   "integer)", [row("half-unit", quantity=1.5)]),

@@ -14,7 +14,7 @@ from connector.contract import Column
 from connector.warehouse import Engine, Warehouse
 from plugins.rq.fixtures import SEED_ROW
 
-JOB = Path(__file__).parents[2] / "plugins" / "rq" / "queries" / "rq_marketing_to_meta.sql"
+JOB = Path(__file__).parents[2] / "queries" / "rq_marketing_to_meta.sql"
 D1, D3, D7 = dt.date(2024, 5, 1), dt.date(2024, 5, 3), dt.date(2024, 5, 7)
 # The Meta offline-events contract (seed 004): required, one-of, optional columns.
 REQUIRED = {"external_id": "text", "order_id": "text", "quantity": "integer",
