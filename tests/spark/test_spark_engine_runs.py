@@ -27,7 +27,8 @@ from connector.warehouse import Engine, Warehouse
 from plugins.meta.emulator import MetaEmulator
 from tests.spark.spark_support import ENV, JOB, by_order, ledger, make_project, rejects, rows
 
-pytestmark = pytest.mark.slow
+# One worker runs these, so one JVM starts (pytest --dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 NOW = dt.datetime.now(dt.UTC)
 
