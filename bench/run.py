@@ -252,7 +252,7 @@ def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
         results["incremental_wire_events"] = max(r["wire"]["events"] for r in inc)
 
         print(f"naive baseline on {naive_rows:,} line items", flush=True)
-        bound = verify.order_bound(naive_rows)
+        bound = verify.order_bound(naive_rows, lines)
         sample = verify.pick_sample(root, bound)
         naive_runs = []
         for _ in range(naive_repeat):

@@ -152,10 +152,9 @@ orders AS (
         min(event_time) AS event_time,
         {value_expr} AS value,
         min(currency) AS currency,
-        count(DISTINCT currency) AS currencies,
-        string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currency_list,
+        max(currency) AS last_currency,
         min(action_source) AS action_source,
-        count(DISTINCT action_source) AS action_sources,
+        max(action_source) AS last_action_source,
         CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END AS event_name,
         min(event_id) AS event_id,
         min(event_source_url) AS event_source_url,
@@ -164,13 +163,12 @@ orders AS (
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
-        string_agg(
+        list({{'product_id': product_id, 'quantity': quantity, 'price': price,
+               'currency': currency, 'json':
             '{{"id":' || to_json(product_id) || ',"quantity":' || {_number("quantity")}
             || ',"item_price":' || to_json(round(price, 2))
             || coalesce(',"brand":' || to_json(brand), '')
-            || coalesce(',"category":' || to_json(category), '') || '}}',
-            ',' ORDER BY product_id, quantity, price) FILTER (WHERE product_id IS NOT NULL)
-            AS contents,
+            || coalesce(',"category":' || to_json(category), '') || '}}'}}) AS items,
         {", ".join(f"min({name}) AS {name}" for name in PROFILE)}
     FROM rows
     WHERE order_id IS NOT NULL AND (quantity > 0 OR quantity IS NULL)
@@ -193,11 +191,14 @@ events AS (
             WHEN o.missing_quantity > 0 THEN 'quantity is missing or not a number'
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
-            WHEN o.currencies > 1 THEN 'mixed currencies in one order (' || o.currency_list || ')'
+            WHEN o.currency <> o.last_currency THEN 'mixed currencies in one order ('
+                || array_to_string(list_sort(list_distinct(
+                    list_transform(o.items, lambda i: i.currency))), ', ') || ')'
             WHEN o.currency IS NULL OR NOT {pii.currency_ok("o.currency")}
                 THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
                      || ' is not an ISO 4217 code'
-            WHEN o.action_sources > 1 THEN 'more than one action_source in one order'
+            WHEN o.action_source <> o.last_action_source
+                THEN 'more than one action_source in one order'
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ''' || o.action_source || ''' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
@@ -234,7 +235,9 @@ events AS (
                 '"content_type":' || to_json(
                     {f"CASE o.category {content_map} ELSE 'product' END" if content_map
                      else "'product'"}),
-                '"contents":[' || o.contents || ']') || '}}',
+                '"contents":[' || NULLIF(array_to_string(list_transform(list_filter(
+                    list_sort(o.items), lambda i: i.product_id IS NOT NULL),
+                    lambda i: i.json), ','), '') || ']') || '}}',
             {ldu}) || '}}' AS payload
     FROM orders o
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}
