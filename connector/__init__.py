@@ -5,6 +5,8 @@ Plugins import what they need from here; anything not in ``__all__`` is internal
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from connector.contract import Column, Contract
 from connector.destination import Batch, Destination, Limits, Outcome, RunContext, Settings
 from connector.emulator import Emulator, Fault, Request, Response
@@ -21,7 +23,30 @@ from connector.errors import (
 from connector.hookspecs import hookimpl
 from connector.source import PullSummary, Source
 
+if TYPE_CHECKING:
+    from connector.api import (
+        Events,
+        Plan,
+        Preview,
+        ProjectHandle,
+        installed_destinations,
+        open_project,
+    )
+
 __version__ = "0.1.0"
+
+#: The Python API (:mod:`connector.api`), imported on first use so that plugins
+#: importing ``connector`` do not load DuckDB and sqlglot.
+_API = frozenset({"Events", "Plan", "Preview", "ProjectHandle", "installed_destinations",
+                  "open_project"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from connector import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'connector' has no attribute {name!r}")
 
 __all__ = [
     "Batch",
@@ -32,12 +57,16 @@ __all__ = [
     "DeliveryError",
     "Destination",
     "Emulator",
+    "Events",
     "Fatal",
     "Fault",
     "Limits",
     "OfframpError",
     "Outcome",
+    "Plan",
     "PluginError",
+    "Preview",
+    "ProjectHandle",
     "PullSummary",
     "Request",
     "Response",
@@ -47,4 +76,6 @@ __all__ = [
     "Source",
     "ValidationError",
     "hookimpl",
+    "installed_destinations",
+    "open_project",
 ]

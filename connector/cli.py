@@ -6,9 +6,11 @@ import datetime as dt
 import json
 import sys
 import traceback
+from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connector import pipeline, plugins
@@ -28,7 +30,8 @@ class Context:
 
     @property
     def project(self) -> Project:
-        return Project.find(self._project)
+        # --project names the project folder; without it, search up from the cwd.
+        return Project(Path(self._project)) if self._project else Project.find()
 
 
 pass_ctx = click.make_pass_decorator(Context)
@@ -41,13 +44,13 @@ class OfframpGroup(click.Group):
         try:
             return super().invoke(ctx)
         except pipeline.Interrupted as exc:
-            err.print(f"[yellow]interrupted:[/] {redact(str(exc))}")
+            err.print(f"[yellow]interrupted:[/] {escape(redact(str(exc)))}")
             sys.exit(130)
         except ValidationError as exc:
-            err.print("[red]invalid:[/]\n" + redact(str(exc)), markup=True)
+            err.print("[red]invalid:[/]\n" + escape(redact(str(exc))))
             sys.exit(1)
         except OfframpError as exc:
-            err.print(f"[red]error:[/] {redact(str(exc))}")
+            err.print(f"[red]error:[/] {escape(redact(str(exc)))}")
             sys.exit(1)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
@@ -58,7 +61,7 @@ class OfframpGroup(click.Group):
             verbose = ctx.obj.verbose if isinstance(ctx.obj, Context) else False
             if verbose:
                 err.print(redact(traceback.format_exc()), markup=False)
-            err.print(f"[red]internal error:[/] {type(exc).__name__}: {redact(str(exc))} "
+            err.print(f"[red]internal error:[/] {type(exc).__name__}: {escape(redact(str(exc)))} "
                       "(run with --verbose for details, and please report it)")
             sys.exit(3)
 
@@ -94,10 +97,11 @@ def preview(c: Context, job: str, limit: int) -> None:
     out.print(_table(rows, f"first {rows.num_rows} rows"))
     for rec in events.to_pylist():
         if rec["reject_reason"]:
-            out.print(f"[red]rejected[/] {rec['event_key']}: {rec['reject_reason']}")
+            out.print(f"[red]rejected[/] {escape(str(rec['event_key']))}: "
+                      f"{escape(rec['reject_reason'])}")
         else:
-            out.print(f"[green]event[/] {rec['event_key']}"
-                      f"{' -> ' + rec['route'] if rec['route'] else ''}:")
+            route = f" -> {escape(rec['route'])}" if rec["route"] else ""
+            out.print(f"[green]event[/] {escape(rec['event_key'])}{route}:")
             click.echo(json.dumps(json.loads(rec["payload"]), indent=2, ensure_ascii=False))
 
 
@@ -150,12 +154,14 @@ def print_summary(summary: pipeline.RunSummary, profile: bool = False) -> None:
     if k.reasons:
         out.print("  rejected, by reason:")
         for reason, n in list(k.reasons.items())[:10]:
-            out.print(f"    {n:>8,}  {reason}")
+            out.print(f"    {n:>8,}  {escape(reason)}")
         if len(k.reasons) > 10:
             out.print(f"    ... {len(k.reasons) - 10} more reasons: `offramp rejects "
                       f"{summary.job}`")
     if summary.error:
-        out.print(f"  [red]{summary.error}[/]")
+        out.print(f"  [red]{escape(summary.error)}[/]")
+    for note in summary.notes:
+        out.print(f"  {note}", markup=False)
     if profile and summary.timings:
         out.print("  time by stage (s): " + ", ".join(
             f"{name} {secs:.2f}" for name, secs in summary.timings.items()))
@@ -173,14 +179,14 @@ def jobs(c: Context) -> None:
             table.add_row(path.stem, prep.destination.name, "[green]valid[/]")
         except OfframpError as exc:
             first = str(exc).splitlines()[0].lstrip("- ")
-            table.add_row(path.stem, "?", f"[red]{redact(first)}[/]")
-    out.print(table if table.rows else f"no jobs in {project.queries}")
+            table.add_row(path.stem, "?", f"[red]{escape(redact(first))}[/]")
+    out.print(table if table.rows else f"no jobs in {escape(str(project.queries))}")
 
 
 def _table(data, title: str = "") -> Table:  # data: pyarrow.Table
-    table = Table(*data.column_names, title=title)
+    table = Table(*(escape(name) for name in data.column_names), title=escape(title))
     for rec in data.to_pylist():
-        table.add_row(*("" if v is None else str(v) for v in rec.values()))
+        table.add_row(*("" if v is None else escape(str(v)) for v in rec.values()))
     return table
 
 
@@ -199,7 +205,7 @@ def main() -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
     for hook_error in _register_plugin_commands():
-        err.print(f"[yellow]warning:[/] {hook_error}")
+        err.print(f"[yellow]warning:[/] {escape(hook_error)}")
     cli(prog_name="offramp")
 
 
@@ -220,4 +226,4 @@ def dump_json(data: object) -> None:
 
 
 # The remaining commands live in their own modules and register on `cli` when imported.
-from connector import cli_plugins, cli_state  # noqa: E402,F401
+from connector import cli_plugins, cli_state, scaffold  # noqa: E402,F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from connector import plugins
@@ -21,22 +22,23 @@ def list_plugins() -> None:
     click.echo(json.dumps(data, indent=2))
 
 
+def _listing(kind: str, found: dict[str, tuple[type, str]]) -> None:
+    table = Table(kind, "plugin", "emulator", "summary")
+    for name, (cls, where) in found.items():
+        table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
+    out.print(table)
+
+
 @cli.command()
 def destinations() -> None:
     """Installed destinations and the plugin each comes from."""
-    table = Table("destination", "plugin", "emulator", "summary")
-    for name, (cls, where) in plugins.destinations().items():
-        table.add_row(name, where, "yes" if cls.emulator else "", cls.summary)
-    out.print(table)
+    _listing("destination", plugins.destinations())
 
 
 @cli.command()
 def sources() -> None:
     """Installed sources and the plugin each comes from."""
-    table = Table("source", "plugin", "emulator", "summary")
-    for name, (cls, where) in plugins.sources().items():
-        table.add_row(name, where, "yes" if cls.emulator else "", cls.summary)
-    out.print(table)
+    _listing("source", plugins.sources())
 
 
 @cli.command()
@@ -93,9 +95,9 @@ class _PullGroup(click.Group):
                 out.print(f"[green]{table}[/]: {n:,} rows written")
             out.print(f"{summary.windows} windows replaced")
             for where, reason in summary.rejected[:20]:
-                out.print(f"[red]rejected[/] {where}: {reason}")
+                out.print(f"[red]rejected[/] {escape(where)}: {escape(reason)}")
             for note in summary.notes:
-                out.print(note)
+                out.print(escape(note))
 
         params = [click.Option(["--from", "date_from"], required=True, help="First day."),
                   click.Option(["--to", "date_to"], required=True, help="Last day (inclusive)."),

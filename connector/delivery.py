@@ -84,9 +84,15 @@ class Deliverer:
 
     # -- the pipeline side ---------------------------------------------------------
     def submit(self, batch: Batch, fingerprints: list[str]) -> Iterator[Result]:
-        """Queue a batch; yields the results that completed meanwhile. Blocks while
-        the queue is full, so the reader never runs far ahead of the network."""
+        """Queue a batch; yields the results that completed meanwhile (so that they are
+        recorded at once, not when the queue next fills up). Blocks while the queue is
+        full, so the reader never runs far ahead of the network."""
         self.pending.add(self.pool.submit(self._deliver, batch, fingerprints))
+        finished = {future for future in self.pending if future.done()}
+        if finished:
+            self.pending -= finished
+            for future in finished:
+                yield future.result()
         while len(self.pending) >= 2 * max(1, self.limits.concurrency):
             done, self.pending = wait(self.pending, return_when=FIRST_COMPLETED)
             for future in done:
@@ -115,6 +121,10 @@ class Deliverer:
 
     def _deliver_part(self, batch: Batch, offset: int, result: Result) -> None:
         indices = range(offset, offset + len(batch))
+        if self.stop.is_set():  # a half of a split batch, after the run was stopped
+            result.failed.extend(indices)
+            result.failure = result.failure or "not sent: the run was stopped"
+            return
         try:
             outcome = self._with_retries(batch, result)
         except BatchRejected as exc:
@@ -135,6 +145,13 @@ class Deliverer:
             self.stop.set()
             result.failed.extend(indices)
             result.failure = redact(f"gave up after {result.attempts} attempts: {exc.reason}")
+            return
+        except Exception as exc:  # a bug in the plugin: stop; the request may have gone
+            self.stop.set()
+            result.fatal = redact(f"the {self.dest.name} destination failed unexpectedly: "
+                                  f"{type(exc).__name__}: {exc}")
+            result.failed.extend(indices)
+            result.failure = result.fatal
             return
         for i in indices:
             reason = outcome.rejected.get(i - offset)

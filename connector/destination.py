@@ -10,8 +10,9 @@ and calls :meth:`Destination.deliver` for each, from several threads at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
@@ -56,12 +57,15 @@ class RunContext:
     :param now: the run's clock (UTC); time windows are measured from it.
     :param first_send: True when nothing was ever delivered for this job.
     :param dry_run: True when requests are built but not sent.
+    :param root: the project folder: a relative path in the settings (a file to
+        write, say) is relative to it, wherever offramp was started from.
     """
 
     job: str
     now: dt.datetime
     first_send: bool = True
     dry_run: bool = False
+    root: Path | None = None
 
 
 @dataclass
@@ -132,6 +136,10 @@ class Destination:
     limits: ClassVar[Limits] = Limits()
     #: A local emulator of the API (``offramp emulate NAME``), if the plugin ships one.
     emulator: ClassVar[type[Emulator] | None] = None
+    #: Resend an event whose payload changed since it was delivered. Set False (on the
+    #: class or the instance) for APIs that count every request and cannot update an
+    #: event, such as a conversion pixel: a delivered event is then never sent again.
+    resend_changed: bool = True
 
     def __init__(self, settings: pydantic.BaseModel, context: RunContext):
         self.settings = settings
@@ -141,12 +149,16 @@ class Destination:
     # -- shaping -------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         """Return one DuckDB SELECT over the relation named ``source`` (the job's
-        query) that yields one row per event with the columns:
+        query, as a view: write ``FROM {source} AS src``) that yields one row per event
+        with the columns:
 
         * ``event_key VARCHAR``: stable identity of the event (the ledger key);
         * ``route VARCHAR``: where it goes (NULL when the destination has one target);
-        * ``payload VARCHAR``: the event as JSON text, NULL when rejected;
-        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine.
+        * ``payload VARCHAR``: the event as JSON text. Build it for rejected events too
+          when you can: an event already delivered with the same payload counts as
+          unchanged and is not rejected again when, say, it has aged out of the window;
+        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine;
+        * ``source_rows BIGINT`` (optional): how many query rows made the event.
 
         :param columns: the query's output columns and their DuckDB types.
         """
@@ -177,6 +189,18 @@ class Destination:
 
     def close(self) -> None:
         """Release what :meth:`open` acquired."""
+
+    def after_run(self, summary: Any, store: Callable[..., int]) -> list[str]:
+        """Called once after a run that delivered events (never in dry runs), for
+        follow-up work such as fetching the API's delivery report.
+
+        :param summary: the run's :class:`connector.pipeline.RunSummary`.
+        :param store: ``store(table, arrow_table, where={...})`` keeps a table in the
+            job's state file, replacing the rows that match ``where``.
+        :return: lines to show the user. An exception here is reported, and does not
+            change the run's outcome.
+        """
+        return []
 
     # -- helpers for subclasses -----------------------------------------------------
     def secret(self, env: str) -> Secret:

@@ -115,11 +115,11 @@ class Emulator:
         return f"http://{host}:{port}"
 
     def start(self) -> Emulator:
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
+        server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=f"emulator-{self.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"emulator-{self.name}", daemon=True)
         self._thread.start()
         return self
 
@@ -131,7 +131,8 @@ class Emulator:
 
     def serve_forever(self) -> None:
         """Run in the foreground until interrupted (for ``offramp emulate``)."""
-        self.start()
+        if self._server is None:
+            self.start()
         try:
             while True:
                 time.sleep(3600)
@@ -167,9 +168,15 @@ class Emulator:
         return None
 
     # -- to implement ----------------------------------------------------------------------
-    def handle(self, request: Request) -> Response:
-        """Answer one API request. Called with ``self.lock`` held."""
+    def handle(self, request: Request) -> Response | None:
+        """Answer one API request, or return None to drop the connection without an
+        answer (a response lost on the way back). Called with ``self.lock`` held."""
         raise NotImplementedError
+
+    def control(self, request: Request) -> Response | None:
+        """Extra control routes under ``/__emulator__/`` (None: not one of yours).
+        Override to let other processes drive emulator-specific faults."""
+        return None
 
     def snapshot(self) -> dict[str, Any]:
         """What the emulator has accepted, as JSON (served at ``/__emulator__/state``)."""
@@ -177,6 +184,9 @@ class Emulator:
 
     # -- dispatch ------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:
+        extra = self.control(request)
+        if extra is not None:
+            return extra
         if request.path == f"{CONTROL}/faults" and request.method == "POST":
             fault = self.inject(Fault(**request.json()))
             return Response(200, asdict(fault))
@@ -201,9 +211,17 @@ class Emulator:
             return self.handle(request)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that hang up (timeouts, dropped connections) are normal here, not errors."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+
 def _handler_for(emulator: Emulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out in separate writes
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence
             pass

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 
 class OfframpError(Exception):
-    """Base class: an error with a message meant for the user."""
+    """Base class: an error with a message meant for the user.
+
+    Its text is scrubbed of known secrets (a plugin may quote an API's answer that
+    echoes a token): ``str(exc)`` and printed tracebacks never show one.
+    """
+
+    def __str__(self) -> str:
+        from connector.secrets import redact  # secrets imports this module
+
+        return redact(super().__str__())
 
 
 class ConfigError(OfframpError):

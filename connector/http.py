@@ -8,6 +8,7 @@ timeouts into :class:`connector.errors.Retryable`; :func:`retry_after` reads the
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import time
 from typing import Any
@@ -39,9 +40,12 @@ def retry_after(response: requests.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
+        try:
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):  # neither seconds nor a date: ignore it
             return None
+        if parsed.tzinfo is None:  # RFC 9110 dates are GMT
+            parsed = parsed.replace(tzinfo=dt.UTC)
         return max(0.0, parsed.timestamp() - time.time())
 
 

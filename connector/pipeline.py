@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -26,12 +27,14 @@ from connector import http, plugins
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
 from connector.errors import OfframpError, ValidationError
+from connector.interrupt import StopOnSigint
 from connector.lock import JobLock
 from connector.project import Job, Project
+from connector.scrub import engine_message, redact_exception, scrub_values
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
 from connector.state import SETTLED, RunCounts, State
-from connector.warehouse import Engine
+from connector.warehouse import Engine, literal
 from connector.warehouse import Error as EngineError
 
 
@@ -48,6 +51,7 @@ class RunSummary:
     counts: RunCounts
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -86,16 +90,11 @@ def prepare(engine: Engine, job: Job) -> Prepared:
     try:
         columns = engine.describe(checked.sql)
     except EngineError as exc:
-        raise ValidationError([_engine_message(exc)]) from None
+        raise ValidationError([engine_message(exc)]) from None
     problems = check_contract(columns, cls.contract, cls.name)
     if problems:
         raise ValidationError(problems)
     return Prepared(job, cls, settings, columns, checked.sql)
-
-
-def _engine_message(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"DuckDB refused the query: {redact(text)}"
 
 
 def validate(project: Project, ref: str) -> Prepared:
@@ -114,13 +113,18 @@ def preview(project: Project, ref: str, limit: int = 10,
     with Engine(project.warehouse, temp_dir=project.spill,
                 settings=project.engine_settings) as engine:
         prep = prepare(engine, job)
-        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True)
+        context = RunContext(job.name, now or dt.datetime.now(dt.UTC), True, True,
+                             root=project.root)
         dest = prep.destination(prep.settings, context)
-        rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {int(limit)}").to_arrow_table()
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
-        events = engine.con.sql(
-            f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
-            f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {int(limit)}").to_arrow_table()
+        limit = max(0, int(limit))
+        try:
+            rows = engine.con.sql(f"SELECT * FROM ({prep.sql}) LIMIT {limit}").to_arrow_table()
+            shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
+            events = engine.con.sql(
+                f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
+                f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}").to_arrow_table()
+        except EngineError as exc:  # the query fails on the data (a bad CAST, say)
+            raise OfframpError(engine_message(exc)) from None
         return rows, events
 
 
@@ -137,32 +141,105 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
     now = now or dt.datetime.now(dt.UTC)
     with JobLock(project.lock_path(job.name), job.name), \
             Engine(project.warehouse, state=project.state_path(job.name),
-                   temp_dir=project.spill, settings=project.engine_settings) as engine:
+                   temp_dir=project.spill, settings=project.engine_settings) as engine, \
+            StopOnSigint(engine.con.interrupt) as stop:
         state = State(engine.cursor())
-        state.close_abandoned_runs()
-        run_id = state.start_run(job.name, job.destination, dry_run, now)
-        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress)
+        with stop.protected():
+            state.close_abandoned_runs()
+            run_id = state.start_run(job.name, job.destination, dry_run, now)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop,
+                      project.root)
         try:
             return runner.execute()
-        except KeyboardInterrupt:
-            runner.finish("interrupted", "stopped by the user (SIGINT)")
-            raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
-                              f"{runner.counts.delivered} events delivered and recorded; "
-                              "run again to send the rest") from None
-        except OfframpError as exc:
-            runner.finish("failed", str(exc))
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():
+                runner.finish("interrupted", "stopped by the user (SIGINT)")
+                raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
+                                  f"{runner.counts.delivered} events delivered and recorded; "
+                                  "run again to send the rest") from None
+            if isinstance(exc, OfframpError):
+                runner.finish("failed", str(exc))
+                raise
+            if isinstance(exc, EngineError):
+                message = engine_message(exc, scrub=True)
+                runner.finish("failed", message)
+                raise OfframpError(message) from None
+            if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
+                redact_exception(exc)
+                runner.finish("failed", f"internal error: {type(exc).__name__}: "
+                              f"{scrub_values(str(exc))}")
             raise
-        except EngineError as exc:
-            message = _engine_message(exc)
-            runner.finish("failed", message)
-            raise OfframpError(message) from None
+
+
+def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
+             failed_first: bool = False, resend_changed: bool = True,
+             ledger: str = SETTLED, all_payloads: bool = False) -> str:
+    """The events of ``shape`` (a destination's shaping SQL, whose output columns are
+    ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
+    ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
+    refused before with this very payload), ``previous_status`` (the event's latest
+    ledger status, NULL when new) and ``payload`` (NULL for unchanged and rejected
+    events unless ``all_payloads``).
+
+    :param full: count nothing as unchanged (resend everything).
+    :param failed_first: order events that failed last time first.
+    :param resend_changed: the destination's
+        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
+        delivered (or refused) once is unchanged whatever its payload became.
+    :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
+        ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
+
+    Events with a NULL key, with a NULL payload and no reason, or whose key another
+    event of the run shares are rejected with a reason: the ledger could not record
+    the first, the second cannot be sent, and of two events under one key every later
+    run would find one changed and send it again. An event sent to another route than
+    last time is not unchanged: the new target never saw it.
+    """
+    rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
+    settled = ("FALSE" if full else
+               f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
+               "l.status IN ('delivered', 'rejected'), FALSE)")
+    order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
+    payload = ("s.payload" if all_payloads else
+               f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
+               "ELSE s.payload END")
+    return f"""
+        WITH checked AS (
+            SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                   CASE WHEN reject_reason IS NOT NULL THEN reject_reason
+                        WHEN event_key IS NULL THEN {_NO_KEY}
+                        WHEN payload IS NULL THEN {_NO_PAYLOAD} END AS reject_reason,
+                   md5(payload) AS fingerprint
+            FROM ({shape}) AS shaped_events),
+        shaped AS (
+            SELECT event_key, route, payload, source_rows, fingerprint,
+                   CASE WHEN reject_reason IS NULL AND copies > 1
+                        THEN format({_DUPLICATE}, copies) ELSE reject_reason END AS reject_reason
+            FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
+                            OVER (PARTITION BY event_key) AS copies FROM checked)),
+        settled AS ({ledger})
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+               {settled} AS unchanged, l.status AS previous_status,
+               {payload} AS payload
+        FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
+        {order}"""
+
+
+_NO_KEY = literal("the event has no key: its event_key is NULL (is the key column NULL "
+                  "in the query?)")
+_NO_PAYLOAD = literal("the destination built no payload for this event")
+_DUPLICATE = literal("duplicate event key: {} events share this key in one run; make the "
+                     "key unique (for example, group the query by it)")
 
 
 class _Run:
     def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
                  dry_run: bool, full: bool, sleep: Callable[[float], None],
-                 progress: Callable[[RunCounts], None] | None):
+                 progress: Callable[[RunCounts], None] | None, stop: StopOnSigint,
+                 root: Path | None = None):
         self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
+        self.stop, self.root = stop, root
         self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
         self.progress = progress or (lambda counts: None)
         self.counts = RunCounts()
@@ -178,16 +255,18 @@ class _Run:
         prep = prepare(self.engine, self.job)
         self.timings["validate"] = time.perf_counter() - t0
         context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
-                             self.dry_run)
+                             self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
         limits = dest.limits
         deliverer = None
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
             deliverer = Deliverer(dest, limits, sleep=self.sleep)
+        stream = cut = None
         try:
-            reader = self._stream(dest, prep)
-            for batch, fps in self._cut(reader, limits.max_events, limits.max_bytes):
+            stream = self._stream(dest, prep)
+            cut = self._cut(stream, limits.max_events, limits.max_bytes)
+            for batch, fps in cut:
                 if deliverer is None:
                     body = dest.encode(batch)
                     self.counts.requests += 1
@@ -201,13 +280,18 @@ class _Run:
             if deliverer is not None:
                 for result in deliverer.drain():
                     self._record(result)
-        except KeyboardInterrupt:
+        except BaseException:
+            # Stopping (SIGINT, a bug): queued requests are not sent, those in flight
+            # finish, and every outcome known is recorded before the error goes on.
             if deliverer is not None:
                 deliverer.stop.set()
                 for result in deliverer.drain():
                     self._record(result)
             raise
         finally:
+            for generator in (cut, stream):  # release DuckDB's result now, not when
+                if generator is not None:    # a traceback that holds it is collected
+                    generator.close()
             if deliverer is not None:
                 deliverer.close()
                 dest.close()
@@ -217,7 +301,14 @@ class _Run:
         if self.failure:
             return self.finish("failed", f"the destination kept failing ({self.failure}); "
                                "the run stopped and the rest stays pending for the next run")
-        return self.finish("dry_run" if self.dry_run else "succeeded", None)
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes = list(dest.after_run(summary, self.state.replace))
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes = [redact(f"after the run, {dest.name} failed: "
+                                        f"{type(exc).__name__}: {exc}")]
+        return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
         self.counts.reasons = dict(self.reasons.most_common())
@@ -229,35 +320,23 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        shape = dest.shape_sql(f"({prep.sql})", prep.columns)
-        shape_cols = self.engine.describe(shape)
-        rows_expr = "source_rows" if "source_rows" in shape_cols else "NULL::BIGINT"
-        settled = ("FALSE" if self.full else
-                   "(l.fingerprint IS NOT NULL AND l.fingerprint = s.fingerprint "
-                   "AND l.status IN ('delivered', 'rejected'))")
-        order = ("ORDER BY (l.status = 'failed') DESC NULLS LAST"
-                 if not self.full and self.state.has_failed() else "")
-        sql = f"""
-            WITH shaped AS (
-                SELECT event_key, route, payload, reject_reason, {rows_expr} AS source_rows,
-                       md5(payload) AS fingerprint
-                FROM ({shape}) AS shaped_events),
-            settled AS ({SETTLED})
-            SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
-                   {settled} AS unchanged,
-                   CASE WHEN {settled} THEN NULL ELSE s.payload END AS payload
-            FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
-            {order}"""
+        shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
+        sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
+                       failed_first=not self.full and self.state.has_failed(),
+                       resend_changed=dest.resend_changed)
         reader = self.engine.stream(sql, batch_size=16384)
-        while True:
-            t = time.perf_counter()
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
+        try:
+            while True:
+                t = time.perf_counter()
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    self.timings["shape"] += time.perf_counter() - t
+                    return
                 self.timings["shape"] += time.perf_counter() - t
-                return
-            self.timings["shape"] += time.perf_counter() - t
-            yield batch
+                yield batch
+        finally:
+            reader.close()
 
     def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
              max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
@@ -278,9 +357,14 @@ class _Run:
                 self.counts.rejected += rejects.num_rows
                 for reason, n in zip(*_value_counts(rejects.column("reject_reason")), strict=True):
                     self.reasons[reason] += n
-                self.state.record_shape_rejects(
-                    self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
+                with self.stop.protected():
+                    self.state.record_shape_rejects(
+                        self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
             send = active.filter(pc.invert(rejected_mask))
+            too_big = pc.greater(pc.binary_length(send.column("payload")), max_bytes - 2)
+            if pc.any(too_big).as_py():
+                self._reject_oversize(send.filter(too_big), max_bytes)
+                send = send.filter(pc.invert(too_big))
             self.timings["split"] += time.perf_counter() - t
             self.progress(self.counts)
             if not send.num_rows:
@@ -306,7 +390,24 @@ class _Run:
             if keys:
                 yield Batch(key, keys, payloads), fps
 
+    def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
+        """An event that alone exceeds a request's size can never be sent: reject it
+        with the reason rather than send a request the API must refuse."""
+        sizes = pc.binary_length(events.column("payload")).to_pylist()
+        reasons = [f"the event is {n:,} bytes, more than the {max_bytes:,} bytes the "
+                   f"{self.job.destination} destination takes in one request" for n in sizes]
+        self.counts.rejected += len(reasons)
+        self.reasons.update(reasons)
+        table = events.select(["event_key", "route"]).append_column(
+            "reject_reason", pa.array(reasons, pa.string()))
+        with self.stop.protected():
+            self.state.record_shape_rejects(self.run_id, table)
+
     def _record(self, result: Result) -> None:
+        with self.stop.protected():
+            self._record_outcomes(result)
+
+    def _record_outcomes(self, result: Result) -> None:
         t = time.perf_counter()
         batch, fps, route = result.batch, result.fingerprints, result.batch.route
         self.counts.requests += 1
@@ -326,7 +427,8 @@ class _Run:
                               [fps[i] for i in result.failed], route,
                               [result.failure] * len(result.failed))
             self.counts.failed += len(result.failed)
-            self.failure = self.failure or result.failure
+            if result.attempts:  # the reason, not "not sent" for requests queued behind it
+                self.failure = self.failure or result.failure
         if result.fatal:
             self.fatal = self.fatal or result.fatal
         self.timings["record"] += time.perf_counter() - t

@@ -96,13 +96,16 @@ def register(module: ModuleType | Any, *, name: str, distribution: str = "",
     global _destinations, _sources
     pm = manager()
     with _lock:
-        pm.register(module, name=name)
         try:
+            pm.register(module, name=name)
             pm.check_pending()
         except pluggy.PluginValidationError as exc:
-            pm.unregister(name=name)
+            # pluggy keeps a plugin whose hook arguments do not fit the spec half-registered
+            if pm.get_plugin(name) is not None:
+                pm.unregister(name=name)
             raise PluginError(
-                f"plugin {name!r} implements a hook offramp does not know: {exc}") from None
+                f"plugin {name!r} implements a hook offramp does not know, or takes arguments "
+                f"the hook does not pass: {exc}") from None
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
         _infos[name] = PluginInfo(name, distribution or "(registered directly)", version, hooks)
         _destinations = _sources = None
@@ -164,20 +167,22 @@ def sources() -> dict[str, tuple[type, str]]:
         return _sources
 
 
+def _one(kind: str, found: dict[str, tuple[type, str]], name: str) -> type:
+    if name not in found:
+        if name in load_errors:  # installed, but its plugin failed to import
+            raise PluginError(f"the {name!r} {kind} is unavailable: its plugin failed to "
+                              f"load ({load_errors[name]}); see `offramp plugins`")
+        known = ", ".join(found) or "none"
+        raise PluginError(f"no {kind} named {name!r} is installed (installed: {known}); "
+                          f"see `offramp {kind}s`")
+    return found[name][0]
+
+
 def destination(name: str) -> type:
     """The destination registered as ``name``; a :class:`PluginError` lists the others."""
-    found = destinations()
-    if name not in found:
-        known = ", ".join(found) or "none"
-        raise PluginError(f"no destination named {name!r} is installed (installed: {known}); "
-                          "see `offramp destinations`")
-    return found[name][0]
+    return _one("destination", destinations(), name)
 
 
 def source(name: str) -> type:
-    """The source class registered as ``name``."""
-    found = sources()
-    if name not in found:
-        known = ", ".join(found) or "none"
-        raise PluginError(f"no source named {name!r} is installed (installed: {known})")
-    return found[name][0]
+    """The source registered as ``name``; a :class:`PluginError` lists the others."""
+    return _one("source", sources(), name)

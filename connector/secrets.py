@@ -8,9 +8,11 @@ text offramp prints, logs or stores.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
+from urllib.parse import quote, quote_plus
 
 from connector.errors import ConfigError
 
@@ -40,10 +42,15 @@ class Secret:
 
 
 def remember(value: str) -> None:
-    """Register a value to be scrubbed from output (values under 4 characters are ignored)."""
+    """Register a value to be scrubbed from output (values under 4 characters are ignored).
+
+    The forms the value takes in a URL's query string and in JSON text are scrubbed too:
+    an error quoting ``response.url`` carries ``tok%2Fen``, not ``tok/en``.
+    """
     if value and len(value) >= 4:
+        forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
         with _lock:
-            _known.add(value)
+            _known.update(forms)
 
 
 def from_env(env: str, purpose: str) -> Secret:
@@ -81,4 +88,12 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        # Tracebacks are formatted after filters run; format them now, scrubbed
+        # (formatters reuse exc_text when it is set).
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True

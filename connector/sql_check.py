@@ -19,6 +19,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
+from sqlglot.tokens import TokenType
 
 from connector.contract import Contract
 from connector.errors import ValidationError
@@ -31,6 +32,16 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 _FILE_READERS = re.compile(
     r"^(read_|glob$|parquet_|sqlite_|postgres_|mysql_|iceberg_|delta_|query_table|"
     r".*_scan$|load_|duckdb_|pragma_)", re.IGNORECASE)
+#: The only table functions a job may call: they read nothing. Everything else is
+#: refused, so a table function added by a new DuckDB release (``query()``,
+#: ``sniff_csv()``, ``enable_logging()``...) cannot open a way around the checks.
+_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree",
+                              "repeat", "repeat_row"})
+#: Scalar functions that write: ``nextval()`` advances a sequence and ``setval()`` sets one
+#: (the state file has some: run ids, the ledger's order).
+_WRITING_FUNCTIONS = frozenset({"nextval", "setval"})
+#: Where the warehouse's tables live once attached (see connector.warehouse.Engine).
+_WAREHOUSE_QUALIFIERS = frozenset({"wh", "main", "memory"})
 
 _WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
     getattr(exp, name) for name in (
@@ -52,6 +63,8 @@ class CheckedQuery:
 def _statement_kind(node: exp.Expression) -> str:
     if isinstance(node, exp.Command):
         return (node.name or "command").upper()
+    if isinstance(node, exp.Column):  # a lone word such as CHECKPOINT parses as a column
+        return node.name.upper()
     return node.key.upper()
 
 
@@ -61,7 +74,9 @@ def parse_one_query(sql: str) -> exp.Query:
     if not sql.strip():
         raise ValidationError(["the job has no SQL: write one SELECT after the header"])
     try:
-        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT) if s is not None]
+        # a comment after the last ';' parses as an empty statement (exp.Semicolon)
+        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT)
+                      if s is not None and not isinstance(s, exp.Semicolon)]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
@@ -89,9 +104,17 @@ def parse_one_query(sql: str) -> exp.Query:
                                    f"{inner.name!r}: expose it through the warehouse instead"])
         if isinstance(inner, (exp.Func, exp.Anonymous)):
             fname = inner.sql_name() if not isinstance(inner, exp.Anonymous) else inner.name
-            if fname and _FILE_READERS.match(fname) and isinstance(inner.parent, exp.Table):
-                raise ValidationError([f"a job reads the warehouse's tables only; "
-                                       f"{fname.lower()}() reads files or other databases"])
+            fname = (fname or "").lower()
+            if fname in _WRITING_FUNCTIONS:
+                raise ValidationError([f"a job must be read-only; {fname}() changes a sequence"])
+            if fname and isinstance(inner.parent, (exp.Table, exp.Lateral)) \
+                    and fname not in _TABLE_FUNCTIONS:
+                if _FILE_READERS.match(fname):
+                    raise ValidationError([f"a job reads the warehouse's tables only; "
+                                           f"{fname}() reads files or other databases"])
+                allowed = ", ".join(sorted(_TABLE_FUNCTIONS))
+                raise ValidationError([f"a job reads the warehouse's tables only; the table "
+                                       f"function {fname}() is not allowed (allowed: {allowed})"])
     return node  # type: ignore[return-value]
 
 
@@ -112,12 +135,69 @@ def check_query(sql: str, schema: dict[str, dict[str, str]]) -> CheckedQuery:
                             identify=False)
     except OptimizeError as exc:
         raise ValidationError([_explain(str(exc), node, schema)]) from None
-    columns = tuple(qualified.named_selects)
-    dupes = sorted({c for c in columns if columns.count(c) > 1})
+    columns = _output_names(node, qualified, schema)
+    lowered = [c.lower() for c in columns]  # DuckDB's names are case-insensitive
+    dupes = sorted({c for c in lowered if lowered.count(c) > 1})
     if dupes:
         raise ValidationError([f"the query returns the column {d!r} more than once: alias one "
                                "of them" for d in dupes])
-    return CheckedQuery(sql=sql.strip().rstrip(";"), columns=columns)
+    return CheckedQuery(sql=_trimmed(sql), columns=columns)
+
+
+def _trimmed(sql: str) -> str:
+    """``sql`` up to its last token: without trailing semicolons and comments, so that
+    it can be wrapped in parentheses (a trailing ``-- comment`` would swallow the
+    closing one)."""
+    tokens = [t for t in sqlglot.tokenize(sql, read=DIALECT)
+              if t.token_type != TokenType.SEMICOLON]
+    return sql[:tokens[-1].end + 1].strip() if tokens else sql.strip()
+
+
+def _output_names(node: exp.Expression, qualified: exp.Expression,
+                  schema: dict[str, dict[str, str]]) -> tuple[str, ...]:
+    """The names DuckDB gives the output columns.
+
+    sqlglot lowercases identifiers and invents names (``_col_1``, or the inner
+    column of a CAST) for unaliased expressions. DuckDB keeps an alias as written,
+    spells a column as its table does, names an unaliased expression after its
+    text (approximated here: DuckDB writes ``(a * 2)``, ``count_star()``), and names
+    the columns of a bare VALUES ``col0``, ``col1``... The contract check uses
+    DuckDB's own DESCRIBE; these names serve the duplicate check and messages.
+    """
+    if isinstance(node, exp.Values):
+        first = node.expressions[0] if node.expressions else None
+        return tuple(f"col{i}" for i in range(len(first.expressions) if first else 0))
+    spelled: dict[str, str] = {}
+    for ident in node.find_all(exp.Identifier):  # aliases written in the query first
+        if isinstance(ident.parent, (exp.Alias, exp.TableAlias)):
+            spelled.setdefault(ident.name.lower(), ident.name)
+    for cols in schema.values():
+        for col in cols:
+            spelled.setdefault(col.lower(), col)
+
+    def leftmost(query: exp.Expression) -> exp.Expression:
+        while isinstance(query, (exp.SetOperation, exp.Subquery)):
+            query = query.this
+        return query
+
+    original, resolved = leftmost(node), leftmost(qualified)
+    if not isinstance(original, exp.Select) or not isinstance(resolved, exp.Select):
+        return tuple(spelled.get(n.lower(), n) for n in qualified.named_selects)
+    written, expanded = original.expressions, resolved.expressions
+    has_star = any(isinstance(e, exp.Star) or (isinstance(e, exp.Column)
+                                               and isinstance(e.this, exp.Star))
+                   for e in written)
+    one_to_one = not has_star and len(written) == len(expanded)
+    names = []
+    for i, select in enumerate(expanded):
+        mine = written[i] if one_to_one else None
+        if isinstance(mine, exp.Alias):
+            names.append(mine.alias)
+        elif mine is not None and not isinstance(mine, exp.Column):
+            names.append(mine.sql(dialect=DIALECT))
+        else:
+            names.append(spelled.get(select.alias_or_name.lower(), select.alias_or_name))
+    return tuple(names)
 
 
 def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> None:
@@ -127,9 +207,18 @@ def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> No
     problems = []
     for table in node.find_all(exp.Table):
         name = table.name
-        if not name or name.lower() in ctes or name.lower() in known:
+        if isinstance(table.this, (exp.Func, exp.Anonymous)):
             continue
-        if isinstance(table.this, (exp.Func, exp.Anonymous)) or table.args.get("db"):
+        qualifiers = [part.name.lower() for part in (table.args.get("catalog"),
+                                                     table.args.get("db")) if part]
+        if qualifiers and not set(qualifiers) <= _WAREHOUSE_QUALIFIERS:
+            # state.ledger, information_schema.tables, other attached databases
+            full = ".".join([*(p.name for p in (table.args.get("catalog"), table.args.get("db"))
+                               if p), name])
+            problems.append(f"table {full!r} is not in the warehouse "
+                            f"(tables: {', '.join(sorted(schema)) or 'none'})")
+            continue
+        if not name or name.lower() in known or (not qualifiers and name.lower() in ctes):
             continue
         near = difflib.get_close_matches(name, list(schema), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
@@ -148,7 +237,8 @@ def _explain(message: str, node: exp.Expression, schema: dict[str, dict[str, str
                 ident.name.lower() not in {c.lower() for c in known_columns}:
             return (f'"{ident.name}" is read as a column name (double quotes mark identifiers '
                     f"in DuckDB); for a text value use single quotes: '{ident.name}'")
-    m = re.search(r"Column '\"?([^'\"]+)\"?' could not be resolved", message)
+    m = re.search(r"Column '\"?([^'\"]+)\"?' could not be resolved", message) or \
+        re.search(r"Unknown column: \"?([^\"\s,]+)", message)
     if m:
         missing = m.group(1)
         near = difflib.get_close_matches(missing, known_columns, n=3, cutoff=0.6)

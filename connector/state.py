@@ -43,9 +43,10 @@ CREATE TABLE IF NOT EXISTS state.rejects (
 """
 
 #: The latest state of each event that needs no resend: delivered, or refused by
-#: the destination, with the fingerprint it had then.
+#: the destination, with the fingerprint and the route it had then.
 SETTLED = """
-SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status
+SELECT event_key, arg_max(fingerprint, seq) AS fingerprint, arg_max(status, seq) AS status,
+       arg_max(route, seq) AS route
 FROM state.ledger GROUP BY event_key
 """
 
@@ -69,11 +70,15 @@ class RunCounts:
 
 class State:
     """Reads and writes a job's state through a DuckDB connection that has the
-    state file attached as ``state`` (see :class:`connector.warehouse.Engine`)."""
+    state file attached as ``state`` (see :class:`connector.warehouse.Engine`).
 
-    def __init__(self, con: Any):
+    :param create: create the tables when missing; pass False to read a state file
+        attached read-only (:func:`connector.warehouse.open_state`).
+    """
+
+    def __init__(self, con: Any, *, create: bool = True):
         self.con = con
-        for statement in SCHEMA.strip().split(";"):
+        for statement in SCHEMA.strip().split(";") if create else ():
             if statement.strip():
                 con.execute(statement).fetchall()
 
@@ -132,7 +137,11 @@ class State:
             "route": pa.array([route] * n, pa.string()),
         })
         self.con.register("_outcomes", table)
+        began = False
         try:
+            if status == "rejected":  # the ledger and the rejects table, or neither
+                self.con.execute("BEGIN TRANSACTION").fetchall()
+                began = True
             self.con.execute(
                 "INSERT INTO state.ledger (event_key, fingerprint, status, reason, run_id, route) "
                 "SELECT event_key, fingerprint, status, reason, run_id, route FROM _outcomes"
@@ -142,6 +151,11 @@ class State:
                     "INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
                     "SELECT run_id, event_key, route, 'destination', reason FROM _outcomes"
                 ).fetchall()
+                self.con.execute("COMMIT").fetchall()
+        except BaseException:
+            if began:
+                self.con.execute("ROLLBACK").fetchall()
+            raise
         finally:
             self.con.unregister("_outcomes")
 
@@ -157,6 +171,35 @@ class State:
             ).fetchall()
         finally:
             self.con.unregister("_rejects")
+
+    # -- plugin tables ---------------------------------------------------------------
+    def replace(self, table: str, data: pa.Table, *, where: dict[str, Any]) -> int:
+        """Keep a plugin's table in the state file (for example a destination's delivery
+        report): the rows matching ``where`` are replaced by ``data``, in one transaction.
+        ``data`` must carry the ``where`` columns."""
+        import re
+
+        names = [table, *where]
+        if not all(re.fullmatch(r"[a-z][a-z0-9_]*", n) for n in names) or table in (
+                "runs", "ledger", "rejects"):
+            raise ValueError(f"not a plugin table name or column: {names}")
+        self.con.register("_incoming", data)
+        try:
+            self.con.execute("BEGIN TRANSACTION").fetchall()
+            self.con.execute(f'CREATE TABLE IF NOT EXISTS state."{table}" AS '
+                             "SELECT * FROM _incoming LIMIT 0").fetchall()
+            cond = " AND ".join(f'"{c}" IS NOT DISTINCT FROM ?' for c in where) or "TRUE"
+            self.con.execute(f'DELETE FROM state."{table}" WHERE {cond}',
+                             list(where.values())).fetchall()
+            self.con.execute(f'INSERT INTO state."{table}" BY NAME SELECT * FROM _incoming'
+                             ).fetchall()
+            self.con.execute("COMMIT").fetchall()
+        except Exception:
+            self.con.execute("ROLLBACK").fetchall()
+            raise
+        finally:
+            self.con.unregister("_incoming")
+        return data.num_rows
 
     # -- reading -------------------------------------------------------------------
     def runs(self, limit: int = 20) -> pa.Table:
@@ -175,4 +218,5 @@ class State:
 
     def ledger(self) -> pa.Table:
         return self.con.sql(
-            f"SELECT * FROM ({SETTLED}) ORDER BY event_key").to_arrow_table()
+            f"SELECT event_key, fingerprint, status FROM ({SETTLED}) ORDER BY event_key"
+        ).to_arrow_table()

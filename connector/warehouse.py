@@ -54,19 +54,44 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def parquet_views(folder: Path) -> dict[str, str]:
-    """View name -> ``read_parquet`` expression for each Parquet file or folder
-    (hive partitions included) directly inside ``folder``."""
-    views: dict[str, str] = {}
+def _hidden(path: Path, root: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in path.relative_to(root).parts)
+
+
+def parquet_sources(folder: Path) -> dict[str, list[Path]]:
+    """View name -> the Parquet files behind it, for each Parquet file or folder
+    (hive partitions included) directly inside ``folder``. Names starting with
+    ``.`` or ``_`` (temporary files, ``_SUCCESS`` markers) are skipped."""
+    folder = folder.resolve()
+    sources: dict[str, list[Path]] = {}
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith((".", "_")):
+        if _hidden(entry, folder):
             continue
         if entry.is_file() and entry.suffix == ".parquet":
-            views[entry.stem] = f"read_parquet({literal(str(entry))})"
-        elif entry.is_dir() and any(entry.rglob("*.parquet")):
-            pattern = literal(str(entry / "**" / "*.parquet"))
-            views[entry.name] = (f"read_parquet({pattern}, hive_partitioning = true, "
-                                 "union_by_name = true)")
+            sources[entry.stem] = [entry]
+        elif entry.is_dir():
+            files = sorted(f for f in entry.rglob("*.parquet")
+                           if f.is_file() and not _hidden(f, folder))
+            if files:
+                sources[entry.name] = files
+    return sources
+
+
+def parquet_views(folder: Path) -> dict[str, str]:
+    """View name -> ``read_parquet`` expression for each Parquet file or folder
+    (hive partitions included) directly inside ``folder``.
+
+    Files are listed one by one rather than globbed, so that the locked engine
+    can allow exactly these files and nothing else in the folder.
+    """
+    views: dict[str, str] = {}
+    for view, files in parquet_sources(folder).items():
+        if len(files) == 1 and files[0].parent == folder.resolve():
+            views[view] = f"read_parquet({literal(str(files[0]))})"
+        else:
+            listed = ", ".join(literal(str(f)) for f in files)
+            views[view] = (f"read_parquet([{listed}], hive_partitioning = true, "
+                           "union_by_name = true)")
     return views
 
 
@@ -85,20 +110,27 @@ class Engine:
         self.warehouse = warehouse
         self.con = duckdb.connect(config={"autoinstall_known_extensions": False,
                                           "autoload_known_extensions": False})
+        # What the locked connection may touch: the warehouse's own files (read-only
+        # by attachment, or because every other statement is refused by sql_check)
+        # and the spill folder. Not the folder around them: that holds jobs, state
+        # files and whatever else the user keeps next to the warehouse.
         allowed: list[str] = []
+        paths: list[str] = []
         try:
             self._run("SET TimeZone = 'UTC'")
             if warehouse.kind == "duckdb":
                 self._run(f"ATTACH {literal(str(warehouse.path))} AS wh (READ_ONLY)")
                 self._run("USE wh")
-                allowed.append(str(warehouse.path.resolve().parent) + os.sep)
+                db = str(warehouse.path.resolve())
+                paths += [db, db + ".wal"]
             else:
                 for view, expr in parquet_views(warehouse.path).items():
                     self._run(f"CREATE VIEW {quote(view)} AS SELECT * FROM {expr}")
-                allowed.append(str(warehouse.path.resolve()) + os.sep)
+                paths += [str(f) for files in parquet_sources(warehouse.path).values()
+                          for f in files]
             if state is not None:
                 state.parent.mkdir(parents=True, exist_ok=True)
-                self._run(f"ATTACH {literal(str(state))} AS state")
+                self._attach_state(state)
             temp = temp_dir or Path(tempfile.gettempdir()) / "offramp-spill"
             temp.mkdir(parents=True, exist_ok=True)
             self._run(f"SET temp_directory = {literal(str(temp))}")
@@ -107,6 +139,8 @@ class Engine:
                 self._run(f"SET {key} = {literal(str(value))}")
             listed = ", ".join(literal(a) for a in allowed)
             self._run(f"SET allowed_directories = [{listed}]")
+            if paths:
+                self._run(f"SET allowed_paths = [{', '.join(literal(p) for p in paths)}]")
             self._run("SET enable_external_access = false")
             self._run("SET lock_configuration = true")
         except duckdb.Error as exc:
@@ -115,6 +149,18 @@ class Engine:
 
     def _run(self, sql: str) -> None:
         self.con.execute(sql).fetchall()
+
+    def _attach_state(self, state: Path) -> None:
+        try:
+            self._run(f"ATTACH {literal(str(state))} AS state")
+        except duckdb.Error as exc:
+            self.con.close()
+            if "lock" in str(exc).lower():
+                raise ConfigError(f"the state file {state} is in use by another offramp "
+                                  "command; try again when it ends") from None
+            raise ConfigError(f"could not open the state file {state}: {exc}. If it is "
+                              "damaged, move it away and run again: the job starts over with "
+                              "an empty ledger and sends every event again") from None
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A second connection on the same database, already in the warehouse schema."""
@@ -145,6 +191,13 @@ class Engine:
         for table, column, dtype in rows:
             out.setdefault(table, {})[column] = dtype
         return out
+
+    def source(self, sql: str) -> str:
+        """Expose a job's query as the temporary view ``offramp_source`` and return its
+        name, for a destination's shaping SQL to read. A view is bound on its own, so
+        the shaping SQL's CTE names can never capture the query's table names."""
+        self._run(f"CREATE OR REPLACE TEMP VIEW offramp_source AS {sql}")
+        return "offramp_source"
 
     def describe(self, sql: str) -> dict[str, str]:
         """The output columns of ``sql`` and their types, without running it."""
@@ -231,13 +284,17 @@ def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-") or "none"
 
 
-def open_state(path: Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection with a job's state file attached as ``state``."""
-    if not path.is_file():
+def open_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection with a job's state file attached as ``state``: read-only, or
+    read-write (created when missing) with ``write=True``."""
+    if not write and not path.is_file():
         raise ConfigError(f"no state yet at {path}: the job has not run")
     con = duckdb.connect()
     try:
-        con.execute(f"ATTACH {literal(str(path))} AS state (READ_ONLY)").fetchall()
+        if write:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        mode = "" if write else " (READ_ONLY)"
+        con.execute(f"ATTACH {literal(str(path))} AS state{mode}").fetchall()
     except duckdb.Error as exc:
         con.close()
         if "lock" in str(exc).lower():

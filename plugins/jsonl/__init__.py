@@ -9,7 +9,7 @@ Job header::
     /* offramp
     destination = "jsonl"
     [settings]
-    path = "out/events.jsonl"     # relative to the project folder's working directory
+    path = "out/events.jsonl"     # relative to the project folder
     */
 """
 
@@ -24,7 +24,8 @@ from connector import Batch, Column, Contract, Destination, Limits, Outcome, Set
 
 class JsonlSettings(Settings):
     path: str = "events.jsonl"
-    """Where to append events; created with its folder if missing."""
+    """Where to append events (relative to the project folder); created with its folder
+    if missing."""
 
 
 class JsonlDestination(Destination):
@@ -37,16 +38,26 @@ class JsonlDestination(Destination):
     _lock = threading.Lock()
 
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        # JSON has no NaN or infinity: DuckDB would write them as bare NaN/Infinity,
+        # which strict JSON readers refuse. Such rows are rejected with the column's name.
+        checks = ["WHEN src.id IS NULL THEN 'id is missing'"]
+        for name, dtype in columns.items():
+            if dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
+                column = '"' + name.replace('"', '""') + '"'
+                reason = f"{name} is NaN or infinite: JSON cannot carry it".replace("'", "''")
+                checks.append(f"WHEN NOT isfinite(src.{column}) THEN '{reason}'")
+        reject = f"CASE {' '.join(checks)} END"
         return (f"SELECT CAST(src.id AS VARCHAR) AS event_key, NULL::VARCHAR AS route, "
-                f"CASE WHEN src.id IS NOT NULL THEN to_json(src)::VARCHAR END AS payload, "
-                f"CASE WHEN src.id IS NULL THEN 'id is missing' END AS reject_reason, "
-                f"1 AS source_rows FROM {source} AS src")
+                f"CASE WHEN ({reject}) IS NULL THEN to_json(src)::VARCHAR END AS payload, "
+                f"{reject} AS reject_reason, 1 AS source_rows FROM {source} AS src")
 
     def encode(self, batch: Batch) -> bytes:
         return ("\n".join(batch.payloads) + "\n").encode()
 
     def deliver(self, batch: Batch) -> Outcome:
-        path = Path(self.settings.path)
+        path = Path(self.settings.path).expanduser()
+        if not path.is_absolute() and self.context.root is not None:
+            path = self.context.root / path
         path.parent.mkdir(parents=True, exist_ok=True)
         data = self.encode(batch)
         with self._lock, open(path, "ab") as fh:

@@ -11,12 +11,12 @@ work: nothing changed, nothing sent.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from importlib import resources
 
 import click
 
 from connector.cli import Context, err, out, print_summary, run_with_progress
+from connector.environ import temporary
 from connector.errors import ConfigError
 from connector.warehouse import WarehouseWriter
 
@@ -69,9 +69,7 @@ def demo(c: Context, orders: int) -> None:
     for leftover in (state, state.with_name(state.name + ".wal")):
         leftover.unlink(missing_ok=True)  # every demo starts from an empty ledger
     with MetaEmulator(tokens={TOKEN}) as emulator:
-        saved = {k: os.environ.get(k) for k in ("META_BASE_URL", "META_ACCESS_TOKEN")}
-        os.environ.update(META_BASE_URL=emulator.url, META_ACCESS_TOKEN=TOKEN)
-        try:
+        with temporary({"META_BASE_URL": emulator.url, "META_ACCESS_TOKEN": TOKEN}):
             err.print(f"Meta emulator listening on {emulator.url}")
             first = run_with_progress(project, JOB)
             print_summary(first)
@@ -81,12 +79,6 @@ def demo(c: Context, orders: int) -> None:
             second = run_with_progress(project, JOB)
             out.print(f"[bold]run again[/]: {second.counts.unchanged:,} events unchanged, "
                       f"{second.counts.delivered:,} sent (the ledger remembers what Meta has)")
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
     out.print(f"next: `offramp rejects {JOB}` lists each rejected event with its reason; "
               f"`offramp runs {JOB}` shows the history")
     if not first.ok:

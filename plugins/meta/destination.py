@@ -24,6 +24,7 @@ from connector import (
     Retryable,
 )
 from connector import http as offramp_http
+from plugins.meta.emulator import MetaEmulator
 from plugins.meta.settings import MetaSettings
 from plugins.meta.shaping import shape_sql
 
@@ -55,6 +56,7 @@ class MetaDestination(Destination):
             ("fbp", "text"), ("madid", "text"), ("brand", "text"), ("category", "text"))),
     )
     Settings = MetaSettings
+    emulator = MetaEmulator
     limits = Limits(max_events=1000, max_bytes=8_000_000, concurrency=4, timeout=30.0,
                     max_attempts=6, give_up_after=600.0)
 
@@ -123,9 +125,9 @@ def classify(status: int, answer: object, retry_after: float | None, token_env: 
     subcode = error.get("error_subcode")
     detail = error.get("error_user_msg") or error.get("message") or "no detail"
     label = f"Meta error {code}{f'/{subcode}' if subcode else ''}: {detail}"
-    if code == 190:
+    if code in (190, 104):
         return Fatal(f"the access token is invalid or expired: set {token_env} "
-                     f"(Meta error 190{f'/{subcode}' if subcode else ''})")
+                     f"(Meta error {code}{f'/{subcode}' if subcode else ''})")
     if code in THROTTLE_CODES or status == 429:
         return Retryable(label, retry_after=retry_after or 60.0, throttled=True)
     if code in RETRY_CODES or error.get("is_transient") or status >= 500:

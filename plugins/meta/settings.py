@@ -6,7 +6,7 @@ import re
 
 import pydantic
 
-from connector import Settings
+from connector import Settings, pii
 
 #: Meta's standard events, plus Other (offline-events page; Amperity's list is a subset).
 STANDARD_EVENTS = (
@@ -29,8 +29,10 @@ DEFAULT_EVENT_NAMES = {
 class MetaSettings(Settings):
     dataset_id: str | None = None
     """The dataset (formerly offline event set) that receives events."""
+    event_names: dict[str, str] = {}
+    """Custom event name -> standard event (added to RudderStack's defaults)."""
     datasets: dict[str, list[str]] = {}
-    """Event name -> dataset ids, to send each event name to its own datasets."""
+    """Standard event name -> dataset ids, to send each event name to its own datasets."""
     access_token_env: str = "META_ACCESS_TOKEN"
     """Environment variable holding the system-user access token."""
     api_version: str = "v26.0"
@@ -38,8 +40,6 @@ class MetaSettings(Settings):
     test_event_code: str | None = None
     """Shows events in Events Manager's Test Events tab. They are still processed."""
     upload_tag: str | None = None
-    event_names: dict[str, str] = {}
-    """Custom event name -> standard event (added to RudderStack's defaults)."""
     content_types: dict[str, str] = {}
     """Category -> content_type (``product`` or ``product_group``); default ``product``."""
     value_column: str | None = None
@@ -58,29 +58,78 @@ class MetaSettings(Settings):
     timeout: float = pydantic.Field(30.0, gt=0)
     concurrency: int = pydantic.Field(4, ge=1, le=32)
 
+    # Field validators, so that `offramp validate` names the setting at fault.
+    @pydantic.field_validator("dataset_id")
+    @classmethod
+    def _dataset_id(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_dataset(value)
+        return value
+
+    @pydantic.field_validator("event_names")
+    @classmethod
+    def _event_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value.values():
+            if name not in STANDARD_EVENTS:
+                raise ValueError(f"event_names maps to {name!r}, not a standard event "
+                                 f"({', '.join(STANDARD_EVENTS)})")
+        return value
+
+    @pydantic.field_validator("datasets")
+    @classmethod
+    def _datasets(cls, value: dict[str, list[str]],
+                  info: pydantic.ValidationInfo) -> dict[str, list[str]]:
+        names = {**DEFAULT_EVENT_NAMES, **info.data.get("event_names", {})}
+        for name, ids in value.items():
+            if name not in STANDARD_EVENTS:
+                hint = f"; write {names[name]!r}, the event it maps to" if name in names else ""
+                raise ValueError(f"datasets maps {name!r}, which is not a standard event, so "
+                                 f"no event would ever match it{hint} (standard events: "
+                                 f"{', '.join(STANDARD_EVENTS)})")
+            for dataset in ids:
+                _check_dataset(dataset)
+        return value
+
+    @pydantic.field_validator("api_version")
+    @classmethod
+    def _api_version(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d+\.\d+", value):
+            raise ValueError("api_version looks like v26.0")
+        return value
+
+    @pydantic.field_validator("content_types")
+    @classmethod
+    def _content_types(cls, value: dict[str, str]) -> dict[str, str]:
+        for content_type in value.values():
+            if content_type not in ("product", "product_group"):
+                raise ValueError("content_types map categories to product or product_group")
+        return value
+
+    @pydantic.field_validator("default_country")
+    @classmethod
+    def _default_country(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) != 2 or pii.calling_code(value) is None):
+            raise ValueError(f"default_country {value!r} is not an ISO alpha-2 country code "
+                             "such as US")
+        return value
+
+    @pydantic.field_validator("default_action_source")
+    @classmethod
+    def _default_action_source(cls, value: str) -> str:
+        if value not in ACTION_SOURCES:
+            raise ValueError(f"default_action_source must be one of {', '.join(ACTION_SOURCES)}")
+        return value
+
     @pydantic.model_validator(mode="after")
     def _check(self) -> MetaSettings:
         if not self.dataset_id and not self.datasets:
             raise ValueError("set dataset_id (or datasets, a mapping of event name to ids)")
-        for ids in [[self.dataset_id] if self.dataset_id else [], *self.datasets.values()]:
-            for dataset in ids:
-                if not re.fullmatch(r"\d{5,20}", dataset):
-                    raise ValueError(f"dataset id {dataset!r} must be the numeric id from "
-                                     "Events Manager")
-        for name in {**self.event_names}.values():
-            if name not in STANDARD_EVENTS:
-                raise ValueError(f"event_names maps to {name!r}, not a standard event "
-                                 f"({', '.join(STANDARD_EVENTS)})")
-        if self.default_action_source not in ACTION_SOURCES:
-            raise ValueError(f"default_action_source must be one of {', '.join(ACTION_SOURCES)}")
         if self.limited_data_use and (self.ldu_country, self.ldu_state) not in ((0, 0), (1, 1000)):
             raise ValueError("Limited Data Use takes ldu_country/ldu_state 0/0 (Meta geolocates) "
                              "or 1/1000 (California)")
-        if not re.fullmatch(r"v\d+\.\d+", self.api_version):
-            raise ValueError("api_version looks like v26.0")
-        if self.default_country and len(self.default_country) != 2:
-            raise ValueError("default_country is an ISO alpha-2 code such as US")
-        for content_type in self.content_types.values():
-            if content_type not in ("product", "product_group"):
-                raise ValueError("content_types map categories to product or product_group")
         return self
+
+
+def _check_dataset(dataset: str) -> None:
+    if not re.fullmatch(r"\d{5,20}", dataset):
+        raise ValueError(f"dataset id {dataset!r} must be the numeric id from Events Manager")

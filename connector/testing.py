@@ -1,0 +1,363 @@
+"""Test tools for plugin authors: the same ones offramp's own tests use.
+
+Installed with offramp as a pytest plugin (entry point ``pytest11: offramp``), so these
+fixtures are available in any project that has offramp installed:
+
+* ``offramp_project``: ``offramp_project(tables={...}, jobs={...})`` makes a project
+  in a temporary folder: a DuckDB warehouse holding ``tables`` (name -> list of dicts
+  or an Arrow table) and ``queries/<job>.sql`` for each job
+  (name -> ``(destination, settings, sql)``).
+* ``recording_sink``: a started :class:`RecordingSink` (answers 200, keeps bodies).
+* ``offramp_emulator``: ``offramp_emulator("meta")`` starts the emulator an installed
+  destination or source ships, and stops it after the test.
+* ``offramp_plugin``: ``offramp_plugin(module_or_object)`` registers a plugin for one test.
+
+:func:`check_destination` is the conformance suite every destination must pass:
+
+>>> check_destination(MyDestination, settings={...}, rows=[...],    # doctest: +SKIP
+...                   emulator=emu, env={"MY_TOKEN": "t0k3n-value"}, bad_rows=[...])
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from connector.emulator import Emulator, Fault, Request, Response
+from connector.environ import temporary
+
+__all__ = ["RecordingSink", "check_destination", "make_project", "registered", "to_toml",
+           "write_job"]
+
+
+class RecordingSink(Emulator):
+    """An HTTP endpoint that accepts every request and keeps it.
+
+    :param answer: builds the response for a request (default: 200 ``{"ok": true}``).
+    """
+
+    name = "sink"
+
+    def __init__(self, *, answer: Callable[[Request], Response] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.answer = answer or (lambda request: Response(200, {"ok": True}))
+        self.bodies: list[bytes] = []
+
+    def handle(self, request: Request) -> Response | None:
+        self.bodies.append(request.body)
+        return self.answer(request)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"requests": len(self.bodies), "bytes": sum(len(b) for b in self.bodies)}
+
+
+# -- projects ---------------------------------------------------------------------------------
+def to_toml(table: dict[str, Any], prefix: str = "") -> str:
+    """A small TOML writer for job settings (strings, numbers, booleans, lists, tables).
+
+    >>> print(to_toml({"a": "x", "n": 2, "t": {"k": [1, 2]}}).strip())
+    a = "x"
+    n = 2
+    <BLANKLINE>
+    [t]
+    k = [1, 2]
+    """
+    lines, tables = [], []
+    for key, value in table.items():
+        if isinstance(value, dict):
+            tables.append((key, value))
+        else:
+            lines.append(f"{json.dumps(key) if not key.isidentifier() else key} = "
+                         f"{_toml_value(value)}")
+    for key, value in tables:
+        name = f"{prefix}.{key}" if prefix else key
+        lines.append(f"\n[{name}]")
+        lines.append(to_toml(value, name).rstrip("\n"))
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return json.dumps(str(value))
+
+
+def write_job(root: Path, name: str, destination: str, settings: dict[str, Any], sql: str) -> Path:
+    """Write ``queries/<name>.sql`` with its ``/* offramp ... */`` header."""
+    path = Path(root) / "queries" / f"{name}.sql"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = f'destination = "{destination}"\n\n' + to_toml({"settings": settings})
+    path.write_text(f"/* offramp\n{header}*/\n{sql.strip()}\n", encoding="utf-8")
+    return path
+
+
+def make_project(root: Path, *, tables: dict[str, Any] | None = None,
+                 jobs: dict[str, tuple[str, dict[str, Any], str]] | None = None):
+    """A project in ``root`` with a DuckDB warehouse holding ``tables`` and the ``jobs``.
+
+    Returns a :class:`connector.project.Project`.
+    """
+    from connector.project import Project
+    from connector.warehouse import Warehouse, WarehouseWriter
+
+    root = Path(root)
+    (root / "queries").mkdir(parents=True, exist_ok=True)
+    with WarehouseWriter(Warehouse("duckdb", root / "warehouse.duckdb")) as writer:
+        for name, data in (tables or {}).items():
+            arrow = data if isinstance(data, pa.Table) else pa.Table.from_pylist(list(data))
+            writer.replace(name, arrow, where={})
+    for name, (destination, settings, sql) in (jobs or {}).items():
+        write_job(root, name, destination, settings, sql)
+    return Project(root)
+
+
+@contextlib.contextmanager
+def registered(plugin: Any, name: str | None = None) -> Iterator[None]:
+    """Register a plugin (module or object with hook implementations) for a block."""
+    from connector import plugins
+
+    name = name or getattr(plugin, "__name__", None) or f"plugin-{id(plugin)}"
+    plugins.register(plugin, name=name)
+    try:
+        yield
+    finally:
+        plugins.unregister(name)
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+# -- the conformance suite ------------------------------------------------------------------
+def check_destination(destination: type, *, settings: dict[str, Any], rows: list[dict[str, Any]],
+                      emulator: Emulator | None, env: dict[str, str] | None = None,
+                      bad_rows: list[dict[str, Any]] | None = None,
+                      bad_settings: dict[str, Any] | None = None,
+                      workdir: Path | None = None) -> dict[str, str]:
+    """Check that a destination behaves as offramp needs. Raises AssertionError naming
+    the failed check; returns check name -> what was seen.
+
+    :param settings: valid settings pointing at ``emulator`` (its ``url``).
+    :param rows: query rows that make at least one valid event.
+    :param emulator: a started emulator (or :class:`RecordingSink`) of the API; None for a
+        destination that makes no HTTP calls (the retry and refused-credentials checks
+        are then skipped).
+    :param env: environment variables the settings name (secrets); their values must
+        never appear in any message, log or state file.
+    :param bad_rows: rows that must be rejected before or by the API, each with a reason.
+    :param bad_settings: settings that must be refused with a clear message.
+    """
+    import tempfile
+
+    from connector import pipeline, plugins
+    from connector.contract import Contract
+    from connector.destination import Destination, Limits
+    from connector.errors import OfframpError, ValidationError
+    from connector.project import Project
+    from connector.warehouse import open_state
+
+    seen: dict[str, str] = {}
+    env = dict(env or {})
+    secrets = [v for v in env.values() if len(v) >= 4]
+
+    # 1. The declaration.
+    assert issubclass(destination, Destination), "must subclass connector.Destination"
+    assert destination.name, "set a name"
+    assert isinstance(destination.contract, Contract) and destination.contract.columns(), \
+        "declare a column contract"
+    assert isinstance(destination.limits, Limits) and destination.limits.max_events >= 1 and \
+        destination.limits.concurrency >= 1, "declare sane limits"
+    seen["declared"] = f"{len(destination.contract.columns())} columns"
+
+    from connector.hookspecs import hookimpl
+
+    class _Plugin:
+        @hookimpl
+        def register_destinations(self, register):
+            register(destination)
+
+    installed = plugins.destinations().get(destination.name, (None, ""))[0]
+    context = contextlib.nullcontext() if installed is destination else registered(
+        _Plugin(), f"conformance-{destination.name}")
+    capture = _Capture()
+    root_logger = logging.getLogger()
+    root_logger.addHandler(capture)
+    base = Path(workdir or tempfile.mkdtemp(prefix=f"offramp-conformance-{destination.name}-"))
+    try:
+        with context, temporary(env):
+            sql = "SELECT * FROM conformance_rows"
+            good = make_project(base / "good", tables={"conformance_rows": rows},
+                                jobs={"job": (destination.name, settings, sql)})
+            # 2. Settings are validated, unknown keys refused.
+            for wrong in ([{**settings, "__not_a_setting__": 1}] +
+                          ([bad_settings] if bad_settings is not None else [])):
+                make_project(base / "bad", jobs={"job": (destination.name, wrong, sql)},
+                             tables={"conformance_rows": rows})
+                try:
+                    pipeline.validate(Project(base / "bad"), "job")
+                except ValidationError as exc:
+                    assert "setting" in str(exc), f"unclear settings error: {exc}"
+                else:
+                    raise AssertionError(f"settings {wrong!r} were accepted")
+            seen["settings"] = "wrong settings refused"
+            # 3. The contract is enforced before any row is read.
+            required = [c.name for c in destination.contract.required]
+            if required:
+                lone = make_project(base / "lone", tables={"t": [{"nothing": 1}]},
+                                    jobs={"job": (destination.name, settings,
+                                                  "SELECT nothing FROM t")})
+                try:
+                    pipeline.validate(lone, "job")
+                except ValidationError as exc:
+                    missing = [n for n in required if f"`{n}`" not in str(exc)]
+                    assert not missing, f"the contract error does not name {missing}"
+                else:
+                    raise AssertionError("a query without the required columns validated")
+            seen["contract"] = f"missing columns named: {', '.join(required) or '(none)'}"
+            # 4. A batch is delivered, once.
+            calls = (lambda: len(emulator.calls)) if emulator is not None else (lambda: 0)
+            before = calls()
+            first = pipeline.run(good, "job", sleep=lambda s: None)
+            assert first.status == "succeeded", f"first run {first.status}: {first.error}"
+            assert first.counts.delivered >= 1, "nothing was delivered"
+            assert emulator is None or calls() > before, "the emulator received nothing"
+            sent = calls()
+            again = pipeline.run(good, "job", sleep=lambda s: None)
+            assert again.counts.delivered == 0 and calls() == sent, \
+                "a second run sent events again"
+            seen["delivered once"] = f"{first.counts.delivered} events, re-run sent 0"
+            # 5. Rejects carry reasons.
+            if bad_rows:
+                mixed = make_project(base / "mixed", tables={"conformance_rows": rows + bad_rows},
+                                     jobs={"job": (destination.name, settings, sql)})
+                result = pipeline.run(mixed, "job", sleep=lambda s: None)
+                assert result.counts.rejected >= 1, "bad rows were not rejected"
+                con = open_state(mixed.state_path("job"))
+                try:
+                    reasons = con.execute("SELECT reason FROM state.rejects").fetchall()
+                finally:
+                    con.close()
+                assert reasons and all(r[0] and r[0].strip() for r in reasons), \
+                    "a rejected event has no reason"
+                seen["rejects"] = f"{len(reasons)} rejected with reasons"
+            # 6. Retryable errors are retried.
+            if emulator is None:
+                return _check_empty(destination, settings, rows, base, sql, calls, seen)
+            retry = make_project(base / "retry", tables={"conformance_rows": rows},
+                                 jobs={"job": (destination.name, settings, sql)})
+            emulator.inject(Fault(status=503, body={"error": "unavailable"}, times=1))
+            waits: list[float] = []
+            result = pipeline.run(retry, "job", sleep=waits.append)
+            assert result.status == "succeeded" and waits, \
+                f"a 503 was not retried ({result.status}: {result.error})"
+            seen["retried"] = f"503 retried after {waits[0]:.2f}s"
+            # 7. Secrets never printed, even when the API refuses them.
+            auth = make_project(base / "auth", tables={"conformance_rows": rows},
+                                jobs={"job": (destination.name, settings, sql)})
+            emulator.inject(Fault(status=401, body={"error": "unauthorized"}, times=50))
+            try:
+                result = pipeline.run(auth, "job", sleep=lambda s: None)
+                texts = [result.error or ""]
+            except OfframpError as exc:
+                texts = [str(exc)]
+            emulator.clear_faults()
+            texts += capture.lines
+            for project in (good, auth):
+                texts += [p.read_bytes().decode("latin-1") for p in project.home.rglob("*")
+                          if p.is_file()]
+            leaked = [s for s in secrets if any(s in t for t in texts)]
+            assert not leaked, "a secret appeared in an error, a log or a state file"
+            seen["secrets"] = f"{len(secrets)} secrets never shown"
+            return _check_empty(destination, settings, rows, base, sql, calls, seen)
+    finally:
+        root_logger.removeHandler(capture)
+
+
+def _check_empty(destination: type, settings: dict[str, Any], rows: list[dict[str, Any]],
+                 base: Path, sql: str, calls: Callable[[], int],
+                 seen: dict[str, str]) -> dict[str, str]:
+    """8. Empty input: a run with no rows succeeds and sends nothing."""
+    from connector import pipeline
+
+    empty = make_project(base / "empty", tables={"conformance_rows": rows},
+                         jobs={"job": (destination.name, settings, sql + " WHERE false")})
+    before = calls()
+    result = pipeline.run(empty, "job", sleep=lambda s: None)
+    assert result.status == "succeeded" and result.counts.events == 0, \
+        f"empty input: {result.status} {result.error}"
+    assert calls() == before, "empty input sent requests"
+    seen["empty"] = "no events, no requests"
+    return seen
+
+
+# -- pytest fixtures --------------------------------------------------------------------------
+@pytest.fixture
+def offramp_project(tmp_path: Path):
+    """Factory: ``offramp_project(tables=..., jobs=...)`` -> Project in a temporary folder."""
+    counter = iter(range(1_000_000))
+
+    def make(*, tables: dict[str, Any] | None = None,
+             jobs: dict[str, tuple[str, dict[str, Any], str]] | None = None):
+        return make_project(tmp_path / f"project{next(counter)}", tables=tables, jobs=jobs)
+
+    return make
+
+
+@pytest.fixture
+def recording_sink() -> Iterator[RecordingSink]:
+    with RecordingSink() as sink:
+        yield sink  # type: ignore[misc]
+
+
+@pytest.fixture
+def offramp_emulator() -> Iterator[Callable[..., Emulator]]:
+    """Factory: ``offramp_emulator("meta", **kwargs)`` starts that plugin's emulator."""
+    from connector import plugins
+
+    started: list[Emulator] = []
+
+    def start(name: str, **kwargs: Any) -> Emulator:
+        found = {**{n: c for n, (c, _) in plugins.sources().items()},
+                 **{n: c for n, (c, _) in plugins.destinations().items()}}
+        if name not in found or found[name].emulator is None:
+            raise LookupError(f"no installed plugin named {name!r} ships an emulator")
+        emulator = found[name].emulator(**kwargs).start()
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def offramp_plugin() -> Iterator[Callable[..., None]]:
+    """Factory: ``offramp_plugin(module_or_object, name=None)`` registers it for this test."""
+    from connector import plugins
+
+    names: list[str] = []
+
+    def register(plugin: Any, name: str | None = None) -> None:
+        name = name or getattr(plugin, "__name__", None) or f"plugin-{id(plugin)}"
+        plugins.register(plugin, name=name)
+        names.append(name)
+
+    yield register
+    for name in names:
+        plugins.unregister(name)

@@ -1,0 +1,392 @@
+"""A local emulator of the parts of IQM's API the ``iqm`` destination uses.
+
+``offramp emulate iqm`` serves it; tests start it in-process. It follows
+shared/reference/seed_apis.md, sections B and D.2:
+
+* auth: ``POST /api/v3/ua/login`` (Basic client credentials, ``X-IAA-HOST``, JSON
+  password grant, v3 envelope) and ``POST /api/v3/ua/oauth/token`` (form, password
+  or refresh_token grant, unwrapped answer; a refresh invalidates the old token);
+* every other ``/api`` route needs ``Authorization: Bearer <live token>`` (else
+  401 "Invalid token") and ``X-IAA-OW-ID`` equal to the token's owId (else 403
+  "Forbidden !");
+* conversions: list, get, ``pixel/add``, ``postback/add``, ``assign-to/campaign``
+  (POST, and PATCH for old clients; only draft campaigns of the workspace are
+  valid), ``attached/campaigns/list``;
+* ingestion: ``GET /i/pixel/<uuid>?cv=`` (a 1x1 GIF) and ``POST /open?pid=&pixel_id=``;
+* 20 requests a minute over the ``/api`` routes (429, ``Retry-After`` optional);
+* faults: :meth:`expire_tokens`, :meth:`hold`, :meth:`set_campaign`,
+  :meth:`throttle`, :meth:`server_error`, :meth:`pixel_outage` and the base
+  class's :meth:`inject`; over HTTP, ``POST /__emulator__/expire-tokens``,
+  ``/hold``, ``/campaigns`` and ``/faults``, and ``GET /__emulator__/state``.
+
+Fixtures: client ``iqm-emulator-client`` / ``iqm-emulator-secret``, user
+``analyst@example.com`` / ``emulator-password`` in workspace ``app.iqm.test``
+(owId 200001), draft campaigns 1001-1003, running 2001, expired 2002.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector import Emulator, Fault, Request, Response
+from plugins.iqm.emulator_auth import AuthRoutes, Issued, User, fail, ok
+from plugins.iqm.emulator_checks import (
+    Invalid,
+    StoredConversion,
+    check_id_list,
+    check_pixel,
+    check_postback,
+)
+
+CONTROL = "/__emulator__"
+GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
+       b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
+_CONVERSION = re.compile(r"^/api/v3/conversion/(\d+)$")
+
+
+@dataclass
+class Campaign:
+    id: int
+    name: str
+    status: str  # draft, running, paused, expired, ...
+    ow_id: int
+
+
+class IqmEmulator(AuthRoutes, Emulator):
+    """IQM's auth, conversion and pixel endpoints on 127.0.0.1."""
+
+    name = "iqm"
+    CLIENT_ID = "iqm-emulator-client"
+    CLIENT_SECRET = "iqm-emulator-secret"
+    EMAIL = "analyst@example.com"
+    PASSWORD = "emulator-password"
+    HOST = "app.iqm.test"
+    OW_ID = 200001
+
+    def __init__(self, *, port: int = 0, clock: Callable[[], float] = time.time,
+                 token_ttl: float = 35999, rate_limit: int | None = 20,
+                 retry_after: float | None = None, oauth_returns_owid: bool = True,
+                 campaigns: dict[int, str] | None = None):
+        super().__init__(port=port, clock=clock)
+        self.token_ttl = token_ttl
+        self.rate_limit = rate_limit
+        self.retry_after = retry_after
+        self.oauth_returns_owid = oauth_returns_owid
+        self.clients = {self.CLIENT_ID: self.CLIENT_SECRET}
+        self.users = {self.EMAIL: User(self.EMAIL, self.PASSWORD, self.HOST, self.OW_ID, 108658)}
+        statuses = campaigns if campaigns is not None else {
+            1001: "draft", 1002: "draft", 1003: "draft", 2001: "running", 2002: "expired"}
+        self.campaigns = {cid: Campaign(cid, f"Campaign {cid}", status, self.OW_ID)
+                          for cid, status in statuses.items()}
+        self.conversions: dict[int, StoredConversion] = {}
+        self.tokens: dict[str, Issued] = {}
+        self.refresh_tokens: dict[str, str] = {}  # refresh -> access
+        self.pixel_hits: list[dict[str, Any]] = []
+        self.open_events: list[dict[str, Any]] = []
+        self.logins = 0
+        self.refreshes = 0
+        self._window: deque[float] = deque()
+        self._next_id = 3213
+        self._pixel_outage: tuple[int, int, int] | None = None
+
+    def start(self) -> IqmEmulator:
+        """Start serving, with Nagle's algorithm off: the base handler writes headers and
+        body separately, and Nagle plus delayed ACKs would stall small answers ~200 ms."""
+        super().start()
+        assert self._server is not None
+        self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+        return self
+
+    def stop(self) -> None:
+        """Stop the server without waiting out its poll interval: the base's shutdown()
+        blocks until the serving loop wakes, so connect until it has (about 50 ms saved
+        per test)."""
+        server = self._server
+        if server is None:
+            return
+        address = server.server_address[:2]
+        stopper = threading.Thread(target=super().stop, name="emulator-iqm-stop")
+        stopper.start()
+        while stopper.is_alive():
+            try:
+                socket.create_connection(address, timeout=0.05).close()
+            except OSError:
+                pass
+            stopper.join(0.005)
+
+    # -- faults and fixtures ---------------------------------------------------------------
+    def expire_tokens(self) -> None:
+        """Make every access token issued so far expired (the next call gets 401)."""
+        with self.lock:
+            now = self.clock()
+            for issued in self.tokens.values():
+                issued.expires_at = min(issued.expires_at, now)
+
+    def hold(self, email: str = EMAIL, on: bool = True) -> None:
+        """Put a user's account on hold: login and refresh answer the documented 400."""
+        with self.lock:
+            self.users[email].on_hold = on
+
+    def set_campaign(self, campaign_id: int, status: str, ow_id: int | None = None) -> None:
+        with self.lock:
+            self.campaigns[campaign_id] = Campaign(campaign_id, f"Campaign {campaign_id}",
+                                                   status, ow_id or self.OW_ID)
+
+    def throttle(self, times: int = 1, retry_after: float | None = None,
+                 path: str = "/api/") -> Fault:
+        """The next ``times`` requests under ``path`` get 429."""
+        headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+        return self.inject(status=429, headers=headers, times=times, path=path,
+                           body={"success": False,
+                                 "errorObjects": [{"error": "Too many requests"}]})
+
+    def server_error(self, status: int = 500, times: int = 1, path: str = "/api/") -> Fault:
+        """The next ``times`` requests under ``path`` get IQM's 5xx answer."""
+        return self.inject(status=status, times=times, path=path, body={
+            "success": False, "errorObjects": [{"error": "server encountered an error !"}]})
+
+    def pixel_outage(self, after: int, status: int = 503, times: int = 1) -> None:
+        """Once ``after`` pixel hits are recorded, the next ``times`` fires get ``status``
+        (a batch that fails half way)."""
+        with self.lock:
+            self._pixel_outage = (after, status, times)
+
+    def conversion_named(self, name: str) -> list[StoredConversion]:
+        with self.lock:
+            return [c for c in self.conversions.values() if c.name == name]
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "conversions": [dict(c.listed(self.url), campaigns=sorted(c.campaigns))
+                            for c in self.conversions.values()],
+            "campaigns": {str(c.id): c.status for c in self.campaigns.values()},
+            "pixel_hits": list(self.pixel_hits), "open_events": list(self.open_events),
+            "logins": self.logins, "refreshes": self.refreshes,
+        }
+
+    def control(self, request: Request) -> Response | None:
+        """IQM-specific faults for other processes: ``POST /__emulator__/expire-tokens``,
+        ``/hold`` (``{"email", "on"}``) and ``/campaigns`` (``{"id", "status", "owId"}``)."""
+        body = request.json() if request.body else {}
+        if request.path == f"{CONTROL}/expire-tokens" and request.method == "POST":
+            self.expire_tokens()
+            return Response(200, {"expired": True})
+        if request.path == f"{CONTROL}/hold" and request.method == "POST":
+            self.hold(body.get("email", self.EMAIL), bool(body.get("on", True)))
+            return Response(200, {"hold": bool(body.get("on", True))})
+        if request.path == f"{CONTROL}/campaigns" and request.method == "POST":
+            self.set_campaign(int(body["id"]), str(body["status"]), body.get("owId"))
+            return Response(200, {"id": int(body["id"]), "status": body["status"]})
+        return None
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        if path.startswith("/i/pixel/") and request.method == "GET":
+            return self._pixel(request)
+        if path == "/open" and request.method in ("POST", "DELETE"):
+            return self._open(request)
+        if not path.startswith("/api/"):
+            return Response(404, "not found")
+        limited = self._rate_limited()
+        if limited is not None:
+            return limited
+        if path == "/api/v3/ua/login":
+            return self._login(request) if request.method == "POST" else fail(405, "Not allowed")
+        if path == "/api/v3/ua/oauth/token":
+            return self._token(request) if request.method == "POST" else fail(405, "Not allowed")
+        issued = self._authenticate(request)
+        if isinstance(issued, Response):
+            return issued
+        try:
+            return self._route(request, issued)
+        except Invalid as exc:
+            return fail(422, exc.error, field=exc.field)
+
+    def _route(self, request: Request, issued: Issued) -> Response:
+        path, method = request.path, request.method
+        if path == "/api/v3/ua/logout" and method == "POST":
+            self.tokens = {k: v for k, v in self.tokens.items() if v is not issued}
+            return ok("User logged out successfully.")
+        if path == "/api/v3/conversion/list" and method == "GET":
+            return self._list(request, issued)
+        if path == "/api/v3/conversion/attached/campaigns/list" and method == "GET":
+            return self._attached(request, issued)
+        if path in ("/api/v3/conversion/pixel/add", "/api/v3/conversion/postback/add"):
+            if method != "POST":
+                return fail(405, "Method not allowed")
+            return self._add(request, issued, pixel=path.endswith("/pixel/add"))
+        if path == "/api/v3/conversion/assign-to/campaign":
+            if method not in ("POST", "PATCH"):
+                return fail(405, "Method not allowed")
+            return self._assign(request, issued)
+        match = _CONVERSION.match(path)
+        if match and method == "GET":
+            conversion = self.conversions.get(int(match.group(1)))
+            if conversion is None or conversion.ow_id != issued.ow_id:
+                return fail(404, "Conversion not found")
+            return ok(conversion.details(self.url))
+        return fail(404, "Not found")
+
+    def _rate_limited(self) -> Response | None:
+        if self.rate_limit is None:
+            return None
+        now = self.clock()
+        while self._window and self._window[0] <= now - 60.0:
+            self._window.popleft()
+        if len(self._window) >= self.rate_limit:
+            headers = {}
+            if self.retry_after is not None:
+                headers["Retry-After"] = f"{self.retry_after:g}"
+            response = fail(429, "Too many requests",
+                            reason="The limit is 20 requests per minute.")
+            response.headers.update(headers)
+            return response
+        self._window.append(now)
+        return None
+
+    # -- conversions ------------------------------------------------------------------------
+    def _list(self, request: Request, issued: Issued) -> Response:
+        limit = _query_int(request, "limit", 20, 1, 1000)
+        page = _query_int(request, "pageNo", 1, 1, None)
+        search = (request.arg("searchField") or "").lower()
+        type_ids = {int(t) for t in (request.arg("typeIds") or "").split(",") if t.strip()}
+        ids = {int(t) for t in (request.arg("conversionIds") or "").split(",") if t.strip()}
+        mine = [c for c in self.conversions.values() if c.ow_id == issued.ow_id]
+        rows = [c for c in mine if search in c.name.lower()
+                and (not type_ids or c.type_id in type_ids) and (not ids or c.id in ids)]
+        sort = request.arg("sortBy") or "-created"
+        key = sort.lstrip("+-")
+        if key not in ("created", "id", "name"):
+            raise Invalid("sortBy must be one of created, id, name", "sortBy")
+        rows.sort(key=lambda c: (getattr(c, key), c.id), reverse=sort.startswith("-"))
+        window = rows[(page - 1) * limit: page * limit]
+        return ok({"data": [c.listed(self.url) for c in window], "totalRecords": len(mine),
+                   "filteredRecords": len(rows)})
+
+    def _add(self, request: Request, issued: Issued, *, pixel: bool) -> Response:
+        try:
+            raw = request.json()
+        except ValueError:
+            raise Invalid("the request body is not JSON", "body") from None
+        body = check_pixel(raw) if pixel else check_postback(raw)
+        self._next_id += 1
+        user = self.users[issued.email]
+        conversion = StoredConversion(
+            id=self._next_id, uuid=uuid.UUID(int=self._next_id).hex, name=body["name"],
+            type_id=1 if pixel else 2, ow_id=issued.ow_id, uow_id=user.uow_id,
+            created=int(self.clock() * 1000), body=body)
+        self.conversions[conversion.id] = conversion
+        return ok(conversion.listed(self.url))
+
+    def _assign(self, request: Request, issued: Issued) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            raise Invalid("the request body is not JSON", "body") from None
+        if not isinstance(body, dict):
+            raise Invalid("the request body must be a JSON object", "body")
+        conversion_ids = check_id_list(body, "conversionIdList", required=True)
+        add = check_id_list(body, "addCampaignsList")
+        remove = check_id_list(body, "removeCampaignsList")
+        conversions = []
+        for cid in conversion_ids:
+            conversion = self.conversions.get(cid)
+            if conversion is None or conversion.ow_id != issued.ow_id:
+                raise Invalid(f"Invalid conversion id {cid}", "conversionIdList")
+            conversions.append(conversion)
+
+        def draft(campaign_id: int) -> bool:
+            campaign = self.campaigns.get(campaign_id)
+            return (campaign is not None and campaign.ow_id == issued.ow_id
+                    and campaign.status == "draft")
+
+        valid_add = [c for c in add if draft(c)]
+        valid_remove = [c for c in remove if draft(c)]
+        for conversion in conversions:
+            conversion.campaigns.update(valid_add)
+            conversion.campaigns.difference_update(valid_remove)
+        return ok({
+            "conversionIdsList": conversion_ids[0] if len(conversion_ids) == 1
+            else conversion_ids,
+            "validAddCampaignIdsList": valid_add,
+            "invalidAddCampaignIdsList": [c for c in add if not draft(c)],
+            "validRemoveCampaignIdsList": valid_remove,
+            "invalidRemoveCampaignIdsList": [c for c in remove if not draft(c)],
+        })
+
+    def _attached(self, request: Request, issued: Issued) -> Response:
+        cid = _query_int(request, "conversionId", None, 1, None)
+        conversion = self.conversions.get(cid or 0)
+        if conversion is None or conversion.ow_id != issued.ow_id:
+            raise Invalid(f"Invalid conversion id {cid}", "conversionId")
+        rows = [{"campaignId": c, "campaignName": self.campaigns[c].name if c in self.campaigns
+                 else None, "status": self.campaigns[c].status if c in self.campaigns else None}
+                for c in sorted(conversion.campaigns)]
+        # The documented example puts the counts beside data, and spells "filterRecords".
+        return Response(200, {"success": True, "data": rows, "totalRecords": len(rows),
+                              "filterRecords": len(rows)})
+
+    # -- ingestion ----------------------------------------------------------------------------
+    def _pixel(self, request: Request) -> Response:
+        pixel_uuid = request.path.rsplit("/", 1)[-1]
+        conversion = next((c for c in self.conversions.values()
+                           if c.uuid == pixel_uuid and c.type_id == 1), None)
+        if conversion is None:
+            return Response(404, "unknown pixel")
+        if self._pixel_outage and len(self.pixel_hits) >= self._pixel_outage[0]:
+            after, status, times = self._pixel_outage
+            self._pixel_outage = (after, status, times - 1) if times > 1 else None
+            return Response(status, "pixel service unavailable")
+        cv = request.arg("cv")
+        if cv is not None:
+            try:
+                if float(cv) < 0:
+                    raise ValueError(cv)
+            except ValueError:
+                return Response(400, "cv must be a non-negative number")
+        conversion.total_conversions += 1
+        self.pixel_hits.append({
+            "uuid": pixel_uuid, "conversion_id": conversion.id, "cv": cv,
+            "query": {k: v[0] for k, v in request.query.items()}, "at": self.clock(),
+            "authorization": request.header("authorization") is not None})
+        return Response(200, GIF, {"Content-Type": "image/gif", "Cache-Control": "no-store"})
+
+    def _open(self, request: Request) -> Response:
+        pixel_id = request.arg("pixel_id")
+        if not pixel_id:
+            return Response(400, {"error": "PixelID is required"})
+        try:
+            body = request.json()
+        except ValueError:
+            return Response(400, {"error": "the body is not JSON"})
+        if request.method == "POST" and not (isinstance(body, dict)
+                                             and isinstance(body.get("data"), dict)):
+            return Response(400, {"error": "expected {\"data\": {...}}"})
+        self.open_events.append({"pid": request.arg("pid"), "pixel_id": pixel_id,
+                                 "method": request.method, "body": body, "at": self.clock()})
+        return Response(200, {"data": {"postEvent": True}})
+
+
+def _query_int(request: Request, name: str, default: int | None, low: int,
+               high: int | None) -> int:
+    value = request.arg(name)
+    if value in (None, ""):
+        if default is None:
+            raise Invalid(f"{name} is required", name)
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise Invalid(f"{name} must be an integer", name) from None
+    if number < low or (high is not None and number > high):
+        raise Invalid(f"{name} must be between {low} and {high}", name)
+    return number

@@ -1,0 +1,2 @@
+-- columns: id, email
+FROM Customer_360 SELECT amperity_id AS id, email

@@ -1,0 +1,2 @@
+-- columns: id
+SELECT r.id FROM range(3) AS r(id)

@@ -1,0 +1,2 @@
+-- columns: id
+SELECT amperity_id AS id FROM Customer_360 /* the end */ ;

@@ -1,0 +1,2 @@
+-- error: ATTACH is not allowed
+ATTACH 'other.duckdb' AS other

@@ -1,0 +1,2 @@
+-- error: CALL is not allowed
+CALL pragma_version()

@@ -1,0 +1,2 @@
+-- error: CHECKPOINT is not allowed
+CHECKPOINT

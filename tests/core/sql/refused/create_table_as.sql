@@ -1,0 +1,2 @@
+-- error: CREATE is not allowed
+CREATE TABLE copy AS SELECT * FROM Customer_360

@@ -1,0 +1,2 @@
+-- error: DELETE is not allowed
+DELETE FROM Customer_360

@@ -1,0 +1,2 @@
+-- error: DETACH is not allowed
+DETACH wh

@@ -1,0 +1,2 @@
+-- error: DROP is not allowed
+DROP TABLE Customer_360

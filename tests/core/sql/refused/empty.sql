@@ -1,0 +1,2 @@
+-- error: the job has no SQL
+-- nothing here

@@ -1,0 +1,2 @@
+-- error: it reads the file 'file.parquet'
+SELECT * FROM 'file.parquet'

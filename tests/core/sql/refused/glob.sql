@@ -1,0 +1,2 @@
+-- error: glob() reads files
+SELECT * FROM glob('/etc/*')

@@ -1,0 +1,2 @@
+-- error: INSTALL is not allowed
+INSTALL httpfs

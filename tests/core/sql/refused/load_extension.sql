@@ -1,0 +1,2 @@
+-- error: LOAD is not allowed
+LOAD httpfs

@@ -1,0 +1,2 @@
+-- error: nextval() changes a sequence
+SELECT nextval('state.main.run_ids') AS id

@@ -1,0 +1,2 @@
+-- error: parquet_scan() reads files
+SELECT * FROM parquet_scan('exports/*.parquet')

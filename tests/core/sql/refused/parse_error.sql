@@ -1,0 +1,2 @@
+-- error: the SQL does not parse at line
+SELECT FROM WHERE

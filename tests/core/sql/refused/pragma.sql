@@ -1,0 +1,2 @@
+-- error: PRAGMA is not allowed
+PRAGMA database_list

@@ -1,0 +1,2 @@
+-- error: RESET is not allowed
+RESET memory_limit

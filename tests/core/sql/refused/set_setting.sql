@@ -1,0 +1,2 @@
+-- error: SET is not allowed
+SET threads = 1

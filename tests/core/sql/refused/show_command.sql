@@ -1,0 +1,2 @@
+-- error: SHOW is not allowed
+SHOW TABLES

@@ -1,0 +1,2 @@
+-- error: column 'emial' is not in the warehouse tables the query reads; did you mean email?
+SELECT emial FROM Customer_360

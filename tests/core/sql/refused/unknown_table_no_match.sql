@@ -1,0 +1,2 @@
+-- error: (tables: Customer_360, Unified_Itemized_Transactions)
+SELECT * FROM orders

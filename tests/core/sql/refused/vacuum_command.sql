@@ -1,0 +1,2 @@
+-- error: VACUUM is not allowed
+VACUUM

@@ -1,0 +1,56 @@
+"""``connector`` never imports ``plugins``: built-ins arrive through entry points, like
+everybody else's. Only connector/warehouse.py imports duckdb; only sql_check.py sqlglot."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+CONNECTOR = Path(__file__).resolve().parents[2] / "connector"
+MODULES = sorted(CONNECTOR.rglob("*.py"))
+
+
+def imported(path: Path) -> set[str]:
+    """Every module ``path`` imports, statically or through importlib.import_module("...")."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+        elif isinstance(node, ast.Call) and node.args:
+            called = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            first = node.args[0]
+            if called in ("import_module", "__import__") and isinstance(first, ast.Constant) \
+                    and isinstance(first.value, str):
+                names.add(first.value)
+    return names
+
+
+def test_there_are_modules_to_check() -> None:
+    assert len(MODULES) >= 15 and CONNECTOR.joinpath("pipeline.py") in MODULES
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+def test_connector_never_imports_plugins(path: Path) -> None:
+    bad = {name for name in imported(path) if name == "plugins" or name.startswith("plugins.")}
+    assert not bad, f"{path.name} imports {bad}: built-ins must come in through entry points"
+
+
+def test_the_walk_sees_every_kind_of_import(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("import plugins.meta\nfrom plugins import jsonl\n"
+                      "import importlib\nimportlib.import_module('plugins.rq')\n"
+                      "from connector import plugins\n")
+    assert imported(sample) == {"plugins.meta", "plugins", "importlib", "plugins.rq",
+                                "connector"}
+
+
+@pytest.mark.parametrize(("library", "owner"), [("duckdb", "warehouse.py"),
+                                                ("sqlglot", "sql_check.py")])
+def test_fast_moving_libraries_are_fenced_in_one_module(library: str, owner: str) -> None:
+    users = sorted(p.name for p in MODULES
+                   if any(n == library or n.startswith(library + ".") for n in imported(p)))
+    assert users == [owner]

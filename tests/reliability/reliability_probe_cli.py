@@ -1,0 +1,59 @@
+"""``offramp`` with probes, for the reliability tests' subprocesses.
+
+Runs the real CLI (``connector.cli.main``). When ``OFFRAMP_TEST_NOTES`` names a
+file, it appends one line per milestone so that a test can send a signal at an
+exact point: ``stream`` when the shaping query starts, ``record <status> <n>``
+after each ledger commit, ``sigint`` when offramp's SIGINT handler is called. The
+probes only observe; they change nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from connector import state, warehouse  # noqa: E402
+
+
+def _note(text: str) -> None:
+    with open(os.environ["OFFRAMP_TEST_NOTES"], "a", encoding="utf-8") as fh:
+        fh.write(text + "\n")
+
+
+def _install() -> None:
+    stream, record = warehouse.Engine.stream, state.State.record
+
+    def probed_stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _note("stream")
+        return stream(self, *args, **kwargs)
+
+    def probed_record(self, run_id, status, keys, *args, **kwargs):  # type: ignore[no-untyped-def]
+        record(self, run_id, status, keys, *args, **kwargs)
+        _note(f"record {status} {len(keys)}")
+
+    install = signal.signal
+
+    def probed_signal(signum, handler):  # type: ignore[no-untyped-def]
+        if signum == signal.SIGINT and callable(handler):
+            inner = handler
+
+            def handler(sig, frame):  # type: ignore[no-untyped-def]
+                _note("sigint")
+                return inner(sig, frame)
+        return install(signum, handler)
+
+    signal.signal = probed_signal  # type: ignore[assignment]
+    warehouse.Engine.stream = probed_stream  # type: ignore[method-assign]
+    state.State.record = probed_record  # type: ignore[method-assign]
+
+
+if __name__ == "__main__":
+    if os.environ.get("OFFRAMP_TEST_NOTES"):
+        _install()
+    from connector.cli import main
+
+    main()
