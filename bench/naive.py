@@ -58,9 +58,10 @@ CURRENCIES = set(pii.currencies())
 
 # -- normalization, field by field (connector/pii.py) -------------------------------------
 def text(value: Any) -> str | None:
+    """Text without surrounding whitespace (what ``str.strip()`` removes), None if blank."""
     if value is None:
         return None
-    s = str(value).strip(" ")
+    s = str(value).strip()
     return s or None
 
 
@@ -200,8 +201,7 @@ class Shaper:
             "order_id": text(r.get("order_id")),
             "quantity": num(r.get("quantity")),
             "price": num(r.get("price")),
-            "currency": None if r.get("currency") is None
-            else str(r["currency"]).strip(" ").upper(),
+            "currency": (text(r.get("currency")) or "").upper() or None,
             "event_time": when,
             "product_id": text(r.get("product_id")),
             "brand": text(r.get("brand")),
@@ -248,6 +248,7 @@ class Shaper:
         sources = {r["action_source"] for r in lines}
         raw_name = low("event_name")
         event_name = self.names.get(raw_name, raw_name)
+        event_names = {self.names.get(r["event_name"], r["event_name"]) for r in lines}
         action_source = min(sources)
         user = self.user_data(o)
         reason = None
@@ -255,6 +256,9 @@ class Shaper:
             reason = "timestamp is missing or not a time"
         elif any(r["quantity"] is None for r in lines):
             reason = "quantity is missing or not a number"
+        elif any(r["quantity"] != math.floor(r["quantity"]) for r in lines):
+            reason = ("quantity must be a whole number of units "
+                      "(Meta's contents.quantity is an integer)")
         elif any(r["price"] is None or not math.isfinite(r["price"]) or abs(r["price"]) > 1e9
                  for r in lines):
             reason = "price is missing, not a finite number, or absurd"
@@ -265,6 +269,8 @@ class Shaper:
             reason = f"currency {shown} is not an ISO 4217 code"
         elif len(sources) > 1:
             reason = "more than one action_source in one order"
+        elif len(event_names) > 1:
+            reason = "more than one event_name in one order"
         elif action_source not in ACTION_SOURCES:
             reason = (f"action_source '{action_source}' is not one of "
                       f"{', '.join(ACTION_SOURCES)}")

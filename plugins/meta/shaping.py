@@ -174,12 +174,12 @@ orders AS (
         min(row_value) AS min_value,
         max(row_value) AS max_value,
         min(currency) AS currency,
-        count(DISTINCT currency) AS currencies,
-        string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currency_list,
+        max(currency) AS last_currency,
         min(action_source) AS action_source,
-        count(DISTINCT action_source) AS action_sources,
+        max(action_source) AS last_action_source,
         CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END AS event_name,
-        count(DISTINCT CASE raw_event_name {name_map} ELSE raw_event_name END) AS event_names,
+        min(CASE raw_event_name {name_map} ELSE raw_event_name END) AS first_mapped_name,
+        max(CASE raw_event_name {name_map} ELSE raw_event_name END) AS last_mapped_name,
         min(event_id) AS event_id,
         min(event_source_url) AS event_source_url,
         min(category) AS category,
@@ -188,13 +188,12 @@ orders AS (
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
-        string_agg(
+        list({{'product_id': product_id, 'quantity': quantity, 'price': price,
+               'currency': currency, 'json':
             '{{"id":' || to_json(product_id) || ',"quantity":' || {_number("quantity")}
             || ',"item_price":' || to_json(round(price, 2))
             || coalesce(',"brand":' || to_json(brand), '')
-            || coalesce(',"category":' || to_json(category), '') || '}}',
-            ',' ORDER BY product_id, quantity, price) FILTER (WHERE product_id IS NOT NULL)
-            AS contents,
+            || coalesce(',"category":' || to_json(category), '') || '}}'}}) AS items,
         {", ".join(f"min({name}) AS {name}" for name in PROFILE)}
     FROM rows
     WHERE order_id IS NOT NULL AND (quantity > 0 OR quantity IS NULL)
@@ -219,12 +218,16 @@ events AS (
                  || '(Meta''s contents.quantity is an integer)'
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
-            WHEN o.currencies > 1 THEN 'mixed currencies in one order (' || o.currency_list || ')'
+            WHEN o.currency <> o.last_currency THEN 'mixed currencies in one order ('
+                || array_to_string(list_sort(list_distinct(
+                    list_transform(o.items, lambda i: i.currency))), ', ') || ')'
             WHEN o.currency IS NULL OR NOT {pii.currency_ok("o.currency")}
                 THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
                      || ' is not an ISO 4217 code'
-            WHEN o.action_sources > 1 THEN 'more than one action_source in one order'
-            WHEN o.event_names > 1 THEN 'more than one event_name in one order'
+            WHEN o.action_source <> o.last_action_source
+                THEN 'more than one action_source in one order'
+            WHEN o.first_mapped_name <> o.last_mapped_name
+                THEN 'more than one event_name in one order'
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ''' || o.action_source || ''' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
@@ -261,7 +264,9 @@ events AS (
                 '"content_type":' || to_json(
                     {f"CASE o.category {content_map} ELSE 'product' END" if content_map
                      else "'product'"}),
-                '"contents":[' || o.contents || ']') || '}}',
+                '"contents":[' || NULLIF(array_to_string(list_transform(list_filter(
+                    list_sort(o.items), lambda i: i.product_id IS NOT NULL),
+                    lambda i: i.json), ','), '') || ']') || '}}',
             {ldu}) || '}}' AS payload
     FROM orders o
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}

@@ -1,4 +1,4 @@
-"""The Meta shaping SQL as it was before the benchmark's optimizations (commit d4ede83).
+"""The Meta shaping SQL as it was before the benchmark's optimizations (main at c7432fb).
 
 Frozen here, unchanged below this docstring, so that
 ``test_bench_shaping_equivalence.py`` can prove the optimized
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector import pii
+from connector import ConfigError, pii
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
 
 #: Customer fields read from the query, in order.
@@ -32,6 +32,10 @@ def _epoch(expr: str, dtype: str) -> str:
     return f"TRY_CAST(floor(CAST({expr} AS DOUBLE)) AS BIGINT)"  # epoch seconds
 
 
+#: DuckDB types whose text has a fraction part ("42.0").
+_FRACTIONAL = ("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC")
+
+
 def _number(expr: str) -> str:
     """JSON for a number, written as an integer when it is one (2, not 2.0)."""
     return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e15 "
@@ -45,8 +49,26 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
     def col(name: str) -> str:
         return f'src."{have[name]}"' if name in have else "NULL"
 
+    def fractional(name: str) -> bool:
+        return columns.get(have.get(name, ""), "").upper().startswith(_FRACTIONAL)
+
+    def text_col(name: str) -> str:
+        """An identifier column as text; whole numbers stored as DOUBLE or DECIMAL lose
+        their ".0" (phone 6505551212.0 is 6505551212, order 42.0 is "42")."""
+        expr = col(name)
+        if not fractional(name):
+            return expr
+        return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e18 "
+                f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
+
+    birthdate_type = ("VARCHAR" if fractional("birthdate")
+                      else columns.get(have.get("birthdate", ""), "VARCHAR"))
     value_name = (s.value_column or "value").lower()
     value_col = col(value_name) if value_name in have else None
+    if s.value_column and value_col is None:
+        raise ConfigError(f"value_column = {s.value_column!r} is not a column of the query "
+                          f"(its columns: {', '.join(columns)}): add it to the SELECT or "
+                          "remove the setting")
     now_s = int(now.timestamp())
     window = s.window_days * 86400
     first_window = (s.first_send_window_days if first_send else s.window_days) * 86400
@@ -85,9 +107,7 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
                                                  f"{_q(default_cc) if default_cc else 'NULL'})"))),
         field("fn", hashed("u.given_name", pii.name("u.given_name"))),
         field("ln", hashed("u.surname", pii.name("u.surname"))),
-        field("db", hashed("u.birthdate", pii.birthdate("u.birthdate",
-                                                        columns.get(have.get("birthdate", ""),
-                                                                    "VARCHAR")))),
+        field("db", hashed("u.birthdate", pii.birthdate("u.birthdate", birthdate_type))),
         field("ge", hashed("u.gender", pii.gender("u.gender"))),
         field("ct", hashed("u.city", pii.city("u.city"))),
         field("st", hashed("u.state", pii.state("u.state", "sts"))),
@@ -106,30 +126,30 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
     value_expr = ("round(sum(price * quantity), 2)" if value_col is None
                   else "round(min(row_value), 2)")
     value_check = ("" if value_col is None else
-                   "WHEN min(row_value) IS DISTINCT FROM max(row_value) THEN "
+                   "WHEN o.min_value IS DISTINCT FROM o.max_value THEN "
                    "'the value column differs between rows of one order' "
-                   "WHEN min(row_value) IS NULL OR NOT isfinite(min(row_value)) THEN "
+                   "WHEN o.min_value IS NULL OR NOT isfinite(o.min_value) THEN "
                    "'value is missing or not a number' ")
     return f"""
 WITH {pii.countries_cte("countries")}, {pii.states_cte("states")}, {routes},
 rows AS (
     SELECT
-        NULLIF(trim(CAST({col("order_id")} AS VARCHAR)), '') AS order_id,
+        {pii.text(text_col("order_id"))} AS order_id,
         TRY_CAST({col("quantity")} AS DOUBLE) AS quantity,
         TRY_CAST({col("price")} AS DOUBLE) AS price,
         {f"TRY_CAST({value_col} AS DOUBLE)" if value_col else "NULL::DOUBLE"} AS row_value,
-        upper(trim(CAST({col("currency")} AS VARCHAR))) AS currency,
+        upper({pii.text(col("currency"))}) AS currency,
         {_epoch(col("timestamp"), ts_type)} AS event_time,
-        NULLIF(trim(CAST({col("product_id")} AS VARCHAR)), '') AS product_id,
-        NULLIF(trim(CAST({col("brand")} AS VARCHAR)), '') AS brand,
-        NULLIF(trim(CAST({col("category")} AS VARCHAR)), '') AS category,
-        coalesce(NULLIF(lower(trim(CAST({col("action_source")} AS VARCHAR))), ''),
+        {pii.text(text_col("product_id"))} AS product_id,
+        {pii.text(col("brand"))} AS brand,
+        {pii.text(col("category"))} AS category,
+        coalesce(lower({pii.text(col("action_source"))}),
                  {_q(s.default_action_source)}) AS action_source,
-        coalesce(NULLIF(trim(CAST({col("event_name")} AS VARCHAR)), ''), 'Purchase')
+        coalesce({pii.text(col("event_name"))}, 'Purchase')
             AS raw_event_name,
-        NULLIF(trim(CAST({col("event_id")} AS VARCHAR)), '') AS event_id,
-        NULLIF(trim(CAST({col("event_source_url")} AS VARCHAR)), '') AS event_source_url,
-        {", ".join(f"{col(name)} AS {name}" for name in PROFILE)},
+        {pii.text(text_col("event_id"))} AS event_id,
+        {pii.text(col("event_source_url"))} AS event_source_url,
+        {", ".join(f"{text_col(name)} AS {name}" for name in PROFILE)},
         row_number() OVER () AS row_no
     FROM {source} AS src
 ),
@@ -144,16 +164,20 @@ orders AS (
         count(*) AS source_rows,
         min(event_time) AS event_time,
         {value_expr} AS value,
+        min(row_value) AS min_value,
+        max(row_value) AS max_value,
         min(currency) AS currency,
         count(DISTINCT currency) AS currencies,
         string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currency_list,
         min(action_source) AS action_source,
         count(DISTINCT action_source) AS action_sources,
         CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END AS event_name,
+        count(DISTINCT CASE raw_event_name {name_map} ELSE raw_event_name END) AS event_names,
         min(event_id) AS event_id,
         min(event_source_url) AS event_source_url,
         min(category) AS category,
         count(*) FILTER (WHERE quantity IS NULL) AS missing_quantity,
+        count(*) FILTER (WHERE quantity <> floor(quantity)) AS fractional_quantity,
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
@@ -184,6 +208,8 @@ events AS (
         CASE
             WHEN o.event_time IS NULL THEN 'timestamp is missing or not a time'
             WHEN o.missing_quantity > 0 THEN 'quantity is missing or not a number'
+            WHEN o.fractional_quantity > 0 THEN 'quantity must be a whole number of units '
+                 || '(Meta''s contents.quantity is an integer)'
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
             WHEN o.currencies > 1 THEN 'mixed currencies in one order (' || o.currency_list || ')'
@@ -191,6 +217,7 @@ events AS (
                 THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
                      || ' is not an ISO 4217 code'
             WHEN o.action_sources > 1 THEN 'more than one action_source in one order'
+            WHEN o.event_names > 1 THEN 'more than one event_name in one order'
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ''' || o.action_source || ''' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
@@ -233,8 +260,7 @@ events AS (
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}
     {route_join}
 )
-SELECT event_key, route, CASE WHEN reject_reason IS NULL THEN payload END AS payload,
-       reject_reason, source_rows
+SELECT event_key, route, payload, reject_reason, source_rows
 FROM events
 UNION ALL
 SELECT event_key, NULL, NULL, reject_reason, 1 FROM returns

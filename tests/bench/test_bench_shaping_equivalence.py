@@ -89,7 +89,7 @@ def test_demo_warehouse_events_are_byte_identical(demo: Engine, settings: dict) 
     rows = assert_same(demo, DEMO_SQL, MetaSettings(**settings), at_least=3000)
     assert any(r[3] is not None for r in rows)
     # Without hashing, only values that already are SHA-256 digests are sent: none here.
-    assert any(r[2] is not None for r in rows) == settings.get("hashing", True)
+    assert any(r[3] is None for r in rows) == settings.get("hashing", True)
 
 
 def test_demo_warehouse_later_sends_are_byte_identical(demo: Engine) -> None:
@@ -101,9 +101,7 @@ def _t(day: int, hour: int = 12) -> dt.datetime:
 
 
 # order_id, quantity, price, currency, ts, email, phone, ext, product, brand, category,
-# action_source, event_name, order_total, country. (Not named ``value``: a ``value`` column
-# makes both versions fail with "Referenced column row_value not found", a bug reported
-# separately.)
+# action_source, event_name, value, country
 EDGE_ROWS = [
     # three currencies: the message lists them all, sorted
     ("A", 1, 10.0, "USD", _t(14), "a@x.io", None, "e1", "P1", None, None, None, None, 10, "US"),
@@ -126,7 +124,7 @@ EDGE_ROWS = [
     ("D", 2, 3.0, "USD", _t(12), "d@x.io", None, "e4", "P9", "Z", None, None, None, 40, "GB"),
     ("D", 1, 99.99, "USD", _t(12), "d@x.io", None, "e4", "P10", None, "Toys", None, None, 40,
      "GB"),
-    ("D", 1.5, 2.0, "USD", _t(12), "d@x.io", None, "e4", "P1", None, None, None, None, 40,
+    ("D", 1, 2.0, "USD", _t(12), "d@x.io", None, "e4", "P1", None, None, None, None, 40,
      "GB"),
     # NULL and blank product ids are left out of contents; an order with none has no contents
     ("E", 1, 4.0, "USD", _t(11), "e@x.io", None, "e5", None, None, None, None, None, 8, None),
@@ -173,13 +171,27 @@ EDGE_ROWS = [
     ("S", 1, 2.0, "USD", dt.datetime(2025, 1, 1), "s@x.io", None, "e20", "P1", None, None,
      None, None, 2, None),
     ("T", 1, 2.0, "USD", None, "t@x.io", None, "e21", "P1", None, None, None, None, 2, None),
+    # a fractional quantity; two event names in one order
+    ("V", 1.5, 2.0, "USD", _t(10), "v@x.io", None, "e23", "P1", None, None, None, None, 3,
+     None),
+    ("W", 1, 2.0, "USD", _t(10), "w@x.io", None, "e24", "P1", None, None, None, "Lead", 4,
+     None),
+    ("W", 1, 2.0, "USD", _t(10), "w@x.io", None, "e24", "P2", None, None, None,
+     "Order Completed", 4, None),
+    ("W2", 1, 2.0, "USD", _t(10), "w@x.io", None, "e24", "P1", None, None, None, "Purchase",
+     4, None),
+    ("W2", 1, 2.0, "USD", _t(10), "w@x.io", None, "e24", "P2", None, None, None,
+     "Order Completed", 4, None),
+    # whitespace other than spaces around identifiers and codes
+    ("\tX\u00a0", 1, 2.0, "\tusd\n", _t(10), " x@x.io\t", None, "e25", "\u2003P1", None, None,
+     None, None, 2, None),
     # identical lines (a tie whose items are byte-identical)
     ("U", 1, 2.0, "USD", _t(10), "u@x.io", None, "e22", "P1", "B", None, None, None, 4, None),
     ("U", 1, 2.0, "USD", _t(10), "u@x.io", None, "e22", "P1", "B", None, None, None, 4, None),
 ]
 EDGE_COLUMNS = ["order_id", "quantity", "price", "currency", "timestamp", "email", "phone",
                 "external_id", "product_id", "brand", "category", "action_source", "event_name",
-                "order_total", "country"]
+                "value", "country"]
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +212,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 EDGE_SETTINGS = [
     {"dataset_id": DATASET},
-    {"dataset_id": DATASET, "default_country": "US", "window_days": 62},
+    {"dataset_id": DATASET, "value_column": "value", "default_country": "US"},
     {"datasets": {"Purchase": ["11111"], "Lead": ["22222", "33333"]}},
     {"dataset_id": DATASET, "event_names": {"Dance": "Other"}, "hashing": False},
 ]
@@ -214,6 +226,7 @@ def test_every_rule_gives_byte_identical_results(edge: Engine, settings: dict) -
         assert "mixed currencies in one order (CAD, EUR, USD)" in reasons
         assert "more than one action_source in one order" in reasons
     payloads = {r[0]: r[2] for r in rows}
+    assert sum(1 for r in rows if r[3] is None) >= (1 if settings.get("hashing") is False else 5)
     if settings == EDGE_SETTINGS[0]:
         assert payloads["E"] is not None and '"contents":[{"id":"P5"' in payloads["E"]
         assert payloads["F"] is not None and '"contents"' not in payloads["F"]
@@ -229,4 +242,4 @@ def test_benchmark_data_gives_byte_identical_results(tmp_path: Path) -> None:
     with Engine(Warehouse("duckdb", tmp_path / "warehouse.duckdb")) as engine:
         settings = MetaSettings(dataset_id=DATASET, default_country="US")
         rows = assert_same(engine, JOB_SQL, settings, at_least=1000)
-    assert sum(1 for r in rows if r[2] is not None) > 800
+    assert sum(1 for r in rows if r[3] is None) > 800
