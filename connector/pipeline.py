@@ -12,6 +12,8 @@ was not confirmed.
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -268,17 +270,19 @@ class _Run:
             cut = self._cut(stream, limits.max_events, limits.max_bytes)
             for batch, fps in cut:
                 if deliverer is None:
+                    t = time.perf_counter()
                     body = dest.encode(batch)
+                    self.timings["encode"] += time.perf_counter() - t
                     self.counts.requests += 1
                     self.counts.bytes += len(body)
                     continue
                 if deliverer.stop.is_set():
                     self.counts.pending += len(batch)
                     break
-                for result in deliverer.submit(batch, fps):
+                for result in self._waited("send", deliverer.submit(batch, fps)):
                     self._record(result)
             if deliverer is not None:
-                for result in deliverer.drain():
+                for result in self._waited("send", deliverer.drain()):
                     self._record(result)
         except BaseException:
             # Stopping (SIGINT, a bug): queued requests are not sent, those in flight
@@ -320,29 +324,35 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
+        """The shaped events, diffed against the ledger, as Arrow record batches.
+
+        A reader thread pulls them out of DuckDB a few batches ahead, while this thread
+        cuts, encodes and records the ones before (DuckDB and pyarrow release the GIL),
+        so shaping overlaps the Python stages. ``timings["shape"]`` is the reader's
+        time in DuckDB; ``timings["wait"]`` is the time this thread waited for it."""
         shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed)
-        reader = self.engine.stream(sql, batch_size=16384)
+        reader = _Prefetch(lambda: self.engine.stream(sql, batch_size=16384),
+                           self.engine.con.interrupt)
         try:
             while True:
                 t = time.perf_counter()
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    self.timings["shape"] += time.perf_counter() - t
+                batch = reader.next()
+                self.timings["wait"] += time.perf_counter() - t
+                if batch is None:
                     return
-                self.timings["shape"] += time.perf_counter() - t
                 yield batch
         finally:
             reader.close()
+            self.timings["shape"] += reader.busy
 
     def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
              max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
         and cut the rest into requests of at most ``max_events`` and ``max_bytes``."""
-        buffers: dict[str | None, tuple[list[str], list[str], list[str], int]] = {}
+        pending: dict[str | None, _Pending] = {}
         for rb in reader:
             t = time.perf_counter()
             self.counts.events += rb.num_rows
@@ -369,26 +379,21 @@ class _Run:
             self.progress(self.counts)
             if not send.num_rows:
                 continue
+            t = time.perf_counter()
             for route in _routes(send):
                 part = send if route is _ALL else send.filter(
                     pc.equal(send.column("route"), route) if route is not None
                     else pc.is_null(send.column("route")))
                 key = None if route is _ALL else route
-                keys, payloads, fps, size = buffers.get(key, ([], [], [], 0))
-                for k, p, f in zip(part.column("event_key").to_pylist(),
-                                   part.column("payload").to_pylist(),
-                                   part.column("fingerprint").to_pylist(), strict=True):
-                    if keys and (len(keys) >= max_events or size + len(p) + 1 > max_bytes):
-                        yield Batch(key, keys, payloads), fps
-                        keys, payloads, fps, size = [], [], [], 0
-                    keys.append(k)
-                    payloads.append(p)
-                    fps.append(f)
-                    size += len(p) + 1
-                buffers[key] = (keys, payloads, fps, size)
-        for key, (keys, payloads, fps, _) in buffers.items():
-            if keys:
-                yield Batch(key, keys, payloads), fps
+                buffer = pending.setdefault(key, _Pending())
+                for keys, payloads, fps in buffer.add(part, max_events, max_bytes):
+                    self.timings["cut"] += time.perf_counter() - t
+                    yield Batch(key, keys, payloads), fps
+                    t = time.perf_counter()
+            self.timings["cut"] += time.perf_counter() - t
+        for key, buffer in pending.items():
+            if buffer.keys:
+                yield Batch(key, buffer.keys, buffer.payloads), buffer.fps
 
     def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
         """An event that alone exceeds a request's size can never be sent: reject it
@@ -402,6 +407,16 @@ class _Run:
             "reject_reason", pa.array(reasons, pa.string()))
         with self.stop.protected():
             self.state.record_shape_rejects(self.run_id, table)
+
+    def _waited(self, stage: str, results: Iterator[Result]) -> Iterator[Result]:
+        """``results``, adding the time spent waiting for them to ``timings[stage]``."""
+        while True:
+            t = time.perf_counter()
+            result = next(results, None)
+            self.timings[stage] += time.perf_counter() - t
+            if result is None:
+                return
+            yield result
 
     def _record(self, result: Result) -> None:
         with self.stop.protected():
@@ -436,6 +451,124 @@ class _Run:
 
 
 _ALL = object()
+
+
+class _Prefetch:
+    """Reads record batches from ``open_reader()`` in a thread, ``ahead`` batches ahead."""
+
+    def __init__(self, open_reader: Callable[[], pa.RecordBatchReader],
+                 interrupt: Callable[[], None], ahead: int = 4):
+        self.busy = 0.0  # seconds the thread spent in DuckDB
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._interrupt = interrupt
+        self._thread = threading.Thread(target=self._read, args=(open_reader,),
+                                        name="offramp-shape", daemon=True)
+        self._thread.start()
+
+    def _read(self, open_reader: Callable[[], pa.RecordBatchReader]) -> None:
+        reader = None
+        try:
+            t = time.perf_counter()
+            if self._stop.is_set():
+                return
+            reader = open_reader()
+            while not self._stop.is_set():
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    break
+                finally:
+                    self.busy += time.perf_counter() - t
+                self._put(batch)
+                t = time.perf_counter()
+            self._done.set()
+            self._put(None)
+        except BaseException as exc:  # handed over to the consuming thread
+            self._done.set()
+            self._put(exc)
+        finally:
+            if reader is not None:
+                reader.close()
+
+    def _put(self, item: Any) -> None:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def next(self) -> pa.RecordBatch | None:
+        """The next batch; None after the last."""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        """Stop reading (interrupting DuckDB when stopped early); wait for the thread.
+
+        The interrupt is repeated until the thread ends: one sent just before the
+        query starts would be lost."""
+        self._stop.set()
+        while self._thread.is_alive():
+            if not self._done.is_set():
+                self._interrupt()
+            self._thread.join(0.05)
+
+
+class _Pending:
+    """The events of one route waiting for their request to fill up."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.payloads: list[str] = []
+        self.fps: list[str] = []
+        self.size = 0  # payload characters plus one separator per event
+
+    def add(self, part: pa.Table, max_events: int,
+            max_bytes: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
+        """Append the events of ``part``, yielding each request that fills up: at most
+        ``max_events`` events and ``max_bytes`` (payload characters plus one each).
+
+        Runs of events that fit whole move with list slices; only a run that would go
+        over the byte limit is walked one event at a time. The requests are the same as
+        adding the events one by one."""
+        keys_in = part.column("event_key").to_pylist()
+        payloads_in = part.column("payload").to_pylist()
+        fps_in = part.column("fingerprint").to_pylist()
+        sizes = pc.add(pc.utf8_length(part.column("payload")), 1).to_pylist()
+        i, n = 0, len(keys_in)
+        while i < n:
+            room = max_events - len(self.keys)
+            if room <= 0:
+                yield self._take()
+                continue
+            j = min(n, i + room)
+            run = sum(sizes[i:j])
+            if self.size + run <= max_bytes:
+                self.keys += keys_in[i:j]
+                self.payloads += payloads_in[i:j]
+                self.fps += fps_in[i:j]
+                self.size += run
+                i = j
+                continue
+            while i < j:
+                if self.keys and self.size + sizes[i] > max_bytes:
+                    yield self._take()
+                    break
+                self.keys.append(keys_in[i])
+                self.payloads.append(payloads_in[i])
+                self.fps.append(fps_in[i])
+                self.size += sizes[i]
+                i += 1
+
+    def _take(self) -> tuple[list[str], list[str], list[str]]:
+        taken = (self.keys, self.payloads, self.fps)
+        self.keys, self.payloads, self.fps, self.size = [], [], [], 0
+        return taken
 
 
 def _routes(table: pa.Table) -> list[Any]:

@@ -49,6 +49,20 @@ def _number(expr: str) -> str:
             f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE to_json({expr}) END")
 
 
+def _pretrimmed(sql: str, alias: str) -> str:
+    """``sql`` reading ``{alias}.t_<field>`` (each customer field already passed through
+    :func:`connector.pii.text`, once per customer) wherever it would trim the field again:
+    ``pii.text`` is idempotent, so the result is the same, with a fraction of the regular
+    expressions. The SHA-256 pass-through check also skips values that are not 64
+    characters long before running its regular expression."""
+    for name in PROFILE:
+        trimmed = f"{alias}.t_{name}"
+        sql = sql.replace(pii.text(f"{alias}.{name}"), trimmed)
+        check = f"regexp_full_match({trimmed}, {pii.HEX64})"
+        sql = sql.replace(check, f"(length({trimmed}) = 64 AND {check})")
+    return sql
+
+
 def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.datetime,
               first_send: bool) -> str:
     have = {c.lower(): c for c in columns}
@@ -174,12 +188,12 @@ orders AS (
         min(row_value) AS min_value,
         max(row_value) AS max_value,
         min(currency) AS currency,
-        count(DISTINCT currency) AS currencies,
-        string_agg(DISTINCT currency, ', ' ORDER BY currency) AS currency_list,
+        max(currency) AS last_currency,
         min(action_source) AS action_source,
-        count(DISTINCT action_source) AS action_sources,
+        max(action_source) AS last_action_source,
         CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END AS event_name,
-        count(DISTINCT CASE raw_event_name {name_map} ELSE raw_event_name END) AS event_names,
+        min(CASE raw_event_name {name_map} ELSE raw_event_name END) AS first_mapped_name,
+        max(CASE raw_event_name {name_map} ELSE raw_event_name END) AS last_mapped_name,
         min(event_id) AS event_id,
         min(event_source_url) AS event_source_url,
         min(category) AS category,
@@ -190,13 +204,12 @@ orders AS (
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
-        string_agg(
+        list({{'product_id': product_id, 'quantity': quantity, 'price': price,
+               'currency': currency, 'json':
             '{{"id":' || to_json(product_id) || ',"quantity":' || {_number("quantity")}
             || ',"item_price":' || to_json(round(price, 2))
             || coalesce(',"brand":' || to_json(brand), '')
-            || coalesce(',"category":' || to_json(category), '') || '}}',
-            ',' ORDER BY product_id, quantity, price) FILTER (WHERE product_id IS NOT NULL)
-            AS contents,
+            || coalesce(',"category":' || to_json(category), '') || '}}'}}) AS items,
         {", ".join(f"min({name}) AS {name}" for name in PROFILE)}
     FROM rows
     WHERE order_id IS NOT NULL AND (quantity > 0 OR quantity IS NULL)
@@ -204,10 +217,11 @@ orders AS (
 ),
 users AS (
     SELECT {", ".join(f"u.{name}" for name in PROFILE)},
-        '{{' || concat_ws(',', {", ".join(user_fields)}) || '}}' AS user_data
-    FROM (SELECT DISTINCT {", ".join(PROFILE)} FROM orders) AS u
-    LEFT JOIN countries ctry ON ctry.key = {pii.country_key("u.country")}
-    LEFT JOIN states sts ON sts.key = {pii.state_key("u.state")}
+        '{{' || concat_ws(',', {_pretrimmed(", ".join(user_fields), "u")}) || '}}' AS user_data
+    FROM (SELECT p.*, {", ".join(f"{pii.text(f'p.{name}')} AS t_{name}" for name in PROFILE)}
+          FROM (SELECT DISTINCT {", ".join(PROFILE)} FROM orders) AS p) AS u
+    LEFT JOIN countries ctry ON ctry.key = {_pretrimmed(pii.country_key("u.country"), "u")}
+    LEFT JOIN states sts ON sts.key = {_pretrimmed(pii.state_key("u.state"), "u")}
 ),
 events AS (
     SELECT
@@ -221,12 +235,16 @@ events AS (
                  || '(Meta''s contents.quantity is an integer)'
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
-            WHEN o.currencies > 1 THEN 'mixed currencies in one order (' || o.currency_list || ')'
+            WHEN o.currency <> o.last_currency THEN 'mixed currencies in one order ('
+                || array_to_string(list_sort(list_distinct(
+                    list_transform(o.items, lambda i: i.currency))), ', ') || ')'
             WHEN o.currency IS NULL OR NOT {pii.currency_ok("o.currency")}
                 THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
                      || ' is not an ISO 4217 code'
-            WHEN o.action_sources > 1 THEN 'more than one action_source in one order'
-            WHEN o.event_names > 1 THEN 'more than one event_name in one order'
+            WHEN o.action_source <> o.last_action_source
+                THEN 'more than one action_source in one order'
+            WHEN o.first_mapped_name <> o.last_mapped_name
+                THEN 'more than one event_name in one order'
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ''' || o.action_source || ''' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
@@ -263,7 +281,9 @@ events AS (
                 '"content_type":' || to_json(
                     {f"CASE o.category {content_map} ELSE 'product' END" if content_map
                      else "'product'"}),
-                '"contents":[' || o.contents || ']') || '}}',
+                '"contents":[' || NULLIF(array_to_string(list_transform(list_filter(
+                    list_sort(o.items), lambda i: i.product_id IS NOT NULL),
+                    lambda i: i.json), ','), '') || ']') || '}}',
             {ldu}) || '}}' AS payload
     FROM orders o
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}

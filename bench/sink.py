@@ -1,0 +1,93 @@
+"""A fast loopback HTTP sink that answers like Meta's Conversions API.
+
+It reads each body, counts the events in it without parsing JSON (in a
+form-encoded body every event carries one ``"event_name"`` key, written
+``%22event_name%22``), and answers ``{"events_received": n}``. It keeps totals
+(requests, events, bytes) and, when asked, copies of every ``keep_every``-th
+body so the benchmark can check what went over the wire after the timed run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+MARK = b"%22event_name%22"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: requests.Session reuses connections
+    server: _Server
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        events = body.count(MARK)
+        self.server.sink.add(body, events)
+        answer = json.dumps({"events_received": events, "messages": [],
+                             "fbtrace_id": "bench"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        """Silent: logging every request would cost more than handling it."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64
+    sink: Sink
+
+
+class Sink:
+    """``with Sink() as sink: ... sink.url ... sink.totals()``.
+
+    :param keep_every: keep a copy of every n-th body (0: keep none).
+    """
+
+    def __init__(self, keep_every: int = 0):
+        self.keep_every = keep_every
+        self._lock = threading.Lock()
+        self.reset()
+        self._server = _Server(("127.0.0.1", 0), _Handler)
+        self._server.sink = self
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def reset(self, keep_every: int | None = None) -> None:
+        with self._lock:
+            if keep_every is not None:
+                self.keep_every = keep_every
+            self.requests = 0
+            self.events = 0
+            self.bytes = 0
+            self.kept: list[bytes] = []
+
+    def add(self, body: bytes, events: int) -> None:
+        with self._lock:
+            self.requests += 1
+            self.events += events
+            self.bytes += len(body)
+            if self.keep_every and self.requests % self.keep_every == 0:
+                self.kept.append(body)
+
+    def totals(self) -> dict[str, int]:
+        with self._lock:
+            return {"requests": self.requests, "events": self.events, "bytes": self.bytes}
+
+    def __enter__(self) -> Sink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,54 @@
+"""The pipeline's slice-based request cutting makes the same requests as adding events
+one at a time (the loop it replaced, kept below as the reference)."""
+
+from __future__ import annotations
+
+import random
+
+import pyarrow as pa
+import pytest
+
+from connector.pipeline import _Pending
+
+
+def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list[str]]:
+    """The original loop of ``_Run._cut``: flush before an event that does not fit."""
+    requests, payloads, size = [], [], 0
+    for part in parts:
+        for p in part:
+            if payloads and (len(payloads) >= max_events or size + len(p) + 1 > max_bytes):
+                requests.append(payloads)
+                payloads, size = [], 0
+            payloads.append(p)
+            size += len(p) + 1
+    return requests + ([payloads] if payloads else [])
+
+
+def sliced(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list[str]]:
+    pending, requests = _Pending(), []
+    for n, part in enumerate(parts):
+        table = pa.table({"event_key": [f"k{n}-{i}" for i in range(len(part))],
+                          "payload": pa.array(part, pa.string()),
+                          "fingerprint": [f"f{n}-{i}" for i in range(len(part))]})
+        for keys, payloads, fps in pending.add(table, max_events, max_bytes):
+            assert len(keys) == len(payloads) == len(fps)
+            assert [k[1:] for k in keys] == [f[1:] for f in fps]
+            requests.append(payloads)
+    return requests + ([pending.payloads] if pending.payloads else [])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_same_requests_as_one_event_at_a_time(seed: int) -> None:
+    rng = random.Random(seed)
+    max_events = rng.choice([1, 2, 3, 7, 50, 1000])
+    max_bytes = rng.choice([5, 40, 100, 1000, 8_000_000])
+    parts = [["é" * rng.choice([0, 1, 3, 10, 30, 120]) + str(i) for i in range(rng.randrange(60))]
+             for _ in range(rng.randrange(1, 6))]
+    expected = one_by_one(parts, max_events, max_bytes)
+    assert sliced(parts, max_events, max_bytes) == expected
+    assert sum(map(len, expected)) == sum(map(len, parts))
+
+
+def test_an_event_larger_than_the_limit_goes_alone() -> None:
+    parts = [["a" * 10, "b" * 100, "c"]]
+    assert sliced(parts, 10, 50) == [["a" * 10], ["b" * 100], ["c"]]
