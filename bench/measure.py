@@ -20,16 +20,7 @@ from connector import pipeline
 from connector.project import Project
 
 
-def apply_proposals(names: list[str]) -> None:
-    """Apply changes proposed outside this branch's remit, for what-if measurements."""
-    if "fast-form" in names:
-        from bench.form import install
-
-        install()
-
-
 def run(config: dict[str, Any]) -> dict[str, Any]:
-    apply_proposals(config.get("proposals", []))
     project = Project(Path(config["root"]))
     now = dt.datetime.fromtimestamp(config["now"], dt.UTC)
     before = resource.getrusage(resource.RUSAGE_SELF)

@@ -254,8 +254,9 @@ class Shaper:
         reason = None
         if o["event_time"] is None:
             reason = "timestamp is missing or not a time"
-        elif any(r["quantity"] is None for r in lines):
-            reason = "quantity is missing or not a number"
+        elif any(r["quantity"] is None or not math.isfinite(r["quantity"])
+                 or r["quantity"] > 1e7 for r in lines):
+            reason = "quantity is missing, not a finite number, or absurd"
         elif any(r["quantity"] != math.floor(r["quantity"]) for r in lines):
             reason = ("quantity must be a whole number of units "
                       "(Meta's contents.quantity is an integer)")

@@ -56,8 +56,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="DuckDB threads for the job ([engine] setting)")
     p.add_argument("--workdir", type=Path, help="where to generate (default: a temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the generated project")
-    p.add_argument("--propose", action="append", default=[], choices=["fast-form"],
-                   help="measure with a change proposed outside this branch (what-if)")
     return p.parse_args(argv)
 
 
@@ -214,7 +212,7 @@ def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
             naive_rows: int, naive_repeat: int, results: dict[str, Any]) -> None:
     state = root / ".offramp" / "state"
     lines = results["data"]["line_items"]
-    base = {"root": str(root), "now": now.timestamp(), "proposals": args.propose}
+    base = {"root": str(root), "now": now.timestamp()}
     with Sink() as sink:
         env = child_env(sink.url)
 

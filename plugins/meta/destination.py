@@ -10,7 +10,6 @@ core splits the request until the bad event stands alone.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlencode
 
 from connector import (
     Batch,
@@ -84,7 +83,7 @@ class MetaDestination(Destination):
         return fields
 
     def encode(self, batch: Batch) -> bytes:
-        return urlencode(self._fields(batch)).encode()
+        return offramp_http.form_encode(self._fields(batch)).encode()
 
     def url(self, dataset_id: str) -> str:
         base = self.settings.base_url.rstrip("/")
@@ -92,7 +91,7 @@ class MetaDestination(Destination):
 
     def deliver(self, batch: Batch) -> Outcome:
         assert self.http is not None and self._token is not None
-        body = urlencode({**self._fields(batch), "access_token": self._token})
+        body = offramp_http.form_encode({**self._fields(batch), "access_token": self._token})
         response = offramp_http.send(
             self.http, "POST", self.url(batch.route or self.settings.dataset_id or ""),
             data=body, timeout=self.limits.timeout,

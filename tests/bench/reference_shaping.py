@@ -176,8 +176,10 @@ orders AS (
         min(event_id) AS event_id,
         min(event_source_url) AS event_source_url,
         min(category) AS category,
-        count(*) FILTER (WHERE quantity IS NULL) AS missing_quantity,
-        count(*) FILTER (WHERE quantity <> floor(quantity)) AS fractional_quantity,
+        count(*) FILTER (WHERE quantity IS NULL OR NOT isfinite(quantity) OR quantity > 1e7)
+            AS missing_quantity,
+        count(*) FILTER (WHERE isfinite(quantity) AND quantity <> floor(quantity))
+            AS fractional_quantity,
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
@@ -207,7 +209,7 @@ events AS (
         o.source_rows,
         CASE
             WHEN o.event_time IS NULL THEN 'timestamp is missing or not a time'
-            WHEN o.missing_quantity > 0 THEN 'quantity is missing or not a number'
+            WHEN o.missing_quantity > 0 THEN 'quantity is missing, not a finite number, or absurd'
             WHEN o.fractional_quantity > 0 THEN 'quantity must be a whole number of units '
                  || '(Meta''s contents.quantity is an integer)'
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'

@@ -1,4 +1,4 @@
-"""``bench/form.py``'s encoder (a proposal for the Meta destination) gives exactly what
+"""``connector.http.form_encode`` (the Meta destination's encoder) gives exactly what
 ``urllib.parse.urlencode`` gives."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from bench.form import quote_plus
-from bench.form import urlencode as fast_urlencode
+from connector.http import form_encode as fast_urlencode
+from connector.http import quote_plus
 
 ALPHABET = 'ab Z09 %+&=é€"{}:,[]\\/\n\t~-_.*\'()!@#$?\u00a0\U0001f600'
 
