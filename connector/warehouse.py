@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 from connector.errors import ConfigError
 
 Error = duckdb.Error
+#: DuckDB's memory limit for sync queries unless ``[engine] memory_limit`` says otherwise.
+DEFAULT_MEMORY_LIMIT = "1GB"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -102,6 +104,9 @@ class Engine:
     :param state: the state file to attach as ``state`` (read-write), if any.
     :param temp_dir: where DuckDB may spill.
     :param settings: extra DuckDB settings (``memory_limit``, ``threads``).
+        ``memory_limit`` defaults to :data:`DEFAULT_MEMORY_LIMIT`: DuckDB's own default
+        (80% of the machine) lets a large shaping query grow to many GB, whereas with a
+        limit it spills to ``temp_dir`` and memory stays bounded whatever the row count.
     """
 
     def __init__(self, warehouse: Warehouse, *, state: Path | None = None,
@@ -135,7 +140,7 @@ class Engine:
             temp.mkdir(parents=True, exist_ok=True)
             self._run(f"SET temp_directory = {literal(str(temp))}")
             allowed.append(str(temp.resolve()) + os.sep)
-            for key, value in (settings or {}).items():
+            for key, value in {"memory_limit": DEFAULT_MEMORY_LIMIT, **(settings or {})}.items():
                 self._run(f"SET {key} = {literal(str(value))}")
             listed = ", ".join(literal(a) for a in allowed)
             self._run(f"SET allowed_directories = [{listed}]")
