@@ -12,22 +12,21 @@ was not confirmed.
 from __future__ import annotations
 
 import datetime as dt
-import queue
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pydantic
 
 from connector import http, plugins
+from connector.batches import ALL, Pending, routes, value_counts
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
+from connector.diff import diff_sql
 from connector.errors import OfframpError, ValidationError
 from connector.interrupt import StopOnSigint
 from connector.lock import JobLock
@@ -35,8 +34,8 @@ from connector.project import Job, Project
 from connector.scrub import engine_message, redact_exception, scrub_values
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
-from connector.state import SETTLED, RunCounts, State
-from connector.warehouse import Engine, literal
+from connector.state import RunCounts, State
+from connector.warehouse import Engine
 from connector.warehouse import Error as EngineError
 
 
@@ -144,7 +143,7 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
     with JobLock(project.lock_path(job.name), job.name), \
             Engine(project.warehouse, state=project.state_path(job.name),
                    temp_dir=project.spill, settings=project.engine_settings) as engine, \
-            StopOnSigint(engine.con.interrupt) as stop:
+            StopOnSigint(engine.interrupt) as stop:
         state = State(engine.cursor())
         with stop.protected():
             state.close_abandoned_runs()
@@ -171,68 +170,6 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
                 runner.finish("failed", f"internal error: {type(exc).__name__}: "
                               f"{scrub_values(str(exc))}")
             raise
-
-
-def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
-             failed_first: bool = False, resend_changed: bool = True,
-             ledger: str = SETTLED, all_payloads: bool = False) -> str:
-    """The events of ``shape`` (a destination's shaping SQL, whose output columns are
-    ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
-    ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
-    refused before with this very payload), ``previous_status`` (the event's latest
-    ledger status, NULL when new) and ``payload`` (NULL for unchanged and rejected
-    events unless ``all_payloads``).
-
-    :param full: count nothing as unchanged (resend everything).
-    :param failed_first: order events that failed last time first.
-    :param resend_changed: the destination's
-        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
-        delivered (or refused) once is unchanged whatever its payload became.
-    :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
-        ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
-
-    Events with a NULL key, with a NULL payload and no reason, or whose key another
-    event of the run shares are rejected with a reason: the ledger could not record
-    the first, the second cannot be sent, and of two events under one key every later
-    run would find one changed and send it again. An event sent to another route than
-    last time is not unchanged: the new target never saw it.
-    """
-    rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
-    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
-    settled = ("FALSE" if full else
-               f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
-               "l.status IN ('delivered', 'rejected'), FALSE)")
-    order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
-    payload = ("s.payload" if all_payloads else
-               f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
-               "ELSE s.payload END")
-    return f"""
-        WITH checked AS (
-            SELECT event_key, route, payload, {rows_expr} AS source_rows,
-                   CASE WHEN reject_reason IS NOT NULL THEN reject_reason
-                        WHEN event_key IS NULL THEN {_NO_KEY}
-                        WHEN payload IS NULL THEN {_NO_PAYLOAD} END AS reject_reason,
-                   md5(payload) AS fingerprint
-            FROM ({shape}) AS shaped_events),
-        shaped AS (
-            SELECT event_key, route, payload, source_rows, fingerprint,
-                   CASE WHEN reject_reason IS NULL AND copies > 1
-                        THEN format({_DUPLICATE}, copies) ELSE reject_reason END AS reject_reason
-            FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
-                            OVER (PARTITION BY event_key) AS copies FROM checked)),
-        settled AS ({ledger})
-        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
-               {settled} AS unchanged, l.status AS previous_status,
-               {payload} AS payload
-        FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
-        {order}"""
-
-
-_NO_KEY = literal("the event has no key: its event_key is NULL (is the key column NULL "
-                  "in the query?)")
-_NO_PAYLOAD = literal("the destination built no payload for this event")
-_DUPLICATE = literal("duplicate event key: {} events share this key in one run; make the "
-                     "key unique (for example, group the query by it)")
 
 
 class _Run:
@@ -324,35 +261,33 @@ class _Run:
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        """The shaped events, diffed against the ledger, as Arrow record batches.
-
-        A reader thread pulls them out of DuckDB a few batches ahead, while this thread
-        cuts, encodes and records the ones before (DuckDB and pyarrow release the GIL),
-        so shaping overlaps the Python stages. ``timings["shape"]`` is the reader's
-        time in DuckDB; ``timings["wait"]`` is the time this thread waited for it."""
+        """The shaped events, diffed against the ledger, as Arrow record batches;
+        ``timings["shape"]`` is the time spent in DuckDB."""
         shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed)
-        reader = _Prefetch(lambda: self.engine.stream(sql, batch_size=16384),
-                           self.engine.con.interrupt)
+        # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
+        # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
+        reader = self.engine.stream(sql, batch_size=16384)
         try:
             while True:
                 t = time.perf_counter()
-                batch = reader.next()
-                self.timings["wait"] += time.perf_counter() - t
-                if batch is None:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
                     return
+                finally:
+                    self.timings["shape"] += time.perf_counter() - t
                 yield batch
         finally:
             reader.close()
-            self.timings["shape"] += reader.busy
 
     def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
              max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
         and cut the rest into requests of at most ``max_events`` and ``max_bytes``."""
-        pending: dict[str | None, _Pending] = {}
+        pending: dict[str | None, Pending] = {}
         for rb in reader:
             t = time.perf_counter()
             self.counts.events += rb.num_rows
@@ -365,7 +300,7 @@ class _Run:
             rejects = active.filter(rejected_mask)
             if rejects.num_rows:
                 self.counts.rejected += rejects.num_rows
-                for reason, n in zip(*_value_counts(rejects.column("reject_reason")), strict=True):
+                for reason, n in zip(*value_counts(rejects.column("reject_reason")), strict=True):
                     self.reasons[reason] += n
                 with self.stop.protected():
                     self.state.record_shape_rejects(
@@ -380,12 +315,12 @@ class _Run:
             if not send.num_rows:
                 continue
             t = time.perf_counter()
-            for route in _routes(send):
-                part = send if route is _ALL else send.filter(
+            for route in routes(send):
+                part = send if route is ALL else send.filter(
                     pc.equal(send.column("route"), route) if route is not None
                     else pc.is_null(send.column("route")))
-                key = None if route is _ALL else route
-                buffer = pending.setdefault(key, _Pending())
+                key = None if route is ALL else route
+                buffer = pending.setdefault(key, Pending())
                 for keys, payloads, fps in buffer.add(part, max_events, max_bytes):
                     self.timings["cut"] += time.perf_counter() - t
                     yield Batch(key, keys, payloads), fps
@@ -448,136 +383,3 @@ class _Run:
             self.fatal = self.fatal or result.fatal
         self.timings["record"] += time.perf_counter() - t
         self.progress(self.counts)
-
-
-_ALL = object()
-
-
-class _Prefetch:
-    """Reads record batches from ``open_reader()`` in a thread, ``ahead`` batches ahead."""
-
-    def __init__(self, open_reader: Callable[[], pa.RecordBatchReader],
-                 interrupt: Callable[[], None], ahead: int = 4):
-        self.busy = 0.0  # seconds the thread spent in DuckDB
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._interrupt = interrupt
-        self._thread = threading.Thread(target=self._read, args=(open_reader,),
-                                        name="offramp-shape", daemon=True)
-        self._thread.start()
-
-    def _read(self, open_reader: Callable[[], pa.RecordBatchReader]) -> None:
-        reader = None
-        try:
-            t = time.perf_counter()
-            if self._stop.is_set():
-                return
-            reader = open_reader()
-            while not self._stop.is_set():
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    break
-                finally:
-                    self.busy += time.perf_counter() - t
-                self._put(batch)
-                t = time.perf_counter()
-            self._done.set()
-            self._put(None)
-        except BaseException as exc:  # handed over to the consuming thread
-            self._done.set()
-            self._put(exc)
-        finally:
-            if reader is not None:
-                reader.close()
-
-    def _put(self, item: Any) -> None:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.05)
-                return
-            except queue.Full:
-                continue
-
-    def next(self) -> pa.RecordBatch | None:
-        """The next batch; None after the last."""
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def close(self) -> None:
-        """Stop reading (interrupting DuckDB when stopped early); wait for the thread.
-
-        The interrupt is repeated until the thread ends: one sent just before the
-        query starts would be lost."""
-        self._stop.set()
-        while self._thread.is_alive():
-            if not self._done.is_set():
-                self._interrupt()
-            self._thread.join(0.05)
-
-
-class _Pending:
-    """The events of one route waiting for their request to fill up."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.payloads: list[str] = []
-        self.fps: list[str] = []
-        self.size = 0  # payload characters plus one separator per event
-
-    def add(self, part: pa.Table, max_events: int,
-            max_bytes: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
-        """Append the events of ``part``, yielding each request that fills up: at most
-        ``max_events`` events and ``max_bytes`` (payload characters plus one each).
-
-        Runs of events that fit whole move with list slices; only a run that would go
-        over the byte limit is walked one event at a time. The requests are the same as
-        adding the events one by one."""
-        keys_in = part.column("event_key").to_pylist()
-        payloads_in = part.column("payload").to_pylist()
-        fps_in = part.column("fingerprint").to_pylist()
-        sizes = pc.add(pc.utf8_length(part.column("payload")), 1).to_pylist()
-        i, n = 0, len(keys_in)
-        while i < n:
-            room = max_events - len(self.keys)
-            if room <= 0:
-                yield self._take()
-                continue
-            j = min(n, i + room)
-            run = sum(sizes[i:j])
-            if self.size + run <= max_bytes:
-                self.keys += keys_in[i:j]
-                self.payloads += payloads_in[i:j]
-                self.fps += fps_in[i:j]
-                self.size += run
-                i = j
-                continue
-            while i < j:
-                if self.keys and self.size + sizes[i] > max_bytes:
-                    yield self._take()
-                    break
-                self.keys.append(keys_in[i])
-                self.payloads.append(payloads_in[i])
-                self.fps.append(fps_in[i])
-                self.size += sizes[i]
-                i += 1
-
-    def _take(self) -> tuple[list[str], list[str], list[str]]:
-        taken = (self.keys, self.payloads, self.fps)
-        self.keys, self.payloads, self.fps, self.size = [], [], [], 0
-        return taken
-
-
-def _routes(table: pa.Table) -> list[Any]:
-    routes = table.column("route")
-    if routes.null_count == len(routes):
-        return [_ALL]
-    return pc.unique(routes).to_pylist()
-
-
-def _value_counts(column: pa.ChunkedArray) -> tuple[list[str], list[int]]:
-    counts = pc.value_counts(column)
-    return counts.field("values").to_pylist(), counts.field("counts").to_pylist()

@@ -167,6 +167,14 @@ class Engine:
                               "damaged, move it away and run again: the job starts over with "
                               "an empty ledger and sends every event again") from None
 
+    def interrupt(self) -> None:
+        """Ask the running query to stop. DuckDB may refuse while the connection is
+        between calls ("busy"): callers that must stop it repeat the request."""
+        try:
+            self.con.interrupt()
+        except duckdb.Error:
+            pass
+
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A second connection on the same database, already in the warehouse schema."""
         cur = self.con.cursor()

@@ -1,0 +1,74 @@
+"""The ledger diff: a job's shaped events against what its ledger already holds.
+
+One SQL statement (run by DuckDB, or transpiled for Spark) marks each event unchanged,
+new, changed or to retry, and rejects events that no ledger could track.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from connector.state import SETTLED
+from connector.warehouse import literal
+
+
+def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
+             failed_first: bool = False, resend_changed: bool = True,
+             ledger: str = SETTLED, all_payloads: bool = False) -> str:
+    """The events of ``shape`` (a destination's shaping SQL, whose output columns are
+    ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
+    ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
+    refused before with this very payload), ``previous_status`` (the event's latest
+    ledger status, NULL when new) and ``payload`` (NULL for unchanged and rejected
+    events unless ``all_payloads``).
+
+    :param full: count nothing as unchanged (resend everything).
+    :param failed_first: order events that failed last time first.
+    :param resend_changed: the destination's
+        :attr:`~connector.destination.Destination.resend_changed`: when False, an event
+        delivered (or refused) once is unchanged whatever its payload became.
+    :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
+        ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
+
+    Events with a NULL key, with a NULL payload and no reason, or whose key another
+    event of the run shares are rejected with a reason: the ledger could not record
+    the first, the second cannot be sent, and of two events under one key every later
+    run would find one changed and send it again. An event sent to another route than
+    last time is not unchanged: the new target never saw it.
+    """
+    rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
+    settled = ("FALSE" if full else
+               f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
+               "l.status IN ('delivered', 'rejected'), FALSE)")
+    order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
+    payload = ("s.payload" if all_payloads else
+               f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
+               "ELSE s.payload END")
+    return f"""
+        WITH checked AS (
+            SELECT event_key, route, payload, {rows_expr} AS source_rows,
+                   CASE WHEN reject_reason IS NOT NULL THEN reject_reason
+                        WHEN event_key IS NULL THEN {_NO_KEY}
+                        WHEN payload IS NULL THEN {_NO_PAYLOAD} END AS reject_reason,
+                   md5(payload) AS fingerprint
+            FROM ({shape}) AS shaped_events),
+        shaped AS (
+            SELECT event_key, route, payload, source_rows, fingerprint,
+                   CASE WHEN reject_reason IS NULL AND copies > 1
+                        THEN format({_DUPLICATE}, copies) ELSE reject_reason END AS reject_reason
+            FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)
+                            OVER (PARTITION BY event_key) AS copies FROM checked)),
+        settled AS ({ledger})
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+               {settled} AS unchanged, l.status AS previous_status,
+               {payload} AS payload
+        FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
+        {order}"""
+
+
+_NO_KEY = literal("the event has no key: its event_key is NULL (is the key column NULL "
+                  "in the query?)")
+_NO_PAYLOAD = literal("the destination built no payload for this event")
+_DUPLICATE = literal("duplicate event key: {} events share this key in one run; make the "
+                     "key unique (for example, group the query by it)")
