@@ -140,6 +140,12 @@ class Destination:
     #: class or the instance) for APIs that count every request and cannot update an
     #: event, such as a conversion pixel: a delivered event is then never sent again.
     resend_changed: bool = True
+    #: :meth:`shape_sql` makes at most one event per ``event_key`` that is not rejected
+    #: (it groups by the key, say). offramp then skips its own duplicate-key check, a
+    #: window over every event that costs more than the shaping itself at scale. Leave
+    #: False unless the SQL guarantees it: :func:`connector.testing.check_destination`
+    #: checks the claim by shaping every row twice.
+    unique_keys: ClassVar[bool] = False
 
     def __init__(self, settings: pydantic.BaseModel, context: RunContext):
         self.settings = settings

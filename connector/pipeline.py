@@ -266,7 +266,7 @@ class _Run:
         shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
-                       resend_changed=dest.resend_changed)
+                       resend_changed=dest.resend_changed, unique_keys=dest.unique_keys)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
         reader = self.engine.stream(sql, batch_size=16384)

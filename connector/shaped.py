@@ -94,6 +94,7 @@ class ShapedJob:
             shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
             diff = pipeline.diff_sql(shape, self.engine.describe(shape),
                                      resend_changed=dest.resend_changed,
+                                     unique_keys=dest.unique_keys,
                                      ledger="SELECT * FROM offramp.ledger", all_payloads=True)
             self.status_sql = f"""
                 SELECT event_key, route,

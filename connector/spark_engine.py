@@ -119,7 +119,8 @@ class Plan:
                      [f"transpile ({destination} shaping): {n}" for n in shaping.notes]
         self.query_sql, self.shape_sql = query.sql, shaping.sql
 
-    def events(self, ledger: Path, *, full: bool, resend_changed: bool) -> DataFrame:
+    def events(self, ledger: Path, *, full: bool, resend_changed: bool,
+               unique_keys: bool = False) -> DataFrame:
         """The diffed events, as a DataFrame (lazy): the core's own ledger diff
         (:func:`connector.pipeline.diff_sql`), transpiled, over the shaped view and the
         exported ledger."""
@@ -135,7 +136,7 @@ class Plan:
             raise OfframpError(f"Spark refused the transpiled SQL: {_first_line(exc)}") from None
         diff = to_spark(diff_sql(
             f"SELECT * FROM {SHAPED_VIEW}", shaped.columns, full=full, failed_first=False,
-            resend_changed=resend_changed,
+            resend_changed=resend_changed, unique_keys=unique_keys,
             ledger=f"SELECT event_key, fingerprint, status, route FROM {LEDGER_VIEW}"),
             what="the ledger diff")
         self.notes += [f"transpile (ledger diff): {n}" for n in diff.notes]

@@ -135,7 +135,8 @@ class _SparkRun:
         t = time.perf_counter()
         plan = Plan(self.spark, prep.sql, lambda src: dest.shape_sql(src, prep.columns),
                     dest.name)
-        events = plan.events(ledger, full=self.full, resend_changed=dest.resend_changed)
+        events = plan.events(ledger, full=self.full, resend_changed=dest.resend_changed,
+                             unique_keys=dest.unique_keys)
         for note in plan.notes:
             self.say(note)
         self.timings["transpile"] = time.perf_counter() - t

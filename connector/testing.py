@@ -242,6 +242,16 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
             assert again.counts.delivered == 0 and calls() == sent, \
                 "a second run sent events again"
             seen["delivered once"] = f"{first.counts.delivered} events, re-run sent 0"
+            # 4b. A destination that declares unique keys makes one event per key, even
+            # when every row comes twice.
+            if destination.unique_keys:
+                twice = make_project(base / "twice",
+                                     tables={"conformance_rows": (rows + (bad_rows or [])) * 2},
+                                     jobs={"job": (destination.name, settings, sql)})
+                shared = _shared_keys(twice)
+                assert not shared, ("unique_keys is declared, but with every row given twice "
+                                    f"the shaping made several events under one key: {shared}")
+                seen["unique keys"] = "one event per key with every row twice"
             # 5. Rejects carry reasons.
             if bad_rows:
                 mixed = make_project(base / "mixed", tables={"conformance_rows": rows + bad_rows},
@@ -287,6 +297,25 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
             return _check_empty(destination, settings, rows, base, sql, calls, seen)
     finally:
         root_logger.removeHandler(capture)
+
+
+def _shared_keys(project: Any) -> list[tuple[str, int]]:
+    """Keys under which ``project``'s job shapes more than one event that is not rejected."""
+    import datetime as dt
+
+    from connector import pipeline
+    from connector.destination import RunContext
+    from connector.warehouse import Engine
+
+    job = project.job("job")
+    with Engine(project.warehouse) as engine:
+        prep = pipeline.prepare(engine, job)
+        dest = prep.destination(prep.settings, RunContext(job.name, dt.datetime.now(dt.UTC),
+                                                          True, True, root=project.root))
+        shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
+        return engine.rows(f"SELECT event_key, count(*) FROM ({shape}) "
+                           "WHERE reject_reason IS NULL GROUP BY event_key "
+                           "HAVING count(*) > 1 ORDER BY event_key LIMIT 3")
 
 
 def _check_empty(destination: type, settings: dict[str, Any], rows: list[dict[str, Any]],

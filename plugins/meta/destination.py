@@ -58,6 +58,8 @@ class MetaDestination(Destination):
     emulator = MetaEmulator
     limits = Limits(max_events=1000, max_bytes=8_000_000, concurrency=4, timeout=30.0,
                     max_attempts=6, give_up_after=600.0)
+    #: The shaping groups by order_id and prefixes each route's dataset id (digits).
+    unique_keys = True
 
     def __init__(self, settings: MetaSettings, context):
         super().__init__(settings, context)

@@ -88,7 +88,8 @@ class MetaSettings(Settings):
                                  f"{', '.join(STANDARD_EVENTS)})")
             for dataset in ids:
                 _check_dataset(dataset)
-        return value
+        # A dataset listed twice is one dataset: one event each, not two under one key.
+        return {name: list(dict.fromkeys(ids)) for name, ids in value.items()}
 
     @pydantic.field_validator("api_version")
     @classmethod

@@ -62,6 +62,12 @@ def test_valid_settings(settings) -> None:
     MetaSettings.model_validate(settings)
 
 
+def test_a_dataset_listed_twice_is_one_dataset() -> None:
+    s = MetaSettings.model_validate({"datasets": {"Purchase": ["1111111111", "2222222222",
+                                                              "1111111111"]}})
+    assert s.datasets == {"Purchase": ["1111111111", "2222222222"]}
+
+
 def validate(meta_project, sql: str, **settings) -> list[str]:
     meta_project.write_rows([row(email_address="jane@example.com", amount=1.0)])
     meta_project.write_job(settings_for(base_url=NOWHERE, **settings), sql)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -34,9 +35,13 @@ def plugin_env(tmp_path_factory) -> Path:
     venv.EnvBuilder(system_site_packages=True, with_pip=False).create(root)
     python = root / "bin" / "python"
     for example in ("offramp-webhook-signed", "offramp-broken"):
+        # Built from a copy: setuptools writes into the source folder, and two test
+        # workers building the same folder at once break each other's build.
+        source = shutil.copytree(EXAMPLES / example, root.parent / f"src-{example}",
+                                 ignore=shutil.ignore_patterns("build", "*.egg-info"))
         subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
                         "--no-build-isolation", "--disable-pip-version-check",
-                        str(EXAMPLES / example)], check=True, env=_env(), capture_output=True)
+                        str(source)], check=True, env=_env(), capture_output=True)
     return root
 
 
@@ -132,6 +137,32 @@ def test_conformance_suite_catches_a_destination_that_never_retries(tmp_path, re
     Brittle.settings_url = f"{recording_sink.url}/in"
     with pytest.raises(AssertionError, match="503 was not retried"):
         check_destination(Brittle, settings={}, rows=[{"id": 1}], emulator=recording_sink,
+                          workdir=tmp_path)
+
+
+def test_conformance_suite_catches_a_false_unique_keys_claim(tmp_path, offramp_plugin):
+    from connector import Column, Contract, Destination, Outcome, hookimpl
+
+    class Boastful(Destination):
+        name = "boastful"
+        contract = Contract(required=(Column("id"),))
+        unique_keys = True  # but one event per row, and rows may repeat a key
+
+        def shape_sql(self, source, columns):
+            return (f"SELECT CAST(id AS VARCHAR) AS event_key, NULL AS route, to_json(s)::VARCHAR "
+                    f"AS payload, NULL AS reject_reason FROM {source} AS s")
+
+        def deliver(self, batch):
+            return Outcome()
+
+    class Plugin:
+        @hookimpl
+        def register_destinations(self, register):
+            register(Boastful)
+
+    offramp_plugin(Plugin(), "boastful-plugin")
+    with pytest.raises(AssertionError, match=r"unique_keys is declared.*\('1', 2\)"):
+        check_destination(Boastful, settings={}, rows=[{"id": 1}], emulator=None,
                           workdir=tmp_path)
 
 
