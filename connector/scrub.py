@@ -7,6 +7,7 @@ import os
 import re
 
 from connector.secrets import redact
+from connector.warehouse import DEFAULT_MEMORY_LIMIT
 
 
 def engine_message(exc: Exception, scrub: bool = False) -> str:
@@ -14,7 +15,15 @@ def engine_message(exc: Exception, scrub: bool = False) -> str:
     whose messages may quote a value (an email that does not cast, a string that is
     not UTF-8): quoted values are masked, file paths kept."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"DuckDB refused the query: {redact(scrub_values(text) if scrub else text)}"
+    message = f"DuckDB refused the query: {redact(scrub_values(text) if scrub else text)}"
+    if text.startswith("Out of Memory Error"):
+        message += _OUT_OF_MEMORY
+    return message
+
+
+_OUT_OF_MEMORY = (". Give DuckDB more memory in offramp.toml: [engine] memory_limit = \"4GB\" "
+                  f"(the default is {DEFAULT_MEMORY_LIMIT}; DuckDB spills to disk up to it), "
+                  "or fewer threads with [engine] threads = 1")
 
 
 _QUOTED = re.compile(r"""(?P<q>["'])(?P<v>.*?)(?P=q)|(?P<w>\bwith value )(?P<n>\S+)""")

@@ -234,3 +234,14 @@ def test_warehouse_writer_refuses_odd_names(tmp_path: Path) -> None:
 def test_open_state_needs_a_state_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="the job has not run"):
         open_state(tmp_path / "missing.duckdb")
+
+
+def test_running_out_of_memory_says_which_setting_to_raise(project) -> None:
+    from connector.scrub import engine_message
+
+    with _engine(project, settings={"memory_limit": "20MB", "threads": "1"}) as eng:
+        with pytest.raises(Error) as info:  # one 80 MB list, in one piece
+            eng.rows("SELECT len(list(i)) FROM range(10000000) t(i)")
+    message = engine_message(info.value)
+    assert message.startswith("DuckDB refused the query: Out of Memory Error")
+    assert '[engine] memory_limit = "4GB"' in message and "default is 1GB" in message
