@@ -269,7 +269,9 @@ class _Run:
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
-        reader = self.engine.stream(sql, batch_size=16384)
+        t = time.perf_counter()
+        reader = self.engine.stream(sql, batch_size=16384)  # runs the query's first part
+        self.timings["shape"] += time.perf_counter() - t
         try:
             while True:
                 t = time.perf_counter()

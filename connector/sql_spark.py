@@ -439,6 +439,16 @@ def _distinct_counts(node: exp.Select, notes: _Notes) -> None:
     return None
 
 
+def _bracket(node: exp.Bracket, notes: _Notes) -> exp.Expression | None:
+    """DuckDB's ``l[i]`` counts from 1, Spark's from 0: sqlglot shifts a literal index
+    but leaves a computed one as it is, one element off; ``element_at`` counts from 1."""
+    index = node.expressions[0] if len(node.expressions) == 1 else None
+    if index is None or isinstance(index, (exp.Literal, exp.Slice)):
+        return None
+    notes.add("mapped l[i] (i computed) -> element_at(l, i) (both count from 1)")
+    return exp.Anonymous(this="element_at", expressions=[node.this, index])
+
+
 def _alias(node: exp.Alias, notes: _Notes) -> None:
     if isinstance(node.this, exp.Null) and isinstance(node.parent, exp.Select):
         notes.add("mapped NULL AS x -> CAST(NULL AS STRING) AS x (Spark's untyped NULL column "
@@ -489,6 +499,7 @@ _RULES: list[tuple[type[exp.Expression], Callable[..., exp.Expression | None]]] 
     (exp.Window, _window),
     (exp.Trim, _trim),
     (exp.Alias, _alias),
+    (exp.Bracket, _bracket),
     (exp.Select, _distinct_counts),
     (exp.CTE, _cte),
     (exp.StartsWith, _noted("starts_with(a, b) -> startswith(a, b) (sqlglot)")),

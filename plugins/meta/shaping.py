@@ -174,6 +174,7 @@ rows AS (
     SELECT
         {pii.text(text_col("order_id"))} AS order_id,
         TRY_CAST({col("quantity")} AS DOUBLE) AS quantity,
+        coalesce(TRY_CAST({col("quantity")} AS DOUBLE) > 0, TRUE) AS kept,
         TRY_CAST({col("price")} AS DOUBLE) AS price,
         {f"TRY_CAST({value_col} AS DOUBLE)" if value_col else "NULL::DOUBLE"} AS row_value,
         upper({pii.text(col("currency"))}) AS currency,
@@ -193,8 +194,8 @@ rows AS (
 grouped AS (
     SELECT
         order_id,
-        coalesce(quantity > 0, TRUE) AS kept,
-        list(product_id) FILTER (WHERE quantity <= 0) AS product_ids,
+        kept,
+        list({{'product_id': product_id}}) FILTER (WHERE quantity <= 0) AS returned,
         count(*) AS source_rows,
         min(event_time) AS event_time,
         {value_expr} AS value,
@@ -304,12 +305,12 @@ events AS (
 SELECT event_key, route, payload, reject_reason, source_rows
 FROM events
 UNION ALL
-SELECT order_id || '/' || coalesce(product_ids[i], 'row' || i), NULL, NULL,
+SELECT order_id || '/' || coalesce(returned[i].product_id, 'row' || i), NULL, NULL,
        'quantity <= 0 (return or cancellation): line item not sent', 1
-FROM (SELECT order_id, product_ids, generate_subscripts(product_ids, 1) AS i
+FROM (SELECT order_id, returned, unnest(generate_series(1, array_length(returned))) AS i
       FROM grouped WHERE order_id IS NOT NULL AND NOT kept)
 UNION ALL
 SELECT 'row' || i || ':no-order-id', NULL, NULL, 'order_id is missing', 1
-FROM (SELECT unnest(range(1, n + 1)) AS i
+FROM (SELECT unnest(generate_series(1, n)) AS i
       FROM (SELECT CAST(sum(source_rows) AS BIGINT) AS n FROM grouped WHERE order_id IS NULL))
 """

@@ -171,7 +171,7 @@ def messy_orders(now: dt.datetime) -> tuple[pa.Table, dict[str, str]]:
     rows = [dict(good, order_id=f"good-{i}") for i in range(5)]
     rows.append(dict(good, order_id="huge-name", name="N" * 1_000_000))  # 1 MB: hashed, sent
     rows.append(dict(good, order_id=None))
-    reasons = {"row7:no-order-id": "order_id is missing"}
+    reasons = {"row1:no-order-id": "order_id is missing"}  # the first row without one
     for key, (change, reason) in cases.items():
         rows.append(dict(good, order_id=key, **change))
         reasons[key] = reason
