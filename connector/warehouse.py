@@ -25,7 +25,7 @@ from connector.errors import ConfigError
 
 Error = duckdb.Error
 #: DuckDB's memory limit for sync queries unless ``[engine] memory_limit`` says otherwise.
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "2GB"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -107,6 +107,8 @@ class Engine:
         ``memory_limit`` defaults to :data:`DEFAULT_MEMORY_LIMIT`: DuckDB's own default
         (80% of the machine) lets a large shaping query grow to many GB, whereas with a
         limit it spills to ``temp_dir`` and memory stays bounded whatever the row count.
+        (1GB, tried first, ran a 10M-line Meta job out of memory: part of the shaping
+        cannot spill, and the run writes its state file beside it.)
     """
 
     def __init__(self, warehouse: Warehouse, *, state: Path | None = None,

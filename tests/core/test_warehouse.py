@@ -244,4 +244,4 @@ def test_running_out_of_memory_says_which_setting_to_raise(project) -> None:
             eng.rows("SELECT len(list(i)) FROM range(10000000) t(i)")
     message = engine_message(info.value)
     assert message.startswith("DuckDB refused the query: Out of Memory Error")
-    assert '[engine] memory_limit = "4GB"' in message and "default is 1GB" in message
+    assert '[engine] memory_limit = "4GB"' in message and "default is 2GB" in message
