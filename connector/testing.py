@@ -300,22 +300,17 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
 
 
 def _shared_keys(project: Any) -> list[tuple[str, int]]:
-    """Keys under which ``project``'s job shapes more than one event that is not rejected."""
-    import datetime as dt
+    """Keys under which ``project``'s job shapes more than one event that is not rejected.
+    (The events are shaped as the next run would see them: for a destination that
+    declares unique keys, without the core's own duplicate check.)"""
+    from connector.api import open_project
 
-    from connector import pipeline
-    from connector.destination import RunContext
-    from connector.warehouse import Engine
-
-    job = project.job("job")
-    with Engine(project.warehouse) as engine:
-        prep = pipeline.prepare(engine, job)
-        dest = prep.destination(prep.settings, RunContext(job.name, dt.datetime.now(dt.UTC),
-                                                          True, True, root=project.root))
-        shape = dest.shape_sql(engine.source(prep.sql), prep.columns)
-        return engine.rows(f"SELECT event_key, count(*) FROM ({shape}) "
-                           "WHERE reject_reason IS NULL GROUP BY event_key "
-                           "HAVING count(*) > 1 ORDER BY event_key LIMIT 3")
+    with open_project(project.root).events("job") as events:
+        shared = events.sql("SELECT event_key, count(*) AS n FROM events "
+                            "WHERE reject_reason IS NULL GROUP BY event_key "
+                            "HAVING count(*) > 1 ORDER BY event_key LIMIT 3")
+    return list(zip(shared.column("event_key").to_pylist(), shared.column("n").to_pylist(),
+                    strict=True))
 
 
 def _check_empty(destination: type, settings: dict[str, Any], rows: list[dict[str, Any]],
