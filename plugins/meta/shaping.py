@@ -195,7 +195,7 @@ grouped AS (
     SELECT
         order_id,
         kept,
-        list({{'product_id': product_id}}) FILTER (WHERE quantity <= 0) AS returned,
+        list({{'product_id': product_id}}) FILTER (WHERE NOT kept) AS returned,
         count(*) AS source_rows,
         min(event_time) AS event_time,
         {value_expr} AS value,
