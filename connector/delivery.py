@@ -8,6 +8,11 @@ events the API did not name (:class:`~connector.errors.BatchRejected`) is split 
 halves until the bad events stand alone. A request that keeps failing past the
 destination's ``give_up_after`` stops the run, as does a
 :class:`~connector.errors.Fatal` error: what was not delivered stays pending.
+
+A ``record`` callback stores each request's outcome from the thread that got the
+answer, as soon as it has it: the pipeline commits it to the ledger there, so that
+what a crash can lose is no more than the answers being written, and the writes run
+beside the reading of the next events instead of after it.
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ class Result:
     fatal: str | None = None  # a reason to stop the run
     attempts: int = 0
     waited: float = 0.0
+    recorded: float = 0.0  # seconds the ``record`` callback took
+    record_error: BaseException | None = None  # what the ``record`` callback raised
 
 
 class RateLimiter:
@@ -69,13 +76,17 @@ class Deliverer:
     """Delivers batches for one run.
 
     :param sleep: how to wait (tests pass a recorder so that no test really waits).
+    :param record: called with each :class:`Result` in the delivering thread, before
+        the result is handed back; what it raises is kept in ``Result.record_error``.
     """
 
     def __init__(self, destination: Destination, limits: Limits, *,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep,
+                 record: Callable[[Result], None] | None = None):
         self.dest = destination
         self.limits = limits
         self.sleep = sleep
+        self.record = record
         self.limiter = RateLimiter(limits.rate_per_second, sleep)
         self.stop = threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=max(1, limits.concurrency),
@@ -115,8 +126,16 @@ class Deliverer:
         if self.stop.is_set():
             result.failed = list(range(len(batch)))
             result.failure = "not sent: the run was stopped"
-            return result
-        self._deliver_part(batch, 0, result)
+        else:
+            self._deliver_part(batch, 0, result)
+        if self.record is not None:
+            t = time.perf_counter()
+            try:
+                self.record(result)
+            except BaseException as exc:  # the pipeline raises it in the main thread
+                self.stop.set()
+                result.record_error = exc
+            result.recorded = time.perf_counter() - t
         return result
 
     def _deliver_part(self, batch: Batch, offset: int, result: Result) -> None:

@@ -4,9 +4,9 @@ The stages stream: DuckDB yields Arrow record batches of shaped events (one row
 per event, with a fingerprint of its payload); events already delivered with the
 same fingerprint are skipped by a join against the ledger inside DuckDB;
 rejected events are stored with their reason; the rest are cut into requests and
-delivered concurrently, and every request's outcome is committed to the ledger
-as soon as it is known, so a crash loses nothing and a re-run resends only what
-was not confirmed.
+delivered concurrently, and every request's outcome is committed to the ledger by
+the thread that delivered it as soon as it is known (:mod:`connector.recording`),
+so a crash loses nothing and a re-run resends only what was not confirmed.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from connector.errors import OfframpError, ValidationError
 from connector.interrupt import StopOnSigint
 from connector.lock import JobLock
 from connector.project import Job, Project
+from connector.recording import LedgerWriter
 from connector.scrub import engine_message, redact_exception, scrub_values
 from connector.secrets import redact
 from connector.sql_check import check_contract, check_query
@@ -197,10 +198,11 @@ class _Run:
                              self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
         limits = dest.limits
-        deliverer = None
+        deliverer = writer = None
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
-            deliverer = Deliverer(dest, limits, sleep=self.sleep)
+            writer = LedgerWriter(self.engine.cursor, self.run_id, limits.concurrency)
+            deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
         stream = cut = None
         try:
             stream = self._stream(dest, prep)
@@ -227,7 +229,7 @@ class _Run:
             if deliverer is not None:
                 deliverer.stop.set()
                 for result in deliverer.drain():
-                    self._record(result)
+                    self._record(result, raising=False)  # the first error is the one to report
             raise
         finally:
             for generator in (cut, stream):  # release DuckDB's result now, not when
@@ -236,6 +238,8 @@ class _Run:
             if deliverer is not None:
                 deliverer.close()
                 dest.close()
+            if writer is not None:
+                writer.close()
         self.timings["total"] = time.perf_counter() - t0
         if self.fatal:
             return self.finish("failed", self.fatal)
@@ -355,33 +359,21 @@ class _Run:
                 return
             yield result
 
-    def _record(self, result: Result) -> None:
-        with self.stop.protected():
-            self._record_outcomes(result)
-
-    def _record_outcomes(self, result: Result) -> None:
-        t = time.perf_counter()
-        batch, fps, route = result.batch, result.fingerprints, result.batch.route
+    def _record(self, result: Result, *, raising: bool = True) -> None:
+        """Count what became of a request (its delivering thread has already written
+        it to the ledger); raise what writing it raised."""
+        self.timings["record"] += result.recorded
         self.counts.requests += 1
-        if result.delivered:
-            self.state.record(self.run_id, "delivered", [batch.keys[i] for i in result.delivered],
-                              [fps[i] for i in result.delivered], route)
-            self.counts.delivered += len(result.delivered)
+        self.counts.delivered += len(result.delivered)
         if result.rejected:
-            idx = sorted(result.rejected)
-            reasons = [result.rejected[i] for i in idx]
-            self.state.record(self.run_id, "rejected", [batch.keys[i] for i in idx],
-                              [fps[i] for i in idx], route, reasons)
-            self.counts.rejected += len(idx)
-            self.reasons.update(reasons)
+            self.counts.rejected += len(result.rejected)
+            self.reasons.update(result.rejected.values())
         if result.failed:
-            self.state.record(self.run_id, "failed", [batch.keys[i] for i in result.failed],
-                              [fps[i] for i in result.failed], route,
-                              [result.failure] * len(result.failed))
             self.counts.failed += len(result.failed)
             if result.attempts:  # the reason, not "not sent" for requests queued behind it
                 self.failure = self.failure or result.failure
         if result.fatal:
             self.fatal = self.fatal or result.fatal
-        self.timings["record"] += time.perf_counter() - t
         self.progress(self.counts)
+        if result.record_error is not None and raising:
+            raise result.record_error

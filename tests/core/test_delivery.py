@@ -267,3 +267,41 @@ def test_requests_in_flight_are_bounded(sleeps, monkeypatch: pytest.MonkeyPatch)
     assert peak == 2
     assert max(waited_on) == 4
     assert len(results) == 10 and all(r.delivered == [0] for r in results)
+
+
+def test_record_sees_each_final_result_in_the_delivering_thread_before_it_is_returned(
+        sleeps) -> None:
+    seen: list[tuple[str, list[int], dict[int, str]]] = []
+
+    def record(result: Result) -> None:
+        seen.append((threading.current_thread().name, list(result.delivered),
+                     dict(result.rejected)))
+
+    dest = Scripted(lambda b, n: Outcome(rejected={0: "bad"}) if b.keys[0] == "k4" else Outcome())
+    deliverer = Deliverer(dest, Limits(concurrency=2), sleep=sleeps, record=record)
+    try:
+        results = [r for keys in (KEYS[:4], KEYS[4:])
+                   for r in deliverer.submit(batch(keys), keys)]
+        results += list(deliverer.drain())
+    finally:
+        deliverer.close()
+    assert len(results) == 2 and all(r.record_error is None for r in results)
+    assert sorted((d, r) for _, d, r in seen) == [([0, 1, 2, 3], {}), ([1, 2, 3], {0: "bad"})]
+    assert all(name.startswith("deliver-scripted") for name, _, _ in seen)
+
+
+def test_a_record_that_raises_is_kept_with_the_result_and_stops_the_rest(sleeps) -> None:
+    def record(result: Result) -> None:
+        raise OSError("disk full")
+
+    deliverer = Deliverer(Scripted(lambda b, n: Outcome()), Limits(concurrency=1),
+                          sleep=sleeps, record=record)
+    try:
+        results = list(deliverer.submit(batch(KEYS[:4]), KEYS[:4])) + list(deliverer.drain())
+        assert deliverer.stop.is_set()
+        (later,) = list(deliverer.submit(batch(KEYS[4:]), KEYS[4:])) + list(deliverer.drain())
+    finally:
+        deliverer.close()
+    (first,) = results
+    assert first.delivered == [0, 1, 2, 3] and isinstance(first.record_error, OSError)
+    assert later.delivered == [] and later.failure == "not sent: the run was stopped"

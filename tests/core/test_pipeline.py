@@ -268,6 +268,52 @@ def test_an_unexpected_plugin_error_ends_a_recorded_run(project, sink, monkeypat
     assert sink.received == Counter(dict.fromkeys(KEYS, 1))
 
 
+def test_each_outcome_is_written_by_the_thread_that_delivered_it(project, sink,
+                                                                 monkeypatch) -> None:
+    import threading
+
+    record, writers = State.record, []
+
+    def traced(self, *args, **kwargs):
+        writers.append(threading.current_thread().name)
+        return record(self, *args, **kwargs)
+
+    monkeypatch.setattr(State, "record", traced)
+    summary = run(project, sink_job(project, sink, max_events=2, concurrency=2))
+    assert summary.counts.delivered == 6 and summary.counts.requests == 3
+    assert len(writers) == 3 and all(name.startswith("deliver-sink") for name in writers)
+    assert set(ledger(project).values()) == {"delivered"} and set(ledger(project)) == KEYS
+
+
+def test_a_ledger_write_that_fails_stops_the_run_and_loses_only_that_request(
+        project, sink, monkeypatch) -> None:
+    record = State.record
+
+    def full_disk(self, run_id, status, keys, *args, **kwargs):
+        if "a3" in keys:
+            raise OSError(28, "No space left on device")
+        return record(self, run_id, status, keys, *args, **kwargs)
+
+    monkeypatch.setattr(State, "record", full_disk)
+    job = sink_job(project, sink, max_events=2, concurrency=1)
+    with pytest.raises(OSError, match="No space left"):
+        run(project, job)
+    assert runs(project)[0][1] == "failed" and "OSError" in runs(project)[0][5]
+    states = ledger(project)
+    delivered = {k for k, status in states.items() if status == "delivered"}
+    unrecorded = set(sink.received) - set(states)
+    assert unrecorded == {"a3", "a4"}  # the one request whose write failed
+    assert delivered and delivered <= set(sink.received)
+    assert set(states) - delivered == KEYS - set(sink.received)  # queued, not sent: failed
+
+    monkeypatch.setattr(State, "record", record)
+    again = run(project, job)
+    assert again.status == "succeeded" and set(ledger(project).values()) == {"delivered"}
+    # What the ledger knew was delivered is not sent again; the request whose answer
+    # it lost is (at least once delivery), and the rest once.
+    assert sink.received == Counter({k: 2 if k in unrecorded else 1 for k in KEYS})
+
+
 def test_a_plugin_bug_outside_delivery_still_ends_the_run(project, sink, monkeypatch) -> None:
     def broken(self, source, columns):
         raise RuntimeError("shape bug")
