@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
 
@@ -317,7 +317,8 @@ class Shaper:
 
 
 def post(url: str, token: str, events: list[str]) -> int:
-    body = urlencode({"data": "[" + ",".join(events) + "]", "access_token": token})
+    body = urlencode({"data": "[" + ",".join(events) + "]", "access_token": token},
+                     quote_via=quote)
     response = requests.post(url, data=body, timeout=60,
                              headers={"Content-Type": "application/x-www-form-urlencoded"})
     response.raise_for_status()

@@ -15,16 +15,18 @@ ALL = object()
 class Pending:
     """The events of one route waiting for their request to fill up."""
 
-    def __init__(self) -> None:
+    def __init__(self, separator: int = 1) -> None:
         self.keys: list[str] = []
         self.payloads: list[str] = []
         self.fps: list[str] = []
+        self.separator = separator  # characters between two payloads in a request
         self.size = 0  # payload characters plus one separator per event
 
     def add(self, part: pa.Table, max_events: int,
             max_bytes: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
         """Append the events of ``part``, yielding each request that fills up: at most
-        ``max_events`` events and ``max_bytes`` (payload characters plus one each).
+        ``max_events`` events and ``max_bytes`` (payload characters plus a separator
+        each).
 
         Runs of events that fit whole move with list slices; only a run that would go
         over the byte limit is walked one event at a time. The requests are the same as
@@ -32,7 +34,7 @@ class Pending:
         keys_in = part.column("event_key").to_pylist()
         payloads_in = part.column("payload").to_pylist()
         fps_in = part.column("fingerprint").to_pylist()
-        sizes = pc.add(pc.utf8_length(part.column("payload")), 1).to_pylist()
+        sizes = pc.add(pc.utf8_length(part.column("payload")), self.separator).to_pylist()
         i, n = 0, len(keys_in)
         while i < n:
             room = max_events - len(self.keys)

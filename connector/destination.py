@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic
 
+from connector import encoding
 from connector.contract import Contract
 from connector.secrets import Secret, from_env
 
@@ -75,25 +76,35 @@ class Batch:
     :param route: where these events go (for example a Meta dataset id); the
         ``route`` column of :meth:`Destination.shape_sql`, ``None`` when unused.
     :param keys: the event keys, in order.
-    :param payloads: each event's JSON text, in the same order.
+    :param payloads: each event's JSON text, in the same order, written as
+        ``encoding`` says (the destination's :attr:`Destination.payload_encoding`).
+    :param encoding: ``"json"`` (the text as it is) or ``"url"`` (percent-encoded).
     """
 
     route: str | None
     keys: Sequence[str]
     payloads: Sequence[str]
+    encoding: str = "json"
 
     def __len__(self) -> int:
         return len(self.payloads)
 
+    def array(self) -> str:
+        """The payloads as one JSON array in the batch's encoding (``[a,b]``, or
+        ``%5Ba%2Cb%5D`` for ``url``), built without parsing them."""
+        return encoding.get(self.encoding).array(self.payloads)
+
     def json_array(self) -> str:
         """The payloads as one JSON array, built without parsing them."""
+        if self.encoding != "json":
+            raise ValueError(f"the payloads are {self.encoding}-encoded: use array()")
         return "[" + ",".join(self.payloads) + "]"
 
     def split(self) -> tuple[Batch, Batch]:
         """Two halves of this batch, for isolating a bad event."""
         mid = len(self) // 2
-        return (Batch(self.route, self.keys[:mid], self.payloads[:mid]),
-                Batch(self.route, self.keys[mid:], self.payloads[mid:]))
+        return (Batch(self.route, self.keys[:mid], self.payloads[:mid], self.encoding),
+                Batch(self.route, self.keys[mid:], self.payloads[mid:], self.encoding))
 
 
 @dataclass
@@ -146,6 +157,12 @@ class Destination:
     #: False unless the SQL guarantees it: :func:`connector.testing.check_destination`
     #: checks the claim by shaping every row twice.
     unique_keys: ClassVar[bool] = False
+    #: How payloads are written into a request body: ``"json"`` (as they are) or
+    #: ``"url"`` (percent-encoded, for a form field such as Meta's ``data``). offramp
+    #: encodes them in DuckDB with the shaping, so :attr:`Batch.payloads` arrive
+    #: encoded, the request limits count encoded bytes, and :meth:`encode` only joins
+    #: them (:meth:`Batch.array`). See :mod:`connector.encoding`.
+    payload_encoding: ClassVar[str] = "json"
 
     def __init__(self, settings: pydantic.BaseModel, context: RunContext):
         self.settings = settings

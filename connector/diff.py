@@ -15,7 +15,7 @@ from connector.warehouse import literal
 def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
              failed_first: bool = False, resend_changed: bool = True,
              ledger: str = SETTLED, all_payloads: bool = False,
-             unique_keys: bool = False) -> str:
+             unique_keys: bool = False, encode: str = "{}") -> str:
     """The events of ``shape`` (a destination's shaping SQL, whose output columns are
     ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
     ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
@@ -31,6 +31,9 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     :param unique_keys: the destination's
         :attr:`~connector.destination.Destination.unique_keys`: its shaping makes at most
         one event per key that is not rejected, so the duplicate-key check is skipped.
+    :param encode: a SQL expression (``{}`` for the payload) giving the ``payload``
+        column of the events to send (see :mod:`connector.encoding`); the fingerprint
+        is always of the JSON text.
     :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
         ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
 
@@ -52,7 +55,7 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
     payload = ("s.payload" if all_payloads else
                f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
-               "ELSE s.payload END")
+               f"ELSE {encode.format('s.payload')} END")
     return f"""
         WITH checked AS (
             SELECT event_key, route, payload, {rows_expr} AS source_rows,

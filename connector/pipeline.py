@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pydantic
 
-from connector import http, plugins
+from connector import encoding, http, plugins
 from connector.batches import ALL, Pending, routes, value_counts
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
@@ -188,6 +188,7 @@ class _Run:
         self.finished = False
         self.fatal: str | None = None
         self.failure: str | None = None
+        self.encoding = encoding.get("json")  # the destination's, once it is known
 
     # -- the whole run ------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -198,6 +199,7 @@ class _Run:
                              self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
         limits = dest.limits
+        self.encoding = encoding.get(dest.payload_encoding)
         deliverer = writer = None
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
@@ -270,7 +272,8 @@ class _Run:
         shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
-                       resend_changed=dest.resend_changed, unique_keys=dest.unique_keys)
+                       resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
+                       encode=self.encoding.sql)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
         t = time.perf_counter()
@@ -293,7 +296,9 @@ class _Run:
              max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
         and cut the rest into requests of at most ``max_events`` and ``max_bytes``."""
+        enc = self.encoding
         pending: dict[str | None, Pending] = {}
+        room = max_bytes - len(enc.open) - len(enc.close)  # for one event alone
         for rb in reader:
             t = time.perf_counter()
             self.counts.events += rb.num_rows
@@ -312,7 +317,7 @@ class _Run:
                     self.state.record_shape_rejects(
                         self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
             send = active.filter(pc.invert(rejected_mask))
-            too_big = pc.greater(pc.binary_length(send.column("payload")), max_bytes - 2)
+            too_big = pc.greater(pc.binary_length(send.column("payload")), room)
             if pc.any(too_big).as_py():
                 self._reject_oversize(send.filter(too_big), max_bytes)
                 send = send.filter(pc.invert(too_big))
@@ -326,15 +331,15 @@ class _Run:
                     pc.equal(send.column("route"), route) if route is not None
                     else pc.is_null(send.column("route")))
                 key = None if route is ALL else route
-                buffer = pending.setdefault(key, Pending())
+                buffer = pending.setdefault(key, Pending(len(enc.separator)))
                 for keys, payloads, fps in buffer.add(part, max_events, max_bytes):
                     self.timings["cut"] += time.perf_counter() - t
-                    yield Batch(key, keys, payloads), fps
+                    yield Batch(key, keys, payloads, enc.name), fps
                     t = time.perf_counter()
             self.timings["cut"] += time.perf_counter() - t
         for key, buffer in pending.items():
             if buffer.keys:
-                yield Batch(key, buffer.keys, buffer.payloads), buffer.fps
+                yield Batch(key, buffer.keys, buffer.payloads, enc.name), buffer.fps
 
     def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
         """An event that alone exceeds a request's size can never be sent: reject it

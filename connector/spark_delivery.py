@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from connector import http, plugins
+from connector import encoding, http, plugins
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Limits, RunContext
 
@@ -124,7 +124,8 @@ def deliver_partition(plan: TaskPlan, batches: Iterator[pa.RecordBatch], partiti
         if not plan.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * plan.limits.concurrency)))
             deliverer = Deliverer(dest, plan.limits, sleep=sleep)
-        cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes)
+        cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes,
+                        encoding.get(cls.payload_encoding))
         for rb in _timed(batches, tally):
             for batch, fps in cutter.feed(_split(rb, tally, writer)):
                 _send(batch, fps, dest, deliverer, tally, writer)
@@ -177,10 +178,12 @@ def _split(rb: pa.RecordBatch, tally: _Tally, writer: pq.ParquetWriter) -> pa.Ta
 
 class Cutter:
     """Cuts events into requests of at most ``max_events`` and ``max_bytes``, one
-    buffer per route."""
+    buffer per route; payloads are encoded here, in Python, as the destination's
+    ``payload_encoding`` says (Spark has no function giving the same bytes)."""
 
-    def __init__(self, max_events: int, max_bytes: int):
-        self.max_events, self.max_bytes = max_events, max_bytes
+    def __init__(self, max_events: int, max_bytes: int,
+                 enc: encoding.PayloadEncoding = encoding.ENCODINGS["json"]):
+        self.max_events, self.max_bytes, self.encoding = max_events, max_bytes, enc
         self.buffers: dict[str | None, tuple[list[str], list[str], list[str], int]] = {}
 
     def feed(self, send: pa.Table) -> Iterator[tuple[Batch, list[str]]]:
@@ -188,19 +191,21 @@ class Cutter:
                 send.column("event_key").to_pylist(), send.column("payload").to_pylist(),
                 send.column("fingerprint").to_pylist(), send.column("route").to_pylist(),
                 strict=True):
+            payload = self.encoding.python(payload)
+            more = len(payload) + len(self.encoding.separator)
             keys, payloads, fps, size = self.buffers.get(route, ([], [], [], 0))
-            if keys and (len(keys) >= self.max_events or size + len(payload) + 1 > self.max_bytes):
-                yield Batch(route, keys, payloads), fps
+            if keys and (len(keys) >= self.max_events or size + more > self.max_bytes):
+                yield Batch(route, keys, payloads, self.encoding.name), fps
                 keys, payloads, fps, size = [], [], [], 0
             keys.append(key)
             payloads.append(payload)
             fps.append(fp)
-            self.buffers[route] = (keys, payloads, fps, size + len(payload) + 1)
+            self.buffers[route] = (keys, payloads, fps, size + more)
 
     def flush(self) -> Iterator[tuple[Batch, list[str]]]:
         for route, (keys, payloads, fps, _) in self.buffers.items():
             if keys:
-                yield Batch(route, keys, payloads), fps
+                yield Batch(route, keys, payloads, self.encoding.name), fps
         self.buffers.clear()
 
 

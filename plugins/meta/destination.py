@@ -10,6 +10,7 @@ core splits the request until the bad event stands alone.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote, urlencode
 
 from connector import (
     Batch,
@@ -60,6 +61,8 @@ class MetaDestination(Destination):
                     max_attempts=6, give_up_after=600.0)
     #: The shaping groups by order_id and prefixes each route's dataset id (digits).
     unique_keys = True
+    #: ``data`` is a form field: payloads are percent-encoded in DuckDB.
+    payload_encoding = "url"
 
     def __init__(self, settings: MetaSettings, context):
         super().__init__(settings, context)
@@ -76,16 +79,17 @@ class MetaDestination(Destination):
         super().open(http)
         self._token = self.secret(self.settings.access_token_env).reveal()
 
-    def _fields(self, batch: Batch) -> dict[str, str]:
-        fields = {"data": batch.json_array()}
-        if self.settings.test_event_code:
-            fields["test_event_code"] = self.settings.test_event_code
-        if self.settings.upload_tag:
-            fields["upload_tag"] = self.settings.upload_tag
-        return fields
+    def _body(self, batch: Batch, token: str | None = None) -> str:
+        """``data=<the JSON array>`` and the optional fields, form-encoded. The
+        payloads arrive percent-encoded (``payload_encoding = "url"``): the array is
+        joined from them, never re-quoted."""
+        fields = {"test_event_code": self.settings.test_event_code,
+                  "upload_tag": self.settings.upload_tag, "access_token": token}
+        rest = urlencode({k: v for k, v in fields.items() if v}, quote_via=quote)
+        return "data=" + batch.array() + ("&" + rest if rest else "")
 
     def encode(self, batch: Batch) -> bytes:
-        return offramp_http.form_encode(self._fields(batch)).encode()
+        return self._body(batch).encode()
 
     def url(self, dataset_id: str) -> str:
         base = self.settings.base_url.rstrip("/")
@@ -93,7 +97,7 @@ class MetaDestination(Destination):
 
     def deliver(self, batch: Batch) -> Outcome:
         assert self.http is not None and self._token is not None
-        body = offramp_http.form_encode({**self._fields(batch), "access_token": self._token})
+        body = self._body(batch, self._token)
         response = offramp_http.send(
             self.http, "POST", self.url(batch.route or self.settings.dataset_id or ""),
             data=body, timeout=self.limits.timeout,
