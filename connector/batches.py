@@ -20,13 +20,13 @@ class Pending:
         self.payloads: list[str] = []
         self.fps: list[str] = []
         self.separator = separator  # characters between two payloads in a request
-        self.size = 0  # payload characters plus one separator per event
+        self.size = 0  # payload bytes (UTF-8) plus one separator per event
 
     def add(self, part: pa.Table, max_events: int,
             max_bytes: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
         """Append the events of ``part``, yielding each request that fills up: at most
-        ``max_events`` events and ``max_bytes`` (payload characters plus a separator
-        each).
+        ``max_events`` events and ``max_bytes`` (payload bytes in UTF-8 plus a
+        separator each).
 
         Runs of events that fit whole move with list slices; only a run that would go
         over the byte limit is walked one event at a time. The requests are the same as
@@ -34,7 +34,7 @@ class Pending:
         keys_in = part.column("event_key").to_pylist()
         payloads_in = part.column("payload").to_pylist()
         fps_in = part.column("fingerprint").to_pylist()
-        sizes = pc.add(pc.utf8_length(part.column("payload")), self.separator).to_pylist()
+        sizes = pc.add(pc.binary_length(part.column("payload")), self.separator).to_pylist()
         i, n = 0, len(keys_in)
         while i < n:
             room = max_events - len(self.keys)

@@ -306,17 +306,20 @@ class _Run:
             self.counts.rows_read += rows or 0
             unchanged = rb.column("unchanged")
             self.counts.unchanged += pc.sum(unchanged).as_py() or 0
-            active = pa.Table.from_batches([rb]).filter(pc.invert(unchanged))
-            rejected_mask = pc.is_valid(active.column("reject_reason"))
-            rejects = active.filter(rejected_mask)
-            if rejects.num_rows:
+            table = pa.Table.from_batches([rb])
+            active = pc.invert(unchanged)
+            rejected = pc.and_(active, pc.is_valid(rb.column("reject_reason")))
+            if pc.any(rejected).as_py():  # the small columns only: payloads are not copied
+                rejects = table.select(["event_key", "route", "reject_reason"]).filter(rejected)
                 self.counts.rejected += rejects.num_rows
                 for reason, n in zip(*value_counts(rejects.column("reject_reason")), strict=True):
                     self.reasons[reason] += n
                 with self.stop.protected():
-                    self.state.record_shape_rejects(
-                        self.run_id, rejects.select(["event_key", "route", "reject_reason"]))
-            send = active.filter(pc.invert(rejected_mask))
+                    self.state.record_shape_rejects(self.run_id, rejects)
+            to_send = pc.and_(active, pc.invert(rejected))
+            send = table.select(["event_key", "route", "payload", "fingerprint"])
+            if not pc.all(to_send).as_py():  # one copy of the payloads, none when all go
+                send = send.filter(to_send)
             too_big = pc.greater(pc.binary_length(send.column("payload")), room)
             if pc.any(too_big).as_py():
                 self._reject_oversize(send.filter(too_big), max_bytes)

@@ -192,7 +192,7 @@ class Cutter:
                 send.column("fingerprint").to_pylist(), send.column("route").to_pylist(),
                 strict=True):
             payload = self.encoding.python(payload)
-            more = len(payload) + len(self.encoding.separator)
+            more = len(payload.encode()) + len(self.encoding.separator)  # UTF-8 bytes
             keys, payloads, fps, size = self.buffers.get(route, ([], [], [], 0))
             if keys and (len(keys) >= self.max_events or size + more > self.max_bytes):
                 yield Batch(route, keys, payloads, self.encoding.name), fps

@@ -11,21 +11,25 @@ import pytest
 from connector.batches import Pending as _Pending
 
 
-def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list[str]]:
-    """The original loop of ``_Run._cut``: flush before an event that does not fit."""
+def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int,
+               separator: int = 1) -> list[list[str]]:
+    """The original loop of ``_Run._cut``: flush before an event that does not fit
+    (sizes in UTF-8 bytes, plus the separator)."""
     requests, payloads, size = [], [], 0
     for part in parts:
         for p in part:
-            if payloads and (len(payloads) >= max_events or size + len(p) + 1 > max_bytes):
+            n = len(p.encode()) + separator
+            if payloads and (len(payloads) >= max_events or size + n > max_bytes):
                 requests.append(payloads)
                 payloads, size = [], 0
             payloads.append(p)
-            size += len(p) + 1
+            size += n
     return requests + ([payloads] if payloads else [])
 
 
-def sliced(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list[str]]:
-    pending, requests = _Pending(), []
+def sliced(parts: list[list[str]], max_events: int, max_bytes: int,
+           separator: int = 1) -> list[list[str]]:
+    pending, requests = _Pending(separator), []
     for n, part in enumerate(parts):
         table = pa.table({"event_key": [f"k{n}-{i}" for i in range(len(part))],
                           "payload": pa.array(part, pa.string()),
@@ -44,11 +48,18 @@ def test_same_requests_as_one_event_at_a_time(seed: int) -> None:
     max_bytes = rng.choice([5, 40, 100, 1000, 8_000_000])
     parts = [["é" * rng.choice([0, 1, 3, 10, 30, 120]) + str(i) for i in range(rng.randrange(60))]
              for _ in range(rng.randrange(1, 6))]
-    expected = one_by_one(parts, max_events, max_bytes)
-    assert sliced(parts, max_events, max_bytes) == expected
+    separator = rng.choice([1, 3])  # "," or "%2C"
+    expected = one_by_one(parts, max_events, max_bytes, separator)
+    assert sliced(parts, max_events, max_bytes, separator) == expected
     assert sum(map(len, expected)) == sum(map(len, parts))
 
 
 def test_an_event_larger_than_the_limit_goes_alone() -> None:
     parts = [["a" * 10, "b" * 100, "c"]]
     assert sliced(parts, 10, 50) == [["a" * 10], ["b" * 100], ["c"]]
+
+
+def test_sizes_are_utf8_bytes_not_characters() -> None:
+    parts = [["é" * 10, "é" * 10, "a"]]  # 20 bytes each in UTF-8, 10 characters
+    assert sliced(parts, 10, 42) == [["é" * 10, "é" * 10], ["a"]]
+    assert sliced(parts, 10, 41) == [["é" * 10], ["é" * 10, "a"]]
