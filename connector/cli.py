@@ -180,6 +180,9 @@ def print_summary(summary: pipeline.RunSummary, profile: bool = False) -> None:
     if profile and summary.timings:
         out.print("  time by stage (s): " + ", ".join(
             f"{name} {secs:.2f}" for name, secs in summary.timings.items()))
+        if "record" in summary.timings:
+            out.print("  (send: the reader waiting for the senders; record: the senders' "
+                      "ledger writes, summed over their threads, overlapped with the rest)")
 
 
 @cli.command()

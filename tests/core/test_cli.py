@@ -108,6 +108,7 @@ def test_run_rerun_full_and_dry_run(jobs, cli_runner) -> None:
 def test_run_with_progress_and_profile(jobs, cli_runner) -> None:
     out = _ok(cli_runner("run", "customers", "--profile"))
     assert "time by stage (s): validate" in out
+    assert "record: the senders' ledger writes, summed over their threads" in out
 
 
 def test_rejects_in_every_format(jobs, cli_runner, tmp_path) -> None:
