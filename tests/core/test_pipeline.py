@@ -302,9 +302,11 @@ def test_a_ledger_write_that_fails_stops_the_run_and_loses_only_that_request(
     states = ledger(project)
     delivered = {k for k, status in states.items() if status == "delivered"}
     unrecorded = set(sink.received) - set(states)
-    assert unrecorded == {"a3", "a4"}  # the one request whose write failed
+    (lost,) = [set(keys) for keys in sink.requests if "a3" in keys]
+    assert unrecorded == lost and len(lost) == 2  # the one request whose write failed
     assert delivered and delivered <= set(sink.received)
-    assert set(states) - delivered == KEYS - set(sink.received)  # queued, not sent: failed
+    # Queued behind it: recorded as failed (not sent), or never cut into a request.
+    assert set(states) - delivered <= KEYS - set(sink.received)
 
     monkeypatch.setattr(State, "record", record)
     again = run(project, job)
