@@ -195,8 +195,9 @@ class Destination:
 
     def encode(self, batch: Batch) -> bytes:
         """The request body for ``batch``. Dry runs call this to build every request
-        without sending it; :meth:`deliver` usually calls it too."""
-        return batch.json_array().encode()
+        without sending it; :meth:`deliver` usually calls it too. By default, the
+        payloads as one JSON array, in :attr:`payload_encoding`."""
+        return batch.array().encode()
 
     def deliver(self, batch: Batch) -> Outcome:
         """Send one request and say what became of each event.

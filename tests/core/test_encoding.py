@@ -10,8 +10,10 @@ from urllib.parse import parse_qs, quote, urlencode
 import duckdb
 import pytest
 
-from connector import Batch, encoding
+from connector import Batch, Destination, RunContext, Settings, encoding
 from connector.errors import ConfigError
+
+from ..conftest import NOW  # noqa: TID252 - shared test data
 
 ALPHABET = ('ab Z09 %+&=é€"{}:,[]\\/\n\t\r\x00\x7f~-_.*\'()!@#$?;\u00a0\u2028'
             '\U0001f600')
@@ -63,3 +65,9 @@ def test_a_batch_keeps_its_encoding_when_split() -> None:
 def test_an_unknown_encoding_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="unknown payload_encoding 'xml': use one of json, url"):
         encoding.get("xml")
+
+
+def test_the_default_body_is_the_array_in_the_destination_encoding() -> None:
+    dest = Destination(Settings(), RunContext("job", NOW))
+    assert dest.encode(Batch(None, ["a", "b"], ['{"a":1}', '{"b":2}'])) == b'[{"a":1},{"b":2}]'
+    assert dest.encode(Batch(None, ["a"], ["%7B%7D"], "url")) == b"%5B%7B%7D%5D"
