@@ -1,4 +1,8 @@
-"""Streaming helpers for a run: the per-route buffers that cut events into requests."""
+"""Streaming helpers for a run: the per-route buffers that cut events into requests.
+
+:class:`Cutter` serves both engines: the DuckDB pipeline and the Spark tasks feed it
+the events to send, their payloads already in the destination's encoding.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,9 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from connector import encoding
+from connector.destination import Batch
 
 #: Stands for "every event" when no event names a route.
 ALL = object()
@@ -64,6 +71,36 @@ class Pending:
         taken = (self.keys, self.payloads, self.fps)
         self.keys, self.payloads, self.fps, self.size = [], [], [], 0
         return taken
+
+
+class Cutter:
+    """Cuts events into requests of at most ``max_events`` and ``max_bytes``, one
+    :class:`Pending` buffer per route. ``enc`` is the payloads' encoding: its
+    separator counts towards the bytes, and the requests carry its name."""
+
+    def __init__(self, max_events: int, max_bytes: int,
+                 enc: encoding.PayloadEncoding = encoding.ENCODINGS["json"]):
+        self.max_events, self.max_bytes, self.encoding = max_events, max_bytes, enc
+        self.pending: dict[str | None, Pending] = {}
+
+    def feed(self, send: pa.Table) -> Iterator[tuple[Batch, list[str]]]:
+        """Add events (``event_key``, ``route``, ``payload``, ``fingerprint``); yields
+        each request that fills up, with its events' fingerprints."""
+        for route in routes(send):
+            part = send if route is ALL else send.filter(
+                pc.equal(send.column("route"), route) if route is not None
+                else pc.is_null(send.column("route")))
+            key = None if route is ALL else route
+            buffer = self.pending.setdefault(key, Pending(len(self.encoding.separator)))
+            for keys, payloads, fps in buffer.add(part, self.max_events, self.max_bytes):
+                yield Batch(key, keys, payloads, self.encoding.name), fps
+
+    def flush(self) -> Iterator[tuple[Batch, list[str]]]:
+        """The requests still filling up."""
+        for key, buffer in self.pending.items():
+            if buffer.keys:
+                yield Batch(key, buffer.keys, buffer.payloads, self.encoding.name), buffer.fps
+        self.pending.clear()
 
 
 def routes(table: pa.Table) -> list[Any]:

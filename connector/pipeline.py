@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pydantic
 
 from connector import encoding, http, plugins
-from connector.batches import ALL, Pending, routes, value_counts
+from connector.batches import Cutter, value_counts
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
 from connector.diff import diff_sql
@@ -188,7 +188,6 @@ class _Run:
         self.finished = False
         self.fatal: str | None = None
         self.failure: str | None = None
-        self.encoding = encoding.get("json")  # the destination's, once it is known
 
     # -- the whole run ------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -199,7 +198,7 @@ class _Run:
                              self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
         limits = dest.limits
-        self.encoding = encoding.get(dest.payload_encoding)
+        enc = encoding.get(dest.payload_encoding)
         deliverer = writer = None
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
@@ -207,8 +206,8 @@ class _Run:
             deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
         stream = cut = None
         try:
-            stream = self._stream(dest, prep)
-            cut = self._cut(stream, limits.max_events, limits.max_bytes)
+            stream = self._stream(dest, prep, enc)
+            cut = self._cut(stream, Cutter(limits.max_events, limits.max_bytes, enc))
             for batch, fps in cut:
                 if deliverer is None:
                     t = time.perf_counter()
@@ -266,14 +265,15 @@ class _Run:
                           redact(error) if error else None, dict(self.timings))
 
     # -- stages -----------------------------------------------------------------------
-    def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
-        """The shaped events, diffed against the ledger, as Arrow record batches;
-        ``timings["shape"]`` is the time spent in DuckDB."""
+    def _stream(self, dest: Destination, prep: Prepared,
+                enc: encoding.PayloadEncoding) -> Iterator[pa.RecordBatch]:
+        """The shaped events, diffed against the ledger, as Arrow record batches, with
+        the payloads to send in ``enc``; ``timings["shape"]`` is the time in DuckDB."""
         shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
-                       encode=self.encoding.sql)
+                       encode=enc.sql)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
         t = time.perf_counter()
@@ -292,12 +292,11 @@ class _Run:
         finally:
             reader.close()
 
-    def _cut(self, reader: Iterator[pa.RecordBatch], max_events: int,
-             max_bytes: int) -> Iterator[tuple[Batch, list[str]]]:
+    def _cut(self, reader: Iterator[pa.RecordBatch],
+             cutter: Cutter) -> Iterator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
-        and cut the rest into requests of at most ``max_events`` and ``max_bytes``."""
-        enc = self.encoding
-        pending: dict[str | None, Pending] = {}
+        and cut the rest into requests with ``cutter``."""
+        enc, max_bytes = cutter.encoding, cutter.max_bytes
         room = max_bytes - len(enc.open) - len(enc.close)  # for one event alone
         for rb in reader:
             t = time.perf_counter()
@@ -329,20 +328,12 @@ class _Run:
             if not send.num_rows:
                 continue
             t = time.perf_counter()
-            for route in routes(send):
-                part = send if route is ALL else send.filter(
-                    pc.equal(send.column("route"), route) if route is not None
-                    else pc.is_null(send.column("route")))
-                key = None if route is ALL else route
-                buffer = pending.setdefault(key, Pending(len(enc.separator)))
-                for keys, payloads, fps in buffer.add(part, max_events, max_bytes):
-                    self.timings["cut"] += time.perf_counter() - t
-                    yield Batch(key, keys, payloads, enc.name), fps
-                    t = time.perf_counter()
+            for request in cutter.feed(send):
+                self.timings["cut"] += time.perf_counter() - t
+                yield request
+                t = time.perf_counter()
             self.timings["cut"] += time.perf_counter() - t
-        for key, buffer in pending.items():
-            if buffer.keys:
-                yield Batch(key, buffer.keys, buffer.payloads, enc.name), buffer.fps
+        yield from cutter.flush()
 
     def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
         """An event that alone exceeds a request's size can never be sent: reject it

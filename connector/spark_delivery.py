@@ -31,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connector import encoding, http, plugins
+from connector.batches import Cutter
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Limits, RunContext
 
@@ -124,10 +125,10 @@ def deliver_partition(plan: TaskPlan, batches: Iterator[pa.RecordBatch], partiti
         if not plan.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * plan.limits.concurrency)))
             deliverer = Deliverer(dest, plan.limits, sleep=sleep)
-        cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes,
-                        encoding.get(cls.payload_encoding))
+        enc = encoding.get(cls.payload_encoding)
+        cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes, enc)
         for rb in _timed(batches, tally):
-            for batch, fps in cutter.feed(_split(rb, tally, writer)):
+            for batch, fps in cutter.feed(_encoded(_split(rb, tally, writer), enc)):
                 _send(batch, fps, dest, deliverer, tally, writer)
         for batch, fps in cutter.flush():
             _send(batch, fps, dest, deliverer, tally, writer)
@@ -176,37 +177,14 @@ def _split(rb: pa.RecordBatch, tally: _Tally, writer: pq.ParquetWriter) -> pa.Ta
     return active.filter(pc.invert(rejected))
 
 
-class Cutter:
-    """Cuts events into requests of at most ``max_events`` and ``max_bytes``, one
-    buffer per route; payloads are encoded here, in Python, as the destination's
-    ``payload_encoding`` says (Spark has no function giving the same bytes)."""
-
-    def __init__(self, max_events: int, max_bytes: int,
-                 enc: encoding.PayloadEncoding = encoding.ENCODINGS["json"]):
-        self.max_events, self.max_bytes, self.encoding = max_events, max_bytes, enc
-        self.buffers: dict[str | None, tuple[list[str], list[str], list[str], int]] = {}
-
-    def feed(self, send: pa.Table) -> Iterator[tuple[Batch, list[str]]]:
-        for key, payload, fp, route in zip(
-                send.column("event_key").to_pylist(), send.column("payload").to_pylist(),
-                send.column("fingerprint").to_pylist(), send.column("route").to_pylist(),
-                strict=True):
-            payload = self.encoding.python(payload)
-            more = len(payload.encode()) + len(self.encoding.separator)  # UTF-8 bytes
-            keys, payloads, fps, size = self.buffers.get(route, ([], [], [], 0))
-            if keys and (len(keys) >= self.max_events or size + more > self.max_bytes):
-                yield Batch(route, keys, payloads, self.encoding.name), fps
-                keys, payloads, fps, size = [], [], [], 0
-            keys.append(key)
-            payloads.append(payload)
-            fps.append(fp)
-            self.buffers[route] = (keys, payloads, fps, size + more)
-
-    def flush(self) -> Iterator[tuple[Batch, list[str]]]:
-        for route, (keys, payloads, fps, _) in self.buffers.items():
-            if keys:
-                yield Batch(route, keys, payloads, self.encoding.name), fps
-        self.buffers.clear()
+def _encoded(send: pa.Table, enc: encoding.PayloadEncoding) -> pa.Table:
+    """``send`` with its payloads in ``enc``, encoded in Python: Spark has no function
+    giving the same bytes as DuckDB's (the twins are tested alike)."""
+    if enc.name == "json":
+        return send
+    payloads = pa.array([enc.python(p) for p in send.column("payload").to_pylist()],
+                        pa.string())
+    return send.set_column(send.schema.get_field_index("payload"), "payload", payloads)
 
 
 def _send(batch: Batch, fps: list[str], dest: Any, deliverer: Deliverer | None, tally: _Tally,

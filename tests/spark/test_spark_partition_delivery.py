@@ -18,12 +18,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from connector.batches import Cutter
 from connector.destination import Limits, RunContext
 from connector.errors import ConfigError
 from connector.spark_delivery import (
     OUTCOMES,
     SHAPE_REJECTED,
-    Cutter,
     TaskPlan,
     deliver_partition,
     outcome_name,
