@@ -98,7 +98,7 @@ class Batch:
         """The payloads as one JSON array, built without parsing them."""
         if self.encoding != "json":
             raise ValueError(f"the payloads are {self.encoding}-encoded: use array()")
-        return "[" + ",".join(self.payloads) + "]"
+        return self.array()
 
     def split(self) -> tuple[Batch, Batch]:
         """Two halves of this batch, for isolating a bad event."""

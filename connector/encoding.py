@@ -41,10 +41,6 @@ class PayloadEncoding:
         """The encoded payloads as one encoded JSON array."""
         return self.open + self.separator.join(payloads) + self.close
 
-    def expression(self, payload: str) -> str:
-        """:attr:`sql` applied to the SQL expression ``payload``."""
-        return self.sql.format(payload)
-
 
 ENCODINGS = {
     "json": PayloadEncoding("json", "{}", str, "[", ",", "]"),

@@ -28,10 +28,10 @@ class LedgerWriter:
 
     def __init__(self, cursor: Any, run_id: int, size: int):
         self.run_id = run_id
-        self._cursors = [cursor() for _ in range(max(1, size))]
+        self._states = [State(cursor(), create=False) for _ in range(max(1, size))]
         self._free: queue.SimpleQueue[State] = queue.SimpleQueue()
-        for con in self._cursors:
-            self._free.put(State(con, create=False))
+        for state in self._states:
+            self._free.put(state)
 
     def record(self, result: Result) -> None:
         """Commit what became of each event of ``result.batch``: delivered, rejected
@@ -43,8 +43,8 @@ class LedgerWriter:
             self._free.put(state)
 
     def close(self) -> None:
-        for con in self._cursors:
-            con.close()
+        for state in self._states:
+            state.con.close()
 
 
 def _write(state: State, run_id: int, result: Result) -> None:

@@ -32,7 +32,7 @@ def test_duckdb_and_python_encode_alike(name: str, seed: int) -> None:
     con = duckdb.connect()
     con.execute("CREATE TABLE t (i INTEGER, p VARCHAR)")
     con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(texts)))
-    sql = f"SELECT {enc.expression('p')} FROM t ORDER BY i"
+    sql = f"SELECT {enc.sql.format('p')} FROM t ORDER BY i"
     assert [r[0] for r in con.execute(sql).fetchall()] == [enc.python(t) for t in texts]
 
 
