@@ -181,11 +181,27 @@ class Destination:
           when you can: an event already delivered with the same payload counts as
           unchanged and is not rejected again when, say, it has aged out of the window;
         * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine;
-        * ``source_rows BIGINT`` (optional): how many query rows made the event.
+        * ``source_rows BIGINT`` (optional): how many query rows made the event;
+        * ``source_key VARCHAR`` (when :meth:`source_key` gives a key): the key of the
+          rows that made the event, NULL when they have none.
 
         :param columns: the query's output columns and their DuckDB types.
         """
         raise NotImplementedError
+
+    def source_key(self, columns: dict[str, str]) -> str | None:
+        """The key that groups the job's rows into events, as a DuckDB expression over
+        the row ``src`` (the same text :meth:`shape_sql` groups by), or None (the
+        default). Give one only when the events made from the rows of one key depend
+        on those rows and the settings alone: not on other rows, and not on the run's
+        clock (except their reject reasons). offramp then fingerprints each key's rows
+        and, on later runs, skips shaping the keys whose rows did not change since
+        their events were delivered (:mod:`connector.incremental`);
+        :func:`connector.testing.check_destination` checks the promise.
+
+        :param columns: the query's output columns and their DuckDB types.
+        """
+        return None
 
     # -- delivery ------------------------------------------------------------------
     def open(self, http: requests.Session) -> None:

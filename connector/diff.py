@@ -15,7 +15,7 @@ from connector.warehouse import literal
 def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
              failed_first: bool = False, resend_changed: bool = True,
              ledger: str = SETTLED, all_payloads: bool = False,
-             unique_keys: bool = False, encode: str = "{}") -> str:
+             unique_keys: bool = False, encode: str = "{}", source_key: bool = False) -> str:
     """The events of ``shape`` (a destination's shaping SQL, whose output columns are
     ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
     ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
@@ -34,6 +34,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     :param encode: a SQL expression (``{}`` for the payload) giving the ``payload``
         column of the events to send (see :mod:`connector.encoding`); the fingerprint
         is always of the JSON text.
+    :param source_key: pass the shaping's ``source_key`` column through (see
+        :mod:`connector.incremental`).
     :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
         ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
 
@@ -48,6 +50,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     groups by the key declare :attr:`~connector.destination.Destination.unique_keys`.
     """
     rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
+    key, key_out = (", source_key", ", s.source_key") if source_key else ("", "")
+    checked = "SELECT * FROM checked" if unique_keys else _CHECK_DUPLICATES.replace("/*key*/", key)
     same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
     settled = ("FALSE" if full else
                f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
@@ -58,15 +62,15 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
                f"ELSE {encode.format('s.payload')} END")
     return f"""
         WITH checked AS (
-            SELECT event_key, route, payload, {rows_expr} AS source_rows,
+            SELECT event_key, route, payload, {rows_expr} AS source_rows{key},
                    CASE WHEN reject_reason IS NOT NULL THEN reject_reason
                         WHEN event_key IS NULL THEN {_NO_KEY}
                         WHEN payload IS NULL THEN {_NO_PAYLOAD} END AS reject_reason,
                    md5(payload) AS fingerprint
             FROM ({shape}) AS shaped_events),
-        shaped AS ({"SELECT * FROM checked" if unique_keys else _CHECK_DUPLICATES}),
+        shaped AS ({checked}),
         settled AS ({ledger})
-        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows,
+        SELECT s.event_key, s.route, s.reject_reason, s.fingerprint, s.source_rows{key_out},
                {settled} AS unchanged, l.status AS previous_status,
                {payload} AS payload
         FROM shaped AS s LEFT JOIN settled AS l ON l.event_key = s.event_key
@@ -76,7 +80,7 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
 _DUPLICATE = literal("duplicate event key: {} events share this key in one run; make the "
                      "key unique (for example, group the query by it)")
 _CHECK_DUPLICATES = f"""
-            SELECT event_key, route, payload, source_rows, fingerprint,
+            SELECT event_key, route, payload, source_rows/*key*/, fingerprint,
                    CASE WHEN reject_reason IS NULL AND copies > 1
                         THEN format({_DUPLICATE}, copies) ELSE reject_reason END AS reject_reason
             FROM (SELECT *, count(*) FILTER (WHERE reject_reason IS NULL)

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pydantic
 
-from connector import encoding, http, plugins
+from connector import encoding, http, incremental, plugins
 from connector.batches import Cutter, value_counts
 from connector.delivery import Deliverer, Result
 from connector.destination import Batch, Destination, RunContext
@@ -188,6 +188,9 @@ class _Run:
         self.finished = False
         self.fatal: str | None = None
         self.failure: str | None = None
+        self.incremental: incremental.Incremental | None = None
+        self.tracker = None  # the cursor that notes each event's key while events stream
+        self.notes: list[str] = []
 
     # -- the whole run ------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -241,6 +244,12 @@ class _Run:
                 dest.close()
             if writer is not None:
                 writer.close()
+        if self.incremental is not None:
+            t = time.perf_counter()
+            with self.stop.protected():
+                self.incremental.settle(self.run_id)
+            self.incremental.close()
+            self.timings["settle"] = time.perf_counter() - t
         self.timings["total"] = time.perf_counter() - t0
         if self.fatal:
             return self.finish("failed", self.fatal)
@@ -250,10 +259,10 @@ class _Run:
         summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
         if not self.dry_run and summary.counts.delivered:
             try:
-                summary.notes = list(dest.after_run(summary, self.state.replace))
+                summary.notes += dest.after_run(summary, self.state.replace)
             except Exception as exc:  # follow-up work never changes the run's outcome
-                summary.notes = [redact(f"after the run, {dest.name} failed: "
-                                        f"{type(exc).__name__}: {exc}")]
+                summary.notes.append(redact(f"after the run, {dest.name} failed: "
+                                            f"{type(exc).__name__}: {exc}"))
         return summary
 
     def finish(self, status: str, error: str | None) -> RunSummary:
@@ -262,18 +271,19 @@ class _Run:
             self.state.finish_run(self.run_id, status, self.counts, error)
             self.finished = True
         return RunSummary(self.run_id, self.job.name, self.job.destination, status, self.counts,
-                          redact(error) if error else None, dict(self.timings))
+                          redact(error) if error else None, dict(self.timings), list(self.notes))
 
     # -- stages -----------------------------------------------------------------------
     def _stream(self, dest: Destination, prep: Prepared,
                 enc: encoding.PayloadEncoding) -> Iterator[pa.RecordBatch]:
         """The shaped events, diffed against the ledger, as Arrow record batches, with
         the payloads to send in ``enc``; ``timings["shape"]`` is the time in DuckDB."""
-        shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
+        source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
+        shape = dest.shape_sql(source, prep.columns)
         sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
-                       encode=enc.sql)
+                       encode=enc.sql, source_key=self.incremental is not None)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
         t = time.perf_counter()
@@ -292,6 +302,29 @@ class _Run:
         finally:
             reader.close()
 
+    def _unchanged_skipped(self, dest: Destination, prep: Prepared, source: str) -> str:
+        """The relation to shape: ``source`` without the rows of the keys that did not
+        change, when the destination names its key (:mod:`connector.incremental`)."""
+        key = dest.source_key(prep.columns)
+        if key is None:
+            return source
+        t = time.perf_counter()
+        fixed = RunContext(self.job.name, incremental.SALT_CLOCK, False, True, root=self.root)
+        salt = incremental.salt(prep.destination(prep.settings, fixed).shape_sql(
+            source, prep.columns), prep.sql, prep.columns)
+        self.incremental = incremental.Incremental(self.engine.con, source, key, salt,
+                                                   skip=not self.full, write=not self.dry_run)
+        skipped = self.incremental.start(self.stop.protected)
+        self.counts.events += skipped.events
+        self.counts.unchanged += skipped.events
+        self.counts.rows_read += skipped.rows
+        if skipped.keys:
+            self.notes.append(f"{skipped.keys:,} keys ({skipped.events:,} events) not shaped: "
+                              "their rows are as they were when their events were delivered")
+        self.tracker = self.engine.cursor()
+        self.timings["fingerprint"] = time.perf_counter() - t
+        return self.incremental.rows()
+
     def _cut(self, reader: Iterator[pa.RecordBatch],
              cutter: Cutter) -> Iterator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
@@ -305,6 +338,8 @@ class _Run:
             self.counts.rows_read += rows or 0
             unchanged = rb.column("unchanged")
             self.counts.unchanged += pc.sum(unchanged).as_py() or 0
+            if self.incremental is not None:
+                self.incremental.track(self.tracker, rb)
             table = pa.Table.from_batches([rb])
             active = pc.invert(unchanged)
             rejected = pc.and_(active, pc.is_valid(rb.column("reject_reason")))

@@ -26,7 +26,7 @@ from connector import (
 from connector import http as offramp_http
 from plugins.meta.emulator import MetaEmulator
 from plugins.meta.settings import MetaSettings
-from plugins.meta.shaping import shape_sql
+from plugins.meta.shaping import order_key, shape_sql
 
 RETRY_CODES = {1, 2}
 THROTTLE_CODES = {4, 17, 32, 341, 613, 80003}
@@ -74,6 +74,11 @@ class MetaDestination(Destination):
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         return shape_sql(source, columns, self.settings, self.context.now,
                          self.context.first_send)
+
+    def source_key(self, columns: dict[str, str]) -> str:
+        """Events are made per order, from that order's rows and the settings alone;
+        the clock only decides reject reasons (the time window)."""
+        return order_key(columns)
 
     def open(self, http) -> None:
         super().open(http)

@@ -24,6 +24,7 @@ afterwards. Measured at 1M line items: 6.1 s before these changes, 4.1 s after.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from connector import ConfigError, pii
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
@@ -80,25 +81,37 @@ def _pretrimmed(sql: str, alias: str) -> str:
     return sql
 
 
+def _column(columns: dict[str, str], name: str) -> str:
+    """The query's column ``name`` (any case) of the row ``src``, or NULL."""
+    have = {c.lower(): c for c in columns}
+    return f'src."{have[name]}"' if name in have else "NULL"
+
+
+def _fractional(columns: dict[str, str], name: str) -> bool:
+    have = {c.lower(): c for c in columns}
+    return columns.get(have.get(name, ""), "").upper().startswith(_FRACTIONAL)
+
+
+def _text_column(columns: dict[str, str], name: str) -> str:
+    """An identifier column as text; whole numbers stored as DOUBLE or DECIMAL lose
+    their ".0" (phone 6505551212.0 is 6505551212, order 42.0 is "42")."""
+    expr = _column(columns, name)
+    if not _fractional(columns, name):
+        return expr
+    return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e18 "
+            f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
+
+
+def order_key(columns: dict[str, str]) -> str:
+    """The order a row ``src`` belongs to, as the events are grouped by it."""
+    return pii.text(_text_column(columns, "order_id"))
+
+
 def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.datetime,
               first_send: bool) -> str:
     have = {c.lower(): c for c in columns}
-
-    def col(name: str) -> str:
-        return f'src."{have[name]}"' if name in have else "NULL"
-
-    def fractional(name: str) -> bool:
-        return columns.get(have.get(name, ""), "").upper().startswith(_FRACTIONAL)
-
-    def text_col(name: str) -> str:
-        """An identifier column as text; whole numbers stored as DOUBLE or DECIMAL lose
-        their ".0" (phone 6505551212.0 is 6505551212, order 42.0 is "42")."""
-        expr = col(name)
-        if not fractional(name):
-            return expr
-        return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e18 "
-                f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
-
+    col, text_col = partial(_column, columns), partial(_text_column, columns)
+    fractional = partial(_fractional, columns)
     birthdate_type = ("VARCHAR" if fractional("birthdate")
                       else columns.get(have.get("birthdate", ""), "VARCHAR"))
     value_name = (s.value_column or "value").lower()
@@ -172,7 +185,7 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
 WITH {pii.countries_cte("countries")}, {pii.states_cte("states")}, {routes},
 rows AS (
     SELECT
-        {pii.text(text_col("order_id"))} AS order_id,
+        {order_key(columns)} AS order_id,
         TRY_CAST({col("quantity")} AS DOUBLE) AS quantity,
         coalesce(TRY_CAST({col("quantity")} AS DOUBLE) > 0, TRUE) AS kept,
         TRY_CAST({col("price")} AS DOUBLE) AS price,
@@ -239,6 +252,7 @@ events AS (
         {key} AS event_key,
         r.dataset_id AS route,
         o.source_rows,
+        o.order_id AS source_key,
         CASE
             WHEN o.event_time IS NULL THEN 'timestamp is missing or not a time'
             WHEN o.missing_quantity > 0 THEN 'quantity is missing, not a finite number, or absurd'
@@ -302,15 +316,15 @@ events AS (
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}
     {route_join}
 )
-SELECT event_key, route, payload, reject_reason, source_rows
+SELECT event_key, route, payload, reject_reason, source_rows, source_key
 FROM events
 UNION ALL
 SELECT order_id || '/' || coalesce(returned[i].product_id, 'row' || i), NULL, NULL,
-       'quantity <= 0 (return or cancellation): line item not sent', 1
+       'quantity <= 0 (return or cancellation): line item not sent', 1, order_id
 FROM (SELECT order_id, returned, unnest(generate_series(1, array_length(returned))) AS i
       FROM grouped WHERE order_id IS NOT NULL AND NOT kept)
 UNION ALL
-SELECT 'row' || i || ':no-order-id', NULL, NULL, 'order_id is missing', 1
+SELECT 'row' || i || ':no-order-id', NULL, NULL, 'order_id is missing', 1, NULL
 FROM (SELECT unnest(generate_series(1, n)) AS i
       FROM (SELECT CAST(sum(source_rows) AS BIGINT) AS n FROM grouped WHERE order_id IS NULL))
 """

@@ -2,7 +2,9 @@
 
 Runs the real CLI (``connector.cli.main``). When ``OFFRAMP_TEST_NOTES`` names a
 file, it appends one line per milestone so that a test can send a signal at an
-exact point: ``stream`` when the shaping query starts, ``record <status> <n>``
+exact point: ``fingerprint`` when the pass over the rows that fingerprints each key
+starts (:mod:`connector.incremental`), ``stream`` when the shaping query starts,
+``record <status> <n>``
 after each ledger commit, ``sigint`` when offramp's SIGINT handler is called. The
 probes only observe; they change nothing.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from connector import state, warehouse  # noqa: E402
+from connector import incremental, state, warehouse  # noqa: E402
 
 
 def _note(text: str) -> None:
@@ -26,6 +28,11 @@ def _note(text: str) -> None:
 
 def _install() -> None:
     stream, record = warehouse.Engine.stream, state.State.record
+    fingerprint = incremental.Incremental.start
+
+    def probed_fingerprint(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _note("fingerprint")
+        return fingerprint(self, *args, **kwargs)
 
     def probed_stream(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         _note("stream")
@@ -48,6 +55,7 @@ def _install() -> None:
 
     signal.signal = probed_signal  # type: ignore[assignment]
     warehouse.Engine.stream = probed_stream  # type: ignore[method-assign]
+    incremental.Incremental.start = probed_fingerprint  # type: ignore[method-assign]
     state.State.record = probed_record  # type: ignore[method-assign]
 
 

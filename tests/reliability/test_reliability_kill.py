@@ -31,12 +31,14 @@ def assert_resumed(shop: Shop, emu: GatedMeta, duplicates: int) -> None:
 
 
 def test_kill_before_the_first_request(shop: Shop, emu: GatedMeta) -> None:
-    """Killed while DuckDB shapes the events: nothing was sent, nothing is lost."""
+    """Killed while DuckDB reads the rows (the fingerprint pass before shaping): nothing
+    was sent, nothing is lost."""
     shop.write_orders(ORDERS)
     shop.write_job(where=SLOW)
     emu.hold_after(0)  # a safety net: no request may get through before the kill
     proc = spawn(shop, "run", "sync", "--quiet")
-    proc.wait_note(lambda notes: "stream" in notes, "the shaping query started")
+    # The first query over the rows is the pass that fingerprints each order.
+    proc.wait_note(lambda notes: "fingerprint" in notes, "the first query over the rows")
     proc.popen.send_signal(signal.SIGKILL)
     code, _, _ = proc.finish()
     assert code == -signal.SIGKILL

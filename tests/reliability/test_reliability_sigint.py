@@ -50,12 +50,14 @@ def test_sigint_while_requests_are_in_flight(shop: Shop, emu: GatedMeta, sig) ->
 
 
 def test_sigint_while_duckdb_shapes_stops_at_once(shop: Shop, emu: GatedMeta) -> None:
-    """A shaping query of many seconds is interrupted at once, not run to its end."""
+    """A query over the rows of many seconds (the fingerprint pass that comes before
+    shaping) is interrupted at once, not run to its end."""
     shop.write_orders(3000)
     shop.write_job(where=SLOW)  # DuckDB alone would need about 40 s
     emu.hold_after(0)
     proc = spawn(shop, "run", "sync", "--quiet")
-    proc.wait_note(lambda notes: "stream" in notes, "the shaping query started")
+    # The first query over the rows is the pass that fingerprints each order.
+    proc.wait_note(lambda notes: "fingerprint" in notes, "the first query over the rows")
     started = time.monotonic()
     proc.popen.send_signal(signal.SIGINT)
     code, out, err = proc.finish()

@@ -1,0 +1,175 @@
+"""Incremental runs: the rows of keys that did not change are skipped before shaping.
+
+A destination that groups rows into events by a key (Meta groups by ``order_id``)
+declares it with :meth:`~connector.destination.Destination.source_key`. Each run
+then starts with one cheap pass over the job's rows (``fingerprints``): per key, a
+fingerprint of its rows (the sum of each row's hash, the number of rows, and a salt
+for everything else the events depend on). A key whose fingerprint is the one kept
+in ``state.sources`` is not shaped at all: its events count as unchanged. Only the
+other keys' rows are shaped and diffed against the ledger as before.
+
+A key enters ``state.sources`` only at the end of a run, and only when every event
+made from it is settled in the ledger with this run's payload: delivered or refused
+by the destination (this run or before), never rejected before sending (a reason
+such as "older than the window" depends on the clock, so those keys are shaped again
+every run), never failed or left pending. Before anything is sent, the keys about
+to be shaped again are removed from it. So whatever stops a run (a crash, Ctrl-C, a
+failing API), ``state.sources`` only names keys whose events the destination holds
+exactly as their rows would make them now; at worst a key is shaped again for
+nothing, and the ledger diff still decides what is sent.
+
+The salt is the destination's shaping SQL written for a fixed clock, the job's SQL
+and its column types: a change to the settings, the query or the plugin's shaping
+changes every fingerprint, and the next run shapes everything once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+
+from connector.warehouse import literal
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS state.sources (
+    source_key VARCHAR NOT NULL, fingerprint UBIGINT NOT NULL, events BIGINT NOT NULL,
+    source_rows BIGINT NOT NULL)
+"""
+
+#: The clock the salt's shaping SQL is written for: any fixed instant would do.
+SALT_CLOCK = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+#: Bumped when the fingerprint's definition changes, so that old ones never match.
+VERSION = "1"
+
+
+def salt(shape_sql: str, job_sql: str, columns: dict[str, str]) -> str:
+    """What the events depend on besides the rows: ``shape_sql`` is the destination's
+    SQL for a fixed clock (:data:`SALT_CLOCK`)."""
+    text = "\x1f".join([VERSION, shape_sql, job_sql,
+                        *(f"{name}:{kind}" for name, kind in columns.items())])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass
+class Skipped:
+    """The keys whose rows were not shaped, and what they stand for."""
+
+    keys: int = 0
+    events: int = 0
+    rows: int = 0
+
+
+class Incremental:
+    """One run's use of ``state.sources`` on ``con`` (the engine's connection, with the
+    job's rows as the view ``source`` and the state file attached as ``state``).
+
+    :param key: the destination's key, a SQL expression over the row ``src``.
+    :param salt: see :func:`salt`.
+    :param skip: skip unchanged keys (False for a full run).
+    :param write: keep ``state.sources`` up to date (False for a dry run).
+    """
+
+    def __init__(self, con: Any, source: str, key: str, salt: str, *, skip: bool,
+                 write: bool):
+        self.con, self.source, self.key = con, source, key
+        self.salt, self.skip, self.write = salt, skip, write
+        for statement in (SCHEMA, "ATTACH IF NOT EXISTS ':memory:' AS offramp_run",
+                          "CREATE OR REPLACE TABLE offramp_run.events (source_key VARCHAR, "
+                          "event_key VARCHAR, unchanged BOOLEAN)"):
+            con.execute(statement).fetchall()
+        self.fingerprinted = False
+        self.skipped = Skipped()
+
+    def _one(self, sql: str) -> tuple[Any, ...]:
+        return self.con.execute(sql).fetchall()[0]
+
+    def start(self, protect: Callable[[], Any]) -> Skipped:
+        """Fingerprint every key's rows, find the unchanged ones and, before anything
+        is sent, forget the keys about to be shaped again. ``protect()`` gives a
+        context in which a SIGINT waits."""
+        known = self.skip and self._one("SELECT count(*) > 0 FROM state.sources")[0]
+        if not (known or self.write):
+            return Skipped()  # nothing to skip and nothing to keep: no pass needed
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE offramp_keys AS
+            SELECT {self.key} AS source_key,
+                   hash(count(*), sum(hash(src)), {literal(self.salt)}) AS fingerprint,
+                   count(*) AS source_rows
+            FROM {self.source} AS src GROUP BY ALL""").fetchall()
+        self.fingerprinted = True
+        skipped = Skipped()
+        if known:
+            self.con.execute("""
+                CREATE OR REPLACE TEMP TABLE offramp_skip AS
+                SELECT s.source_key, s.events, s.source_rows
+                FROM offramp_keys AS k JOIN state.sources AS s
+                  ON s.source_key = k.source_key AND s.fingerprint = k.fingerprint
+            """).fetchall()
+            n, events, rows = self._one("SELECT count(*), coalesce(sum(events), 0), "
+                                        "coalesce(sum(source_rows), 0) FROM offramp_skip")
+            skipped = Skipped(int(n), int(events), int(rows))
+        if self.write:
+            with protect():
+                if skipped.keys:
+                    self.con.execute("DELETE FROM state.sources AS s WHERE NOT EXISTS ("
+                                     "SELECT 1 FROM offramp_skip AS k "
+                                     "WHERE k.source_key = s.source_key)").fetchall()
+                else:
+                    self.con.execute("DELETE FROM state.sources").fetchall()
+        self.skipped = skipped
+        return skipped
+
+    def rows(self) -> str:
+        """The relation to shape: the job's rows, without those of the skipped keys."""
+        if not self.fingerprinted or not self.skipped.keys:
+            return self.source
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW offramp_changed AS
+            SELECT src.* FROM {self.source} AS src
+            WHERE NOT EXISTS (SELECT 1 FROM offramp_skip AS k
+                              WHERE k.source_key = ({self.key}))""").fetchall()
+        return "offramp_changed"
+
+    def track(self, cursor: Any, events: pa.RecordBatch) -> None:
+        """Note which key made each shaped event (on ``cursor``: the engine's connection
+        is busy streaming them)."""
+        if not self.write or not self.fingerprinted or not events.num_rows:
+            return
+        table = pa.Table.from_batches([events]).select(["source_key", "event_key", "unchanged"])
+        cursor.register("offramp_tracked", table)
+        try:
+            cursor.execute("INSERT INTO offramp_run.events SELECT * FROM offramp_tracked"
+                           ).fetchall()
+        finally:
+            cursor.unregister("offramp_tracked")
+
+    def settle(self, run_id: int) -> int:
+        """Keep the fingerprints of the keys all of whose events are now settled in the
+        ledger with this run's payload; returns how many."""
+        if not self.write or not self.fingerprinted:
+            return 0
+        inserted = self.con.execute(f"""
+            INSERT INTO state.sources
+            WITH outcome AS (
+                SELECT event_key, arg_max(status, seq) AS status FROM state.ledger
+                WHERE run_id = {int(run_id)} GROUP BY event_key),
+            settled AS (
+                SELECT e.source_key, count(*) AS events FROM offramp_run.events AS e
+                LEFT JOIN outcome AS o ON o.event_key = e.event_key
+                WHERE e.source_key IS NOT NULL
+                GROUP BY e.source_key
+                HAVING bool_and(e.unchanged OR coalesce(o.status IN ('delivered', 'rejected'),
+                                                        FALSE)))
+            SELECT k.source_key, k.fingerprint, s.events, k.source_rows
+            FROM settled AS s JOIN offramp_keys AS k ON k.source_key = s.source_key
+            """).fetchall()
+        return int(inserted[0][0])
+
+    def close(self) -> None:
+        self.con.execute("DETACH DATABASE IF EXISTS offramp_run").fetchall()
