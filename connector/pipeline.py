@@ -247,9 +247,9 @@ class _Run:
         if self.incremental is not None:
             t = time.perf_counter()
             with self.stop.protected():
-                self.incremental.settle(self.run_id)
+                if self.incremental.settle(self.run_id) or not self.dry_run:
+                    self.timings["settle"] = time.perf_counter() - t
             self.incremental.close()
-            self.timings["settle"] = time.perf_counter() - t
         self.timings["total"] = time.perf_counter() - t0
         if self.fatal:
             return self.finish("failed", self.fatal)
@@ -280,7 +280,11 @@ class _Run:
         the payloads to send in ``enc``; ``timings["shape"]`` is the time in DuckDB."""
         source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
         shape = dest.shape_sql(source, prep.columns)
-        sql = diff_sql(shape, self.engine.describe(shape), full=self.full,
+        shape_columns = self.engine.describe(shape)
+        if self.incremental is not None and "source_key" not in shape_columns:
+            raise OfframpError(f"the {dest.name} destination declares source_key(), but its "
+                               "shape_sql() has no source_key column (a plugin bug)")
+        sql = diff_sql(shape, shape_columns, full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
                        encode=enc.sql, source_key=self.incremental is not None)

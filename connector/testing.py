@@ -252,6 +252,15 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
                 assert not shared, ("unique_keys is declared, but with every row given twice "
                                     f"the shaping made several events under one key: {shared}")
                 seen["unique keys"] = "one event per key with every row twice"
+            # 4c. A destination that names its source key keeps its promise: events
+            # made per key, from that key's rows alone, the same at any clock.
+            from connector.conformance_keys import check_source_key
+
+            if destination.source_key is not Destination.source_key:
+                keyed = make_project(base / "keyed",
+                                     tables={"conformance_rows": rows + (bad_rows or [])},
+                                     jobs={"job": (destination.name, settings, sql)})
+                seen["source key"] = check_source_key(keyed)
             # 5. Rejects carry reasons.
             if bad_rows:
                 mixed = make_project(base / "mixed", tables={"conformance_rows": rows + bad_rows},

@@ -166,6 +166,77 @@ def test_conformance_suite_catches_a_false_unique_keys_claim(tmp_path, offramp_p
                           workdir=tmp_path)
 
 
+def _keyed(name: str, payload: str, *, with_column: bool = True):
+    """A destination grouping rows by ``k`` into one event each, that declares
+    ``source_key``; ``payload`` is its SQL over the group (``g``) and the run's
+    clock ``{now}``."""
+    from connector import Column, Contract, Destination, Outcome
+
+    class Keyed(Destination):
+        contract = Contract(required=(Column("k"), Column("v")))
+
+        def source_key(self, columns):
+            return "CAST(src.k AS VARCHAR)"
+
+        def shape_sql(self, source, columns):
+            now = int(self.context.now.timestamp())
+            column = ", k AS source_key" if with_column else ""
+            return (f"SELECT k AS event_key, NULL AS route, {payload.format(now=now)} AS payload, "
+                    f"NULL AS reject_reason{column} FROM (SELECT CAST(k AS VARCHAR) AS k, "
+                    f"sum(v) AS total, sum(sum(v)) OVER () AS everyone FROM {source} AS src "
+                    "GROUP BY 1) AS g")
+
+        def deliver(self, batch):
+            return Outcome()
+
+    Keyed.name = name
+    return Keyed
+
+
+@pytest.mark.parametrize(("payload", "with_column", "message"), [
+    ("'{{\"total\":' || total || '}}'", False, "has no source_key column"),
+    ("'{{\"share\":' || (total / everyone) || '}}'", True,
+     "differ when their rows are shaped without the others'"),
+    ("'{{\"total\":' || total || ',\"sent_at\":' || {now} || '}}'", True,
+     "depends on the run's clock"),
+])
+def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp_plugin, payload,
+                                                               with_column, message):
+    from connector import hookimpl
+
+    destination = _keyed("keyed", payload, with_column=with_column)
+
+    class Plugin:
+        @hookimpl
+        def register_destinations(self, register):
+            register(destination)
+
+    offramp_plugin(Plugin(), "keyed-plugin")
+    rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
+    from connector.errors import OfframpError
+
+    with pytest.raises(AssertionError if with_column else OfframpError, match=message):
+        check_destination(destination, settings={}, rows=rows, emulator=None, workdir=tmp_path)
+
+
+def test_conformance_suite_passes_a_destination_that_keeps_the_source_key_promise(
+        tmp_path, offramp_plugin):
+    from connector import hookimpl
+
+    destination = _keyed("keyed", "'{{\"total\":' || total || '}}'")
+
+    class Plugin:
+        @hookimpl
+        def register_destinations(self, register):
+            register(destination)
+
+    offramp_plugin(Plugin(), "keyed-plugin")
+    rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
+    report = check_destination(destination, settings={}, rows=rows, emulator=None,
+                               workdir=tmp_path)
+    assert report["source key"].startswith("3 keys")
+
+
 def test_builtin_jsonl_passes_the_conformance_suite(tmp_path):
     report = check_destination(
         __import__("plugins.jsonl", fromlist=["JsonlDestination"]).JsonlDestination,
