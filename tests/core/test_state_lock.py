@@ -64,6 +64,8 @@ def test_the_ledger_keeps_the_latest_outcome_of_each_event(state: State) -> None
     rejects = state.rejects(run).to_pylist()
     assert [(r["event_key"], r["route"], r["stage"], r["reason"]) for r in rejects] == [
         ("c", "r1", "destination", "bad email")]
+    state.record(run, "delivered", ["b"], ["fb"], None)  # failed rows remain, none latest
+    assert not state.has_failed()
 
 
 def test_shape_rejects_are_kept_per_run(state: State) -> None:
