@@ -56,6 +56,13 @@ def salt(shape_sql: str, job_sql: str, columns: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def forget(con: Any) -> None:
+    """Forget every remembered key: another engine (Spark) is about to send events of
+    this job, and :class:`Incremental` never sees what it sends."""
+    con.execute(SCHEMA).fetchall()
+    con.execute("DELETE FROM state.sources").fetchall()
+
+
 @dataclass
 class Skipped:
     """The keys whose rows were not shaped, and what they stand for."""

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from connector import http
+from connector import http, incremental
 from connector.destination import RunContext
 from connector.errors import OfframpError
 from connector.lock import JobLock
@@ -80,6 +80,8 @@ def run(project: Project, ref: str, *, master: str | None = None,
         state = State(engine.cursor())
         state.close_abandoned_runs()
         run_id = state.start_run(job.name, job.destination, dry_run, now)
+        if not dry_run:  # what a Spark run sends, the DuckDB engine's skips never see
+            incremental.forget(state.con)
         work = work_root / job.name / f"run-{run_id}"
         runner = _SparkRun(engine, state, spark, run_id, now, dry_run, full, work, say)
         runner.root = project.root

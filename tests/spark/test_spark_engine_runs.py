@@ -105,7 +105,14 @@ def test_a_rerun_on_spark_sends_nothing_after_either_engine(both, spark, emulato
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output and "delivered 0 " in result.output
     # after the DuckDB run: the payloads, hence the fingerprints, are the same
+    remembered = "SELECT count(*) FROM state.sources"
+    with Engine(both["duck"].warehouse, state=both["duck"].state_path(JOB)) as engine:
+        # (orders with a returned line are not remembered: their reject is re-reported)
+        assert 0 < engine.rows(remembered)[0][0] <= both["first_duck"].counts.delivered
     again = spark_run.run(both["duck"], JOB, spark=spark, now=NOW)
+    # the DuckDB engine's orders to skip are forgotten: it never sees what Spark sends
+    with Engine(both["duck"].warehouse, state=both["duck"].state_path(JOB)) as engine:
+        assert engine.rows(remembered) == [(0,)]
     assert again.status == "succeeded", again.error
     k = again.counts
     assert (k.delivered, k.requests, k.failed) == (0, 0, 0)
