@@ -30,11 +30,13 @@ def check_source_key(project: Any) -> str:
         def shaped(relation: str, at: dt.datetime = now) -> list[tuple[Any, ...]]:
             d = prep.destination(prep.settings, RunContext("job", at, True, True))
             sql = d.shape_sql(relation, prep.columns)
-            assert "source_key" in engine.describe(sql), \
+            columns = engine.describe(sql)
+            assert "source_key" in columns, \
                 "source_key() is declared, but shape_sql() has no source_key column"
+            timed = "reject_timed" if "reject_timed" in columns else "TRUE"
             return engine.con.sql(
-                f"SELECT event_key, route, payload, reject_reason, source_key FROM ({sql}) "
-                "ORDER BY ALL").fetchall()
+                f"SELECT event_key, route, payload, reject_reason, source_key, {timed} "
+                f"FROM ({sql}) ORDER BY ALL").fetchall()
 
         everything = shaped(source)
         keys = sorted(k for (k,) in engine.con.sql(
@@ -61,6 +63,10 @@ def check_source_key(project: Any) -> str:
                 assert (event[1], event[2], event[4]) == (other[1], other[2], other[4]), (
                     f"source_key() is declared, but event {event[0]!r}'s payload or route "
                     "depends on the run's clock")
+            if event[3] is not None and event[5] is False:
+                assert other[3] == event[3], (
+                    f"event {event[0]!r} is rejected with reject_timed FALSE, but 400 days "
+                    f"later its reason is {other[3]!r} instead of {event[3]!r}")
     return f"{len(keys)} keys: events per key, from its rows alone, the same 400 days later"
 
 

@@ -183,7 +183,12 @@ class Destination:
         * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine;
         * ``source_rows BIGINT`` (optional): how many query rows made the event;
         * ``source_key VARCHAR`` (when :meth:`source_key` gives a key): the key of the
-          rows that made the event, NULL when they have none.
+          rows that made the event, NULL when they have none;
+        * ``reject_timed BOOLEAN`` (optional, with ``source_key``): TRUE when the reject
+          reason could change with the run's clock alone (say, "in the future"). Rejects
+          it marks FALSE are remembered with their key, and reported again without
+          shaping while the key's rows stay the same; without the column, a key with a
+          rejected event is shaped on every run.
 
         :param columns: the query's output columns and their DuckDB types.
         """

@@ -6,7 +6,7 @@ new, changed or to retry, and rejects events that no ledger could track.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from connector.state import SETTLED
 from connector.warehouse import literal
@@ -15,7 +15,7 @@ from connector.warehouse import literal
 def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
              failed_first: bool = False, resend_changed: bool = True,
              ledger: str = SETTLED, all_payloads: bool = False,
-             unique_keys: bool = False, encode: str = "{}", source_key: bool = False) -> str:
+             unique_keys: bool = False, encode: str = "{}", keep: Sequence[str] = ()) -> str:
     """The events of ``shape`` (a destination's shaping SQL, whose output columns are
     ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
     ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
@@ -34,8 +34,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     :param encode: a SQL expression (``{}`` for the payload) giving the ``payload``
         column of the events to send (see :mod:`connector.encoding`); the fingerprint
         is always of the JSON text.
-    :param source_key: pass the shaping's ``source_key`` column through (see
-        :mod:`connector.incremental`).
+    :param keep: more of the shaping's columns to pass through (``source_key`` and
+        ``reject_timed``, for :mod:`connector.incremental`).
     :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
         ``route`` (default: :data:`connector.state.SETTLED`, over the attached state file).
 
@@ -50,7 +50,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     groups by the key declare :attr:`~connector.destination.Destination.unique_keys`.
     """
     rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"
-    key, key_out = (", source_key", ", s.source_key") if source_key else ("", "")
+    key = "".join(f", {name}" for name in keep)
+    key_out = "".join(f", s.{name}" for name in keep)
     checked = "SELECT * FROM checked" if unique_keys else _CHECK_DUPLICATES.replace("/*key*/", key)
     same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
     settled = ("FALSE" if full else

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -38,7 +38,9 @@ from connector.warehouse import literal
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS state.sources (
     source_key VARCHAR NOT NULL, fingerprint UBIGINT NOT NULL, events BIGINT NOT NULL,
-    source_rows BIGINT NOT NULL)
+    rejects BIGINT NOT NULL, source_rows BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS state.source_rejects (
+    source_key VARCHAR NOT NULL, event_key VARCHAR, route VARCHAR, reason VARCHAR NOT NULL)
 """
 
 #: The clock the salt's shaping SQL is written for: any fixed instant would do.
@@ -56,11 +58,17 @@ def salt(shape_sql: str, job_sql: str, columns: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _schema(con: Any) -> None:
+    for statement in SCHEMA.split(";"):
+        con.execute(statement).fetchall()
+
+
 def forget(con: Any) -> None:
     """Forget every remembered key: another engine (Spark) is about to send events of
     this job, and :class:`Incremental` never sees what it sends."""
-    con.execute(SCHEMA).fetchall()
+    _schema(con)
     con.execute("DELETE FROM state.sources").fetchall()
+    con.execute("DELETE FROM state.source_rejects").fetchall()
 
 
 @dataclass
@@ -70,6 +78,10 @@ class Skipped:
     keys: int = 0
     events: int = 0
     rows: int = 0
+    #: events rejected before sending, for a reason that stays while the rows do;
+    #: reported again (in ``state.rejects``) on every run that skips them
+    rejects: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
 
 
 class Incremental:
@@ -86,9 +98,11 @@ class Incremental:
                  write: bool):
         self.con, self.source, self.key = con, source, key
         self.salt, self.skip, self.write = salt, skip, write
-        for statement in (SCHEMA, "ATTACH IF NOT EXISTS ':memory:' AS offramp_run",
+        _schema(con)
+        for statement in ("ATTACH IF NOT EXISTS ':memory:' AS offramp_run",
                           "CREATE OR REPLACE TABLE offramp_run.events (source_key VARCHAR, "
-                          "event_key VARCHAR, unchanged BOOLEAN)"):
+                          "event_key VARCHAR, route VARCHAR, reject_reason VARCHAR, "
+                          "unchanged BOOLEAN, reject_timed BOOLEAN)"):
             con.execute(statement).fetchall()
         self.fingerprinted = False
         self.skipped = Skipped()
@@ -96,10 +110,10 @@ class Incremental:
     def _one(self, sql: str) -> tuple[Any, ...]:
         return self.con.execute(sql).fetchall()[0]
 
-    def start(self, protect: Callable[[], Any]) -> Skipped:
-        """Fingerprint every key's rows, find the unchanged ones and, before anything
-        is sent, forget the keys about to be shaped again. ``protect()`` gives a
-        context in which a SIGINT waits."""
+    def start(self, run_id: int, protect: Callable[[], Any]) -> Skipped:
+        """Fingerprint every key's rows, find the unchanged ones, report their lasting
+        rejects again under ``run_id`` and, before anything is sent, forget the keys
+        about to be shaped again. ``protect()`` gives a context in which a SIGINT waits."""
         known = self.skip and self._one("SELECT count(*) > 0 FROM state.sources")[0]
         if not (known or self.write):
             return Skipped()  # nothing to skip and nothing to keep: no pass needed
@@ -114,23 +128,36 @@ class Incremental:
         if known:
             self.con.execute("""
                 CREATE OR REPLACE TEMP TABLE offramp_skip AS
-                SELECT s.source_key, s.events, s.source_rows
+                SELECT s.source_key, s.events, s.rejects, s.source_rows
                 FROM offramp_keys AS k JOIN state.sources AS s
                   ON s.source_key = k.source_key AND s.fingerprint = k.fingerprint
             """).fetchall()
-            n, events, rows = self._one("SELECT count(*), coalesce(sum(events), 0), "
-                                        "coalesce(sum(source_rows), 0) FROM offramp_skip")
-            skipped = Skipped(int(n), int(events), int(rows))
-        if self.write:
-            with protect():
-                if skipped.keys:
-                    self.con.execute("DELETE FROM state.sources AS s WHERE NOT EXISTS ("
-                                     "SELECT 1 FROM offramp_skip AS k "
-                                     "WHERE k.source_key = s.source_key)").fetchall()
-                else:
-                    self.con.execute("DELETE FROM state.sources").fetchall()
+            n, events, rejects, rows = self._one(
+                "SELECT count(*), coalesce(sum(events), 0), coalesce(sum(rejects), 0), "
+                "coalesce(sum(source_rows), 0) FROM offramp_skip")
+            skipped = Skipped(int(n), int(events), int(rows), int(rejects))
+        with protect():
+            if skipped.rejects:
+                skipped.reasons = self._report_rejects(run_id)
+            if self.write:
+                for table in ("sources", "source_rejects"):
+                    self.con.execute(f"DELETE FROM state.{table} AS s WHERE NOT EXISTS ("
+                                     "SELECT 1 FROM offramp_skip AS k WHERE k.source_key = "
+                                     "s.source_key)" if skipped.keys else
+                                     f"DELETE FROM state.{table}").fetchall()
         self.skipped = skipped
         return skipped
+
+    def _report_rejects(self, run_id: int) -> dict[str, int]:
+        """Record the lasting rejects of the skipped keys as this run's; returns how
+        many per reason."""
+        skipped = ("FROM state.source_rejects AS r JOIN offramp_skip AS k "
+                   "ON k.source_key = r.source_key")
+        self.con.execute("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
+                         f"SELECT {int(run_id)}, r.event_key, r.route, 'shape', r.reason "
+                         f"{skipped}").fetchall()
+        return dict(self.con.execute(f"SELECT r.reason, count(*) {skipped} GROUP BY r.reason "
+                                     "ORDER BY count(*) DESC, r.reason").fetchall())
 
     def rows(self) -> str:
         """The relation to shape: the job's rows, without those of the skipped keys."""
@@ -148,7 +175,11 @@ class Incremental:
         is busy streaming them)."""
         if not self.write or not self.fingerprinted or not events.num_rows:
             return
-        table = pa.Table.from_batches([events]).select(["source_key", "event_key", "unchanged"])
+        table = pa.Table.from_batches([events])
+        if "reject_timed" not in table.column_names:  # every reject may change with the clock
+            table = table.append_column("reject_timed", pa.nulls(len(table), pa.bool_()))
+        table = table.select(["source_key", "event_key", "route", "reject_reason", "unchanged",
+                              "reject_timed"])
         cursor.register("offramp_tracked", table)
         try:
             cursor.execute("INSERT INTO offramp_run.events SELECT * FROM offramp_tracked"
@@ -157,26 +188,47 @@ class Incremental:
             cursor.unregister("offramp_tracked")
 
     def settle(self, run_id: int) -> int:
-        """Keep the fingerprints of the keys all of whose events are now settled in the
-        ledger with this run's payload; returns how many."""
+        """Keep the fingerprints of the keys all of whose events are now settled: in the
+        ledger with this run's payload, or rejected before sending for a reason that
+        does not depend on the clock (kept with the key, to be reported again).
+        Returns how many keys; one transaction."""
         if not self.write or not self.fingerprinted:
             return 0
-        inserted = self.con.execute(f"""
-            INSERT INTO state.sources
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE offramp_settled AS
             WITH outcome AS (
                 SELECT event_key, arg_max(status, seq) AS status FROM state.ledger
                 WHERE run_id = {int(run_id)} GROUP BY event_key),
-            settled AS (
-                SELECT e.source_key, count(*) AS events FROM offramp_run.events AS e
-                LEFT JOIN outcome AS o ON o.event_key = e.event_key
-                WHERE e.source_key IS NOT NULL
-                GROUP BY e.source_key
-                HAVING bool_and(e.unchanged OR coalesce(o.status IN ('delivered', 'rejected'),
-                                                        FALSE)))
-            SELECT k.source_key, k.fingerprint, s.events, k.source_rows
-            FROM settled AS s JOIN offramp_keys AS k ON k.source_key = s.source_key
+            events AS (
+                SELECT *, NOT unchanged AND reject_reason IS NOT NULL
+                          AND NOT coalesce(reject_timed, TRUE) AS lasting
+                FROM offramp_run.events WHERE source_key IS NOT NULL)
+            SELECT e.source_key, count(*) AS events, count(*) FILTER (WHERE e.lasting) AS rejects
+            FROM events AS e LEFT JOIN outcome AS o ON o.event_key = e.event_key
+            GROUP BY e.source_key
+            HAVING bool_and(e.unchanged OR e.lasting
+                            OR coalesce(o.status IN ('delivered', 'rejected'), FALSE))
+        """).fetchall()
+        self.con.execute("BEGIN TRANSACTION").fetchall()
+        try:
+            [(kept,)] = self.con.execute("""
+                INSERT INTO state.sources
+                SELECT k.source_key, k.fingerprint, s.events, s.rejects, k.source_rows
+                FROM offramp_settled AS s JOIN offramp_keys AS k ON k.source_key = s.source_key
             """).fetchall()
-        return int(inserted[0][0])
+            self.con.execute("""
+                INSERT INTO state.source_rejects
+                SELECT e.source_key, e.event_key, e.route, e.reject_reason
+                FROM offramp_run.events AS e
+                JOIN offramp_settled AS s ON s.source_key = e.source_key AND s.rejects > 0
+                WHERE NOT e.unchanged AND e.reject_reason IS NOT NULL
+                  AND NOT coalesce(e.reject_timed, TRUE)
+            """).fetchall()
+            self.con.execute("COMMIT").fetchall()
+        except BaseException:
+            self.con.execute("ROLLBACK").fetchall()
+            raise
+        return int(kept)
 
     def close(self) -> None:
         self.con.execute("DETACH DATABASE IF EXISTS offramp_run").fetchall()

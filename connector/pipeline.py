@@ -281,13 +281,16 @@ class _Run:
         source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
         shape = dest.shape_sql(source, prep.columns)
         shape_columns = self.engine.describe(shape)
-        if self.incremental is not None and "source_key" not in shape_columns:
-            raise OfframpError(f"the {dest.name} destination declares source_key(), but its "
-                               "shape_sql() has no source_key column (a plugin bug)")
+        keep: list[str] = []
+        if self.incremental is not None:
+            if "source_key" not in shape_columns:
+                raise OfframpError(f"the {dest.name} destination declares source_key(), but "
+                                   "its shape_sql() has no source_key column (a plugin bug)")
+            keep = [c for c in ("source_key", "reject_timed") if c in shape_columns]
         sql = diff_sql(shape, shape_columns, full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
-                       encode=enc.sql, source_key=self.incremental is not None)
+                       encode=enc.sql, keep=keep)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
         t = time.perf_counter()
@@ -318,13 +321,15 @@ class _Run:
             source, prep.columns), prep.sql, prep.columns)
         self.incremental = incremental.Incremental(self.engine.con, source, key, salt,
                                                    skip=not self.full, write=not self.dry_run)
-        skipped = self.incremental.start(self.stop.protected)
+        skipped = self.incremental.start(self.run_id, self.stop.protected)
         self.counts.events += skipped.events
-        self.counts.unchanged += skipped.events
+        self.counts.unchanged += skipped.events - skipped.rejects
+        self.counts.rejected += skipped.rejects
+        self.reasons.update(skipped.reasons)
         self.counts.rows_read += skipped.rows
         if skipped.keys:
             self.notes.append(f"{skipped.keys:,} keys ({skipped.events:,} events) not shaped: "
-                              "their rows are as they were when their events were delivered")
+                              "their rows did not change since their events were settled")
         self.tracker = self.engine.cursor()
         self.timings["fingerprint"] = time.perf_counter() - t
         return self.incremental.rows()

@@ -29,6 +29,11 @@ from functools import partial
 from connector import ConfigError, pii
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
 
+#: The reject reasons that the run's clock alone can change (``reject_timed``): an order
+#: from the future becomes sendable, and the window is longer before the first send.
+FUTURE = "event_time is in the future"
+TOO_OLD = "older than the "
+
 #: Customer fields read from the query, in order.
 PROFILE = ("email", "phone", "given_name", "surname", "birthdate", "gender", "city", "state",
            "postal", "country", "external_id", "client_user_agent", "fbc", "fbp", "madid")
@@ -284,10 +289,10 @@ events AS (
             WHEN position('"em":' IN u.user_data) = 0 AND position('"ph":' IN u.user_data) = 0
                 THEN 'no usable email or phone (missing or invalid after normalization)'
             WHEN o.event_time > {now_s + 60}
-                THEN 'event_time is in the future'
+                THEN {_q(FUTURE)}
             WHEN o.event_time < {now_s} - CASE WHEN o.action_source = 'physical_store'
                  THEN {first_window} ELSE {window} END
-                THEN 'older than the ' || CASE WHEN o.action_source = 'physical_store'
+                THEN {_q(TOO_OLD)} || CASE WHEN o.action_source = 'physical_store'
                      THEN {first_window // 86400} ELSE {window // 86400} END
                      || '-day window Meta accepts'
         END AS reject_reason,
@@ -316,15 +321,16 @@ events AS (
     JOIN users u ON {" AND ".join(f"u.{n} IS NOT DISTINCT FROM o.{n}" for n in PROFILE)}
     {route_join}
 )
-SELECT event_key, route, payload, reject_reason, source_rows, source_key
+SELECT event_key, route, payload, reject_reason, source_rows, source_key,
+       reject_reason = {_q(FUTURE)} OR starts_with(reject_reason, {_q(TOO_OLD)}) AS reject_timed
 FROM events
 UNION ALL
 SELECT order_id || '/' || coalesce(returned[i].product_id, 'row' || i), NULL, NULL,
-       'quantity <= 0 (return or cancellation): line item not sent', 1, order_id
+       'quantity <= 0 (return or cancellation): line item not sent', 1, order_id, FALSE
 FROM (SELECT order_id, returned, unnest(generate_series(1, array_length(returned))) AS i
       FROM grouped WHERE order_id IS NOT NULL AND NOT kept)
 UNION ALL
-SELECT 'row' || i || ':no-order-id', NULL, NULL, 'order_id is missing', 1, NULL
+SELECT 'row' || i || ':no-order-id', NULL, NULL, 'order_id is missing', 1, NULL, FALSE
 FROM (SELECT unnest(generate_series(1, n)) AS i
       FROM (SELECT CAST(sum(source_rows) AS BIGINT) AS n FROM grouped WHERE order_id IS NULL))
 """

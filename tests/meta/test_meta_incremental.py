@@ -4,13 +4,14 @@ skips them ends exactly as one that shapes everything."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
 from connector.emulator import Fault
 from plugins.meta.destination import MetaDestination
-from tests.meta.conftest import MetaProject, row, settings_for
+from tests.meta.conftest import NOW, MetaProject, row, settings_for
 
 ROWS = [
     row("o-1", product_id="a", quantity=2, price=5.0),
@@ -52,24 +53,43 @@ def shop(meta_project: MetaProject, emu) -> MetaProject:
     return meta_project
 
 
-def test_a_rerun_with_nothing_changed_shapes_only_the_orders_with_rejects(shop, emu) -> None:
+def test_a_rerun_with_nothing_changed_shapes_nothing_and_reports_the_rejects_again(shop,
+                                                                                  emu) -> None:
     first = shop.run()
     assert counts(first) == {"rows_read": 6, "events": 5, "unchanged": 0, "delivered": 3,
                              "rejected": 2, "failed": 0}
-    # Only orders whose every event is settled are remembered: o-3 has a rejected line.
-    assert sources(shop) == {"o-1": 1, "o-2": 1}
+    # Every order is settled: delivered, or rejected for a reason the clock cannot change
+    # (a returned line, no contact), which is remembered with the order.
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
     sent = len(emu.snapshot()["requests"])
 
     again = shop.run()
-    assert skipped_note(again) == ("2 keys (2 events) not shaped: their rows are as they "
-                                   "were when their events were delivered")
-    # The same counts as a run that shapes everything: skipped events are unchanged.
+    assert skipped_note(again) == ("4 keys (5 events) not shaped: their rows did not change "
+                                   "since their events were settled")
+    # The same counts as a run that shapes everything: skipped events are unchanged,
+    # or rejected again with their reasons.
     assert counts(again) == {"rows_read": 6, "events": 5, "unchanged": 3, "delivered": 0,
                              "rejected": 2, "failed": 0}
+    assert again.counts.reasons == first.counts.reasons
     assert len(emu.snapshot()["requests"]) == sent
-    assert sources(shop) == {"o-1": 1, "o-2": 1}
-    assert [r["event_key"] for r in shop.rejects() if r["run_id"] == again.run_id] == [
-        "o-3/back", "o-4"]  # rejects are still reported on every run
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
+    assert [(r["event_key"], r["reason"]) for r in shop.rejects() if r["run_id"] == again.run_id
+            ] == [(r["event_key"], r["reason"]) for r in shop.rejects()
+                  if r["run_id"] == first.run_id]
+
+
+def test_an_order_rejected_by_the_clock_is_shaped_again_and_sent_when_its_time_comes(
+        shop, emu, _clock) -> None:
+    ahead = (NOW + dt.timedelta(minutes=30)).replace(tzinfo=None)
+    shop.write_rows(ROWS + [row("o-5", timestamp=ahead)])
+    first = shop.run()
+    assert first.counts.reasons.get("event_time is in the future") == 1, first.counts.reasons
+    assert "o-5" not in sources(shop)  # "in the future" is reject_timed
+    _clock.now += 3600  # Meta's clock too
+    later = shop.run(now=NOW + dt.timedelta(hours=1))
+    assert skipped_note(later).startswith("4 keys")
+    assert counts(later)["delivered"] == 1 and deliveries(shop, "o-5")
+    assert "o-5" in sources(shop)
 
 
 def test_skipping_gives_the_counts_of_a_run_that_shapes_everything(shop, emu,
@@ -86,20 +106,20 @@ def test_a_changed_row_reshapes_and_resends_only_its_order(shop, emu) -> None:
     changed[1]["price"] = 4.0  # the second line of o-1
     shop.write_rows(changed)
     again = shop.run()
-    assert skipped_note(again).startswith("1 keys (1 events)")  # o-2
+    assert skipped_note(again).startswith("3 keys (4 events)")  # o-2, o-3, o-4
     assert counts(again)["delivered"] == 1
     first, second = deliveries(shop, "o-1")
     assert first != second and len(deliveries(shop, "o-2")) == 1
-    assert sources(shop) == {"o-1": 1, "o-2": 1}
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
 
 
 def test_new_and_deleted_orders(shop, emu) -> None:
     shop.run()
     shop.write_rows([r for r in ROWS if r["order_id"] != "o-2"] + [row("o-5")])
     again = shop.run()
-    assert skipped_note(again).startswith("1 keys (1 events)")  # o-1
+    assert skipped_note(again).startswith("3 keys (4 events)")  # o-1, o-3, o-4
     assert counts(again)["delivered"] == 1  # o-5
-    assert sources(shop) == {"o-1": 1, "o-5": 1}  # o-2 is gone from the rows
+    assert sources(shop) == {"o-1": 1, "o-3": 2, "o-4": 1, "o-5": 1}  # o-2 is gone
 
 
 @pytest.mark.parametrize("change", [{"limited_data_use": True}, {"dataset_id": "987654321"}])
@@ -116,7 +136,7 @@ def test_settings_that_change_the_events_shape_everything_again(shop, emu,
 def test_settings_that_do_not_change_the_events_keep_the_skips(shop, emu) -> None:
     shop.run()
     shop.write_job(settings_for(upload_tag="nightly", concurrency=2))
-    assert skipped_note(shop.run()).startswith("2 keys")
+    assert skipped_note(shop.run()).startswith("4 keys")
 
 
 def test_a_full_run_resends_everything_and_remembers_it(shop, emu) -> None:
@@ -124,17 +144,17 @@ def test_a_full_run_resends_everything_and_remembers_it(shop, emu) -> None:
     full = shop.run(full=True)
     assert skipped_note(full) is None
     assert counts(full)["delivered"] == 3
-    assert sources(shop) == {"o-1": 1, "o-2": 1}
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
 
 
 def test_orders_whose_delivery_failed_are_not_remembered(shop, emu) -> None:
     emu.inject(Fault(503, {"error": {"message": "down", "code": 2}}, times=10_000))
     failed = shop.run()
     assert failed.status == "failed" and failed.counts.delivered == 0
-    assert sources(shop) == {}
+    assert sources(shop) == {"o-4": 1}  # only the order that had nothing to send
     emu.clear_faults()
     retry = shop.run()
-    assert skipped_note(retry) is None
+    assert skipped_note(retry).startswith("1 keys (1 events)")  # o-4
     assert counts(retry)["delivered"] == 3
 
 
@@ -145,9 +165,9 @@ def test_a_dry_run_skips_but_remembers_nothing(shop, emu) -> None:
     shop.run()
     shop.write_rows(ROWS + [row("o-5")])
     dry = shop.run(dry_run=True)
-    assert skipped_note(dry).startswith("2 keys")
+    assert skipped_note(dry).startswith("4 keys")
     assert dry.counts.requests == 1  # o-5 alone
-    assert sources(shop) == {"o-1": 1, "o-2": 1}  # o-5 was not sent: not remembered
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}  # not o-5: unsent
 
 
 def test_a_crash_after_sending_a_changed_order_never_skips_its_old_rows(shop, emu,

@@ -166,10 +166,10 @@ def test_conformance_suite_catches_a_false_unique_keys_claim(tmp_path, offramp_p
                           workdir=tmp_path)
 
 
-def _keyed(name: str, payload: str, *, with_column: bool = True):
+def _keyed(name: str, payload: str, *, with_column: bool = True, reject: str = "NULL"):
     """A destination grouping rows by ``k`` into one event each, that declares
-    ``source_key``; ``payload`` is its SQL over the group (``g``) and the run's
-    clock ``{now}``."""
+    ``source_key``; ``payload`` and ``reject`` (its reject reason, marked not timed) are
+    SQL over the group (``g``) and the run's clock ``{now}``."""
     from connector import Column, Contract, Destination, Outcome
 
     class Keyed(Destination):
@@ -180,9 +180,10 @@ def _keyed(name: str, payload: str, *, with_column: bool = True):
 
         def shape_sql(self, source, columns):
             now = int(self.context.now.timestamp())
-            column = ", k AS source_key" if with_column else ""
+            column = ", k AS source_key, FALSE AS reject_timed" if with_column else ""
             return (f"SELECT k AS event_key, NULL AS route, {payload.format(now=now)} AS payload, "
-                    f"NULL AS reject_reason{column} FROM (SELECT CAST(k AS VARCHAR) AS k, "
+                    f"{reject.format(now=now)} AS reject_reason{column} "
+                    "FROM (SELECT CAST(k AS VARCHAR) AS k, "
                     f"sum(v) AS total, sum(sum(v)) OVER () AS everyone FROM {source} AS src "
                     "GROUP BY 1) AS g")
 
@@ -193,18 +194,20 @@ def _keyed(name: str, payload: str, *, with_column: bool = True):
     return Keyed
 
 
-@pytest.mark.parametrize(("payload", "with_column", "message"), [
-    ("'{{\"total\":' || total || '}}'", False, "has no source_key column"),
+@pytest.mark.parametrize(("payload", "with_column", "message", "reject"), [
+    ("'{{\"total\":' || total || '}}'", False, "has no source_key column", "NULL"),
     ("'{{\"share\":' || (total / everyone) || '}}'", True,
-     "differ when their rows are shaped without the others'"),
+     "differ when their rows are shaped without the others'", "NULL"),
     ("'{{\"total\":' || total || ',\"sent_at\":' || {now} || '}}'", True,
-     "depends on the run's clock"),
+     "depends on the run's clock", "NULL"),
+    ("'{{\"total\":' || total || '}}'", True, "rejected with reject_timed FALSE",
+     "CASE WHEN total > 6 THEN 'too big at ' || {now} END"),
 ])
 def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp_plugin, payload,
-                                                               with_column, message):
+                                                               with_column, message, reject):
     from connector import hookimpl
 
-    destination = _keyed("keyed", payload, with_column=with_column)
+    destination = _keyed("keyed", payload, with_column=with_column, reject=reject)
 
     class Plugin:
         @hookimpl
