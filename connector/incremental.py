@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector.errors import OfframpError
 from connector.warehouse import literal
 
 SCHEMA = """
@@ -106,6 +107,14 @@ class Incremental:
             con.execute(statement).fetchall()
         self.fingerprinted = False
         self.skipped = Skipped()
+
+    @staticmethod
+    def columns(shaped: dict[str, str], destination: str) -> list[str]:
+        """The shaping's columns this module reads (for the diff to pass through)."""
+        if "source_key" not in shaped:
+            raise OfframpError(f"the {destination} destination declares source_key(), but its "
+                               "shape_sql() has no source_key column (a plugin bug)")
+        return [c for c in ("source_key", "reject_timed") if c in shaped]
 
     def _one(self, sql: str) -> tuple[Any, ...]:
         return self.con.execute(sql).fetchall()[0]

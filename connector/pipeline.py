@@ -281,12 +281,8 @@ class _Run:
         source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
         shape = dest.shape_sql(source, prep.columns)
         shape_columns = self.engine.describe(shape)
-        keep: list[str] = []
-        if self.incremental is not None:
-            if "source_key" not in shape_columns:
-                raise OfframpError(f"the {dest.name} destination declares source_key(), but "
-                                   "its shape_sql() has no source_key column (a plugin bug)")
-            keep = [c for c in ("source_key", "reject_timed") if c in shape_columns]
+        keep = ([] if self.incremental is None else
+                self.incremental.columns(shape_columns, dest.name))
         sql = diff_sql(shape, shape_columns, full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,

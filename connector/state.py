@@ -12,6 +12,8 @@ Tables (no raw PII: event keys, hashed payload fingerprints, reasons):
   each event key is its state; the diff joins against it inside DuckDB.
 * ``rejects``: every event refused in a run, before sending (``stage='shape'``)
   or by the destination (``stage='destination'``), with the reason.
+* ``sources`` and ``source_rejects``: for incremental runs, the keys whose events are
+  settled, with their rows' fingerprint (:mod:`connector.incremental`).
 """
 
 from __future__ import annotations
