@@ -109,9 +109,21 @@ def test_new_plugin_skeleton_passes_its_own_tests(tmp_path):
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+def install(offramp_plugin, destination, name: str) -> None:
+    """Register ``destination`` as the one destination of a plugin called ``name``."""
+    from connector import hookimpl
+
+    class Plugin:
+        @hookimpl
+        def register_destinations(self, register):
+            register(destination)
+
+    offramp_plugin(Plugin(), name)
+
+
 def test_conformance_suite_catches_a_destination_that_never_retries(tmp_path, recording_sink,
                                                                    offramp_plugin):
-    from connector import Batch, Column, Contract, Destination, Fatal, Outcome, hookimpl, http
+    from connector import Batch, Column, Contract, Destination, Fatal, Outcome, http
 
     class Brittle(Destination):
         name = "brittle"
@@ -128,12 +140,7 @@ def test_conformance_suite_catches_a_destination_that_never_retries(tmp_path, re
                 raise Fatal(f"HTTP {response.status_code}")  # never retries: a bug
             return Outcome()
 
-    class Plugin:
-        @hookimpl
-        def register_destinations(self, register):
-            register(Brittle)
-
-    offramp_plugin(Plugin(), "brittle-plugin")
+    install(offramp_plugin, Brittle, "brittle-plugin")
     Brittle.settings_url = f"{recording_sink.url}/in"
     with pytest.raises(AssertionError, match="503 was not retried"):
         check_destination(Brittle, settings={}, rows=[{"id": 1}], emulator=recording_sink,
@@ -141,7 +148,7 @@ def test_conformance_suite_catches_a_destination_that_never_retries(tmp_path, re
 
 
 def test_conformance_suite_catches_a_false_unique_keys_claim(tmp_path, offramp_plugin):
-    from connector import Column, Contract, Destination, Outcome, hookimpl
+    from connector import Column, Contract, Destination, Outcome
 
     class Boastful(Destination):
         name = "boastful"
@@ -155,12 +162,7 @@ def test_conformance_suite_catches_a_false_unique_keys_claim(tmp_path, offramp_p
         def deliver(self, batch):
             return Outcome()
 
-    class Plugin:
-        @hookimpl
-        def register_destinations(self, register):
-            register(Boastful)
-
-    offramp_plugin(Plugin(), "boastful-plugin")
+    install(offramp_plugin, Boastful, "boastful-plugin")
     with pytest.raises(AssertionError, match=r"unique_keys is declared.*\('1', 2\)"):
         check_destination(Boastful, settings={}, rows=[{"id": 1}], emulator=None,
                           workdir=tmp_path)
@@ -205,16 +207,10 @@ def _keyed(name: str, payload: str, *, with_column: bool = True, reject: str = "
 ])
 def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp_plugin, payload,
                                                                with_column, message, reject):
-    from connector import hookimpl
 
     destination = _keyed("keyed", payload, with_column=with_column, reject=reject)
 
-    class Plugin:
-        @hookimpl
-        def register_destinations(self, register):
-            register(destination)
-
-    offramp_plugin(Plugin(), "keyed-plugin")
+    install(offramp_plugin, destination, "keyed-plugin")
     rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
     from connector.errors import OfframpError
 
@@ -224,16 +220,10 @@ def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp
 
 def test_conformance_suite_passes_a_destination_that_keeps_the_source_key_promise(
         tmp_path, offramp_plugin):
-    from connector import hookimpl
 
     destination = _keyed("keyed", "'{{\"total\":' || total || '}}'")
 
-    class Plugin:
-        @hookimpl
-        def register_destinations(self, register):
-            register(destination)
-
-    offramp_plugin(Plugin(), "keyed-plugin")
+    install(offramp_plugin, destination, "keyed-plugin")
     rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
     report = check_destination(destination, settings={}, rows=rows, emulator=None,
                                workdir=tmp_path)
