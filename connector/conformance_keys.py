@@ -17,7 +17,7 @@ def check_source_key(project: Any) -> str:
     """The promise of :meth:`~connector.destination.Destination.source_key`: every event
     names the key of its rows (``source_key``); shaping the rows of some keys alone
     makes exactly the events the whole shaping made for those keys; a clock 400 days
-    later changes reject reasons only."""
+    later changes only the reject reasons the shaping marks ``reject_timed``."""
     with Engine(project.warehouse, temp_dir=project.spill,
                 settings=project.engine_settings) as engine:
         prep = pipeline.prepare(engine, project.job("job"))
@@ -51,7 +51,8 @@ def check_source_key(project: Any) -> str:
                 f"CREATE OR REPLACE TEMP VIEW conformance_some AS SELECT src.* FROM {source} "
                 f"AS src WHERE ({key})::VARCHAR IN ({listed})").fetchall()
             alone = shaped("conformance_some")
-            expected = [e for e in everything if e[4] in set(some)]
+            chosen = set(some)
+            expected = [e for e in everything if e[4] in chosen]
             assert alone == expected, (
                 "source_key() is declared, but the events of some keys differ when their rows "
                 f"are shaped without the others' rows: {_first_difference(alone, expected)}")

@@ -201,7 +201,7 @@ class Destination:
         on those rows and the settings alone: not on other rows, and not on the run's
         clock (except their reject reasons). offramp then fingerprints each key's rows
         and, on later runs, skips shaping the keys whose rows did not change since
-        their events were delivered (:mod:`connector.incremental`);
+        their events were settled (:mod:`connector.incremental`);
         :func:`connector.testing.check_destination` checks the promise.
 
         :param columns: the query's output columns and their DuckDB types.

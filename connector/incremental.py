@@ -9,10 +9,11 @@ in ``state.sources`` is not shaped at all: its events count as unchanged. Only t
 other keys' rows are shaped and diffed against the ledger as before.
 
 A key enters ``state.sources`` only at the end of a run, and only when every event
-made from it is settled in the ledger with this run's payload: delivered or refused
-by the destination (this run or before), never rejected before sending (a reason
-such as "older than the window" depends on the clock, so those keys are shaped again
-every run), never failed or left pending. Before anything is sent, the keys about
+made from it is settled with this run's payload: delivered or refused by the
+destination (this run or before), or rejected before sending for a reason the clock
+cannot change (the shaping's ``reject_timed`` is FALSE; such rejects are kept in
+``state.source_rejects`` and recorded again on every run that skips the key), never
+failed or left pending. Before anything is sent, the keys about
 to be shaped again are removed from it. So whatever stops a run (a crash, Ctrl-C, a
 failing API), ``state.sources`` only names keys whose events the destination holds
 exactly as their rows would make them now; at worst a key is shaped again for
@@ -103,7 +104,7 @@ class Incremental:
         for statement in ("ATTACH IF NOT EXISTS ':memory:' AS offramp_run",
                           "CREATE OR REPLACE TABLE offramp_run.events (source_key VARCHAR, "
                           "event_key VARCHAR, route VARCHAR, reject_reason VARCHAR, "
-                          "unchanged BOOLEAN, reject_timed BOOLEAN)"):
+                          "unchanged BOOLEAN, lasting BOOLEAN)"):
             con.execute(statement).fetchall()
         self.fingerprinted = False
         self.skipped = Skipped()
@@ -180,19 +181,19 @@ class Incremental:
         return "offramp_changed"
 
     def track(self, cursor: Any, events: pa.RecordBatch) -> None:
-        """Note which key made each shaped event (on ``cursor``: the engine's connection
-        is busy streaming them)."""
+        """Note which key made each shaped event, and whether it is a lasting reject: one
+        refused before sending for a reason the clock cannot change (on ``cursor``: the
+        engine's connection is busy streaming the events)."""
         if not self.write or not self.fingerprinted or not events.num_rows:
             return
-        table = pa.Table.from_batches([events])
-        if "reject_timed" not in table.column_names:  # every reject may change with the clock
-            table = table.append_column("reject_timed", pa.nulls(len(table), pa.bool_()))
-        table = table.select(["source_key", "event_key", "route", "reject_reason", "unchanged",
-                              "reject_timed"])
-        cursor.register("offramp_tracked", table)
+        # Without a reject_timed column, every reject may change with the clock.
+        timed = "reject_timed" if "reject_timed" in events.schema.names else "TRUE"
+        cursor.register("offramp_tracked", events)
         try:
-            cursor.execute("INSERT INTO offramp_run.events SELECT * FROM offramp_tracked"
-                           ).fetchall()
+            cursor.execute(
+                "INSERT INTO offramp_run.events SELECT source_key, event_key, route, "
+                "reject_reason, unchanged, NOT unchanged AND reject_reason IS NOT NULL "
+                f"AND NOT coalesce({timed}, TRUE) FROM offramp_tracked").fetchall()
         finally:
             cursor.unregister("offramp_tracked")
 
@@ -208,12 +209,9 @@ class Incremental:
             WITH outcome AS (
                 SELECT event_key, arg_max(status, seq) AS status FROM state.ledger
                 WHERE run_id = {int(run_id)} GROUP BY event_key),
-            events AS (
-                SELECT *, NOT unchanged AND reject_reason IS NOT NULL
-                          AND NOT coalesce(reject_timed, TRUE) AS lasting
-                FROM offramp_run.events WHERE source_key IS NOT NULL)
             SELECT e.source_key, count(*) AS events, count(*) FILTER (WHERE e.lasting) AS rejects
-            FROM events AS e LEFT JOIN outcome AS o ON o.event_key = e.event_key
+            FROM offramp_run.events AS e LEFT JOIN outcome AS o ON o.event_key = e.event_key
+            WHERE e.source_key IS NOT NULL
             GROUP BY e.source_key
             HAVING bool_and(e.unchanged OR e.lasting
                             OR coalesce(o.status IN ('delivered', 'rejected'), FALSE))
@@ -230,8 +228,7 @@ class Incremental:
                 SELECT e.source_key, e.event_key, e.route, e.reject_reason
                 FROM offramp_run.events AS e
                 JOIN offramp_settled AS s ON s.source_key = e.source_key AND s.rejects > 0
-                WHERE NOT e.unchanged AND e.reject_reason IS NOT NULL
-                  AND NOT coalesce(e.reject_timed, TRUE)
+                WHERE e.lasting
             """).fetchall()
             self.con.execute("COMMIT").fetchall()
         except BaseException:

@@ -245,10 +245,11 @@ class _Run:
             if writer is not None:
                 writer.close()
         if self.incremental is not None:
-            t = time.perf_counter()
-            with self.stop.protected():
-                if self.incremental.settle(self.run_id) or not self.dry_run:
-                    self.timings["settle"] = time.perf_counter() - t
+            if not self.dry_run:
+                t = time.perf_counter()
+                with self.stop.protected():
+                    self.incremental.settle(self.run_id)
+                self.timings["settle"] = time.perf_counter() - t
             self.incremental.close()
         self.timings["total"] = time.perf_counter() - t0
         if self.fatal:
