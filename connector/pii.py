@@ -131,9 +131,18 @@ def state_key(expr: str) -> str:
     return f"NULLIF(regexp_replace(lower({text(expr)}), '[^\\pL]', '', 'g'), '')"
 
 
-def postal(expr: str, country: str) -> str:
-    """Postal code; ``country`` is the row's normalized alpha-2 expression (or NULL)."""
+def postal(expr: str, country: str, numeric: bool = False) -> str:
+    """Postal code; ``country`` is the row's normalized alpha-2 expression (or NULL).
+
+    ``numeric``: the column holds numbers, which lost their leading zeros in the
+    warehouse (ZIP ``02134`` stored as ``2134``, ZIP+4 ``02134-1234`` as ``21341234``). A
+    US code gets them back: up to 5 digits is a ZIP, 6 to 9 digits a ZIP+4."""
     v = f"regexp_replace(lower({text(expr)}), '\\s', '', 'g')"
+    if numeric:
+        digits = f"regexp_full_match({v}, '[0-9]{{1,9}}')"
+        padded = f"lpad({v}, CASE WHEN length({v}) <= 5 THEN 5 ELSE 9 END, '0')"
+        v = (f"CASE WHEN coalesce({country}, 'us') = 'us' AND {digits} THEN {padded} "
+             f"ELSE {v} END")
     us = f"regexp_extract({v}, '^([0-9]{{5}})', 1)"
     other = f"split_part({v}, '-', 1)"
     return (f"NULLIF(CASE WHEN coalesce({country}, 'us') = 'us' AND {us} <> '' THEN {us} "

@@ -97,6 +97,17 @@ def _fractional(columns: dict[str, str], name: str) -> bool:
     return columns.get(have.get(name, ""), "").upper().startswith(_FRACTIONAL)
 
 
+#: DuckDB types of whole numbers.
+_INTEGRAL = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+             "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "LONG", "SHORT")
+
+
+def _numeric(columns: dict[str, str], name: str) -> bool:
+    have = {c.lower(): c for c in columns}
+    return _fractional(columns, name) or columns.get(have.get(name, ""), "").upper().startswith(
+        _INTEGRAL)
+
+
 def _text_column(columns: dict[str, str], name: str) -> str:
     """An identifier column as text; whole numbers stored as DOUBLE or DECIMAL lose
     their ".0" (phone 6505551212.0 is 6505551212, order 42.0 is "42")."""
@@ -167,7 +178,8 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
         field("ge", hashed("u.gender", pii.gender("u.gender"))),
         field("ct", hashed("u.city", pii.city("u.city"))),
         field("st", hashed("u.state", pii.state("u.state", "sts"))),
-        field("zp", hashed("u.postal", pii.postal("u.postal", country_expr))),
+        field("zp", hashed("u.postal", pii.postal("u.postal", country_expr,
+                                                  numeric=_numeric(columns, "postal")))),
         field("country", hashed("u.country", country_expr)),
         field("external_id", hashed("u.external_id", pii.text("u.external_id"))),
         field("client_user_agent", pii.text("u.client_user_agent"), quote=True),

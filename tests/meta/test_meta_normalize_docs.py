@@ -13,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pyarrow as pa
 import pytest
 
-from tests.meta.conftest import rejected, row, sent, shape_rows
+from tests.meta.conftest import rejected, row, sent, shape_rows, table
 
 #: column -> user_data key.
 KEYS = {"email": "em", "phone": "ph", "given_name": "fn", "surname": "ln", "birthdate": "db",
@@ -103,6 +104,25 @@ def test_unusable_values_are_left_out(docs_events, case, columns, key) -> None:
     user_data = sent(docs_events, case)["user_data"]
     assert key not in user_data
     assert user_data["external_id"] == sha("cust-1")  # the rest of the event is intact
+
+
+# Zip codes in a number column lost their leading zeros in the warehouse.
+NUMERIC_ZIPS = [
+    ("zip-lost-its-zero", {"postal": 2134}, "02134"),
+    ("zip-plus-four-lost-its-zero", {"postal": 21341234}, "02134"),
+    ("zip-puerto-rico", {"postal": 901}, "00901"),
+    ("zip-whole", {"postal": 94025}, "94025"),
+    ("zip-outside-the-us-as-it-is", {"postal": 1067, "country": "DE"}, "1067"),
+]
+
+
+@pytest.mark.parametrize("arrow_type", [pa.int64(), pa.int32(), pa.float64(), pa.decimal128(9, 0)])
+def test_us_zip_codes_stored_as_numbers_get_their_leading_zeros_back(
+        tmp_path, arrow_type: pa.DataType) -> None:
+    rows = [row(case, **columns) for case, columns, _ in NUMERIC_ZIPS]
+    events = shape_rows(tmp_path, table(rows, {"postal": arrow_type}), default_country="US")
+    for case, _, expected in NUMERIC_ZIPS:
+        assert sent(events, case)["user_data"]["zp"] == sha(expected), case
 
 
 @pytest.fixture(scope="module")
