@@ -50,8 +50,8 @@ def test_the_walk_sees_every_kind_of_import(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("library", "owners"), [
-    ("duckdb", ["warehouse.py"]), ("sqlglot", ["sql_check.py", "sql_spark.py", "sql_spark_aggregates.py",
-                 "sql_spark_base.py"])])
+    ("duckdb", ["warehouse.py"]),
+    ("sqlglot", ["sql_check.py", "sql_spark.py", "sql_spark_aggregates.py", "sql_spark_base.py"])])
 def test_fast_moving_libraries_are_fenced_in_one_module(library: str, owners: list[str]) -> None:
     users = sorted(p.name for p in MODULES
                    if any(n == library or n.startswith(library + ".") for n in imported(p)))
