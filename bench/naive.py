@@ -64,6 +64,10 @@ def text(value: Any) -> str | None:
     s = str(value).strip()
     return s or None
 
+#: The customer columns, as stored: every row of an order must carry the same ones.
+CUSTOMER = ("email", "phone", "given_name", "surname", "birthdate", "gender", "city", "state",
+            "postal", "country", "external_id")
+
 
 def sha256(value: str | None) -> str | None:
     return None if value is None else hashlib.sha256(value.encode()).hexdigest()
@@ -209,9 +213,7 @@ class Shaper:
             "action_source": (text(r.get("action_source")) or "").lower()
             or self.s.default_action_source,
             "event_name": text(r.get("event_name")) or "Purchase",
-            **{k: r.get(k) for k in (
-                "email", "phone", "given_name", "surname", "birthdate", "gender", "city",
-                "state", "postal", "country", "external_id")},
+            **{k: r.get(k) for k in CUSTOMER},
         }
 
     def user_data(self, o: dict[str, Any]) -> dict[str, str]:
@@ -278,6 +280,9 @@ class Shaper:
         elif event_name not in STANDARD_EVENTS:
             reason = (f"event_name '{event_name}' is not a standard event: map it with "
                       "[settings] event_names")
+        elif len({tuple(r[k] for k in CUSTOMER) for r in lines}) > 1:
+            reason = ("the rows of this order carry different customer fields (email, phone, "
+                      "name, address or ids): give every row of one order the same customer")
         elif action_source == "website":
             reason = "website events need client_user_agent, event_id and event_source_url"
         elif "em" not in user and "ph" not in user:

@@ -166,6 +166,10 @@ def _anonymous(node: exp.Anonymous, notes: Notes) -> exp.Expression | None:
     if name == "isinf" and len(args) == 1:
         notes.add("mapped isinf(x) -> abs(x) = double('Infinity')")
         return spark("abs(:x) = CAST('Infinity' AS DOUBLE)", x=args[0])
+    if name == "hash":
+        notes.add("mapped hash(...) -> xxhash64(...) (64 bits, as DuckDB's; Spark's hash() has "
+                  "32: a different value, equal where DuckDB's are equal)")
+        return exp.Anonymous(this="xxhash64", expressions=list(args))
     if name in ("try_strptime", "strptime") and len(args) == 2:
         return _strptime(args[0], args[1], safe=name == "try_strptime", notes=notes)
     return None

@@ -56,8 +56,17 @@ def assert_same(engine: Engine, sql: str, settings: MetaSettings, first_send: bo
     assert len(new) >= at_least
     assert len(new) == len(old)
     for a, b in zip(old, new, strict=True):
+        if a[0].rsplit(":", 1)[-1] in SPANNING_ORDERS:  # a rule changed on purpose
+            assert (b[0], b[1], b[3], b[4]) == (a[0], a[1], shaping.SPANNING, a[4])
+            continue
         assert a == b
     return new
+
+
+#: Orders whose rows name two customers. The original took each customer field's
+#: smallest value over the rows (one customer's email, another's phone); the current
+#: shaping rejects them, like the other fields an order's rows must agree on.
+SPANNING_ORDERS = {"K"}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +149,7 @@ EDGE_ROWS = [
     ("J", -1, 4.0, "USD", _t(11), "j@x.io", None, "e10", None, None, None, None, None, 4, None),
     ("J", 0, 4.0, "USD", _t(11), "j@x.io", None, "e10", "P4", None, None, None, None, 4, None),
     ("J", 1, 4.0, "USD", _t(11), "j@x.io", None, "e10", "P5", None, None, None, None, 4, None),
-    # one order, two customers: each field is the order's minimum
+    # one order, two customers: rejected (the original mixed the two: SPANNING_ORDERS)
     ("K", 1, 2.0, "USD", _t(10), "zed@x.io", "+44 20 7946 0958", "e11", "P1", None, None, None,
      None, 4, "UK"),
     ("K", 1, 2.0, "USD", _t(10), "amy@x.io", None, "e12", "P2", None, None, None, None, 4,

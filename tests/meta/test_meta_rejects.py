@@ -18,6 +18,8 @@ def ago(**delta: float) -> dt.datetime:
 NO_CONTACT = "no usable email or phone (missing or invalid after normalization)"
 BAD_PRICE = "price is missing, not a finite number, or absurd"
 RETURN = "quantity <= 0 (return or cancellation): line item not sent"
+SPANNING = ("the rows of this order carry different customer fields (email, phone, name, "
+            "address or ids): give every row of one order the same customer")
 
 # (event key, reason) for each rejected case, and the rows that make it.
 CASES = [
@@ -50,6 +52,14 @@ CASES = [
      [row("null-quantity", quantity=None)]),
     ("half-unit", "quantity must be a whole number of units (Meta's contents.quantity is an "
                   "integer)", [row("half-unit", quantity=1.5)]),
+    ("two-customers", SPANNING, [row("two-customers"),
+                                 row("two-customers", product_id="sku-2", email="joe@example.com",
+                                     external_id="cust-2")]),
+    ("phone-on-one-row", SPANNING, [row("phone-on-one-row"),
+                                    row("phone-on-one-row", product_id="sku-2", phone=None)]),
+    ("email-spelled-twice", SPANNING, [row("email-spelled-twice"),
+                                       row("email-spelled-twice", product_id="sku-2",
+                                           email="JANE@example.com")]),
 ]
 GOOD = [
     row("good"),
@@ -59,6 +69,8 @@ GOOD = [
     row("phone-only", email=None),
     row("email-only", phone=None),
     row("in-a-minute", timestamp=ago(seconds=-30)),
+    row("one-customer-three-rows"), row("one-customer-three-rows", product_id="sku-2"),
+    row("one-customer-three-rows", product_id="sku-3"),
 ]
 MISSING_ORDER_ID = [row(None), row("   ")]
 

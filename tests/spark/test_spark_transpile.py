@@ -69,6 +69,8 @@ MAPPED = [
     ("SELECT starts_with(d, '44')", "STARTSWITH(d, '44')", "starts_with(a, b)"),
     ("SELECT position('\"em\":' IN u)", "LOCATE('\"em\":', u)", "position(a IN b)"),
     ("SELECT sha256(e)", "SHA2(e, 256)", "sha256(x) -> sha2(x, 256)"),
+    ("SELECT hash(a, b), hash('x', b, a)", "XXHASH64(a, b), XXHASH64('x', b, a)",
+     "mapped hash(...) -> xxhash64(...)"),
     ("SELECT a IS NOT DISTINCT FROM b", "a IS NOT DISTINCT FROM b", "IS NOT DISTINCT FROM"),
     ("SELECT count(*) FILTER (WHERE q IS NULL) FROM t", "COUNT(*) FILTER(WHERE q IS NULL)",
      "aggregate FILTER (WHERE ...) kept"),
