@@ -146,6 +146,8 @@ EDGE_ROWS = [
      4, None),
     # no order id; a return without a product id; a return with one
     (None, 1, 4.0, "USD", _t(11), "i@x.io", None, "e9", "P1", None, None, None, None, 4, None),
+    (None, -1, 4.0, "USD", _t(11), "i@x.io", None, "e9", "P2", None, None, None, None, 4, None),
+    ("  ", 2, 4.0, "USD", _t(11), "i@x.io", None, "e9", "P3", None, None, None, None, 4, None),
     ("J", -1, 4.0, "USD", _t(11), "j@x.io", None, "e10", None, None, None, None, None, 4, None),
     ("J", 0, 4.0, "USD", _t(11), "j@x.io", None, "e10", "P4", None, None, None, None, 4, None),
     ("J", 1, 4.0, "USD", _t(11), "j@x.io", None, "e10", "P5", None, None, None, None, 4, None),
