@@ -135,8 +135,8 @@ def customer_hashes(columns: dict[str, str]) -> str:
     The grouping by order keeps their smallest and largest values instead of the
     fields themselves (fixed-size state: about half of the grouping's memory and CPU
     at 10M rows), and finds each order's customer by them among the distinct
-    customers. Two different customers with both hashes equal, about 1 in 10^13
-    runs at 1.4M customers, would give an order the other customer's fields."""
+    customers. Two different customers with both hashes equal (fewer than 1 in 10^12
+    runs at 1.4M customers) would give an order the other customer's fields."""
     values = [_text_column(columns, name) for name in PROFILE]
     return (f"hash({', '.join(values)}) AS customer, "
             f"hash('offramp', {', '.join(reversed(values))}) AS customer_check")
