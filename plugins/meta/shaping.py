@@ -35,17 +35,14 @@ import datetime as dt
 from functools import partial
 
 from connector import ConfigError, pii
+from plugins.meta import columns as job_columns
+from plugins.meta.columns import PROFILE, SPANNING, customer_hashes, order_key
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
 
 #: The reject reasons that the run's clock alone can change (``reject_timed``): an order
 #: from the future becomes sendable, and the window is longer before the first send.
 FUTURE = "event_time is in the future"
 TOO_OLD = "older than the "
-
-#: Customer fields read from the query, in order.
-PROFILE = ("email", "phone", "given_name", "surname", "birthdate", "gender", "city", "state",
-           "postal", "country", "external_id", "client_user_agent", "fbc", "fbp", "madid")
-
 
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -60,10 +57,6 @@ def _epoch(expr: str, dtype: str) -> str:
     if t.startswith("TIMESTAMP") or t == "DATE":
         return f"CAST(floor(epoch(CAST({expr} AS TIMESTAMPTZ))) AS BIGINT)"
     return f"TRY_CAST(floor(CAST({expr} AS DOUBLE)) AS BIGINT)"  # epoch seconds
-
-
-#: DuckDB types whose text has a fraction part ("42.0").
-_FRACTIONAL = ("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC")
 
 
 def _number(expr: str) -> str:
@@ -94,66 +87,11 @@ def _pretrimmed(sql: str, alias: str) -> str:
     return sql
 
 
-def _column(columns: dict[str, str], name: str) -> str:
-    """The query's column ``name`` (any case) of the row ``src``, or NULL."""
-    have = {c.lower(): c for c in columns}
-    return f'src."{have[name]}"' if name in have else "NULL"
-
-
-def _fractional(columns: dict[str, str], name: str) -> bool:
-    have = {c.lower(): c for c in columns}
-    return columns.get(have.get(name, ""), "").upper().startswith(_FRACTIONAL)
-
-
-#: DuckDB types of whole numbers.
-_INTEGRAL = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-             "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "LONG", "SHORT")
-
-
-def _numeric(columns: dict[str, str], name: str) -> bool:
-    have = {c.lower(): c for c in columns}
-    return _fractional(columns, name) or columns.get(have.get(name, ""), "").upper().startswith(
-        _INTEGRAL)
-
-
-def _text_column(columns: dict[str, str], name: str) -> str:
-    """An identifier column as text; whole numbers stored as DOUBLE or DECIMAL lose
-    their ".0" (phone 6505551212.0 is 6505551212, order 42.0 is "42")."""
-    expr = _column(columns, name)
-    if not _fractional(columns, name):
-        return expr
-    return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e18 "
-            f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
-
-
-#: The reject of an order whose rows name different customers.
-SPANNING = ("the rows of this order carry different customer fields (email, phone, name, "
-            "address or ids): give every row of one order the same customer")
-
-
-def customer_hashes(columns: dict[str, str]) -> str:
-    """Two 64-bit hashes of a row's customer fields (``customer``, ``customer_check``).
-
-    The grouping by order keeps their smallest and largest values instead of the
-    fields themselves (fixed-size state: about half of the grouping's memory and CPU
-    at 10M rows), and finds each order's customer by them among the distinct
-    customers. Two different customers with both hashes equal (fewer than 1 in 10^12
-    runs at 1.4M customers) would give an order the other customer's fields."""
-    values = [_text_column(columns, name) for name in PROFILE]
-    return (f"hash({', '.join(values)}) AS customer, "
-            f"hash('offramp', {', '.join(reversed(values))}) AS customer_check")
-
-
-def order_key(columns: dict[str, str]) -> str:
-    """The order a row ``src`` belongs to, as the events are grouped by it."""
-    return pii.text(_text_column(columns, "order_id"))
-
-
 def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.datetime,
               first_send: bool) -> str:
     have = {c.lower(): c for c in columns}
-    col, text_col = partial(_column, columns), partial(_text_column, columns)
-    fractional = partial(_fractional, columns)
+    col, text_col = partial(job_columns.column, columns), partial(job_columns.text_column, columns)
+    fractional = partial(job_columns.fractional, columns)
     birthdate_type = ("VARCHAR" if fractional("birthdate")
                       else columns.get(have.get("birthdate", ""), "VARCHAR"))
     value_name = (s.value_column or "value").lower()
@@ -206,7 +144,7 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
         field("ct", hashed("u.city", pii.city("u.city"))),
         field("st", hashed("u.state", pii.state("u.state", "sts"))),
         field("zp", hashed("u.postal", pii.postal("u.postal", country_expr,
-                                                  numeric=_numeric(columns, "postal")))),
+                                                  numeric=job_columns.numeric(columns, "postal")))),
         field("country", hashed("u.country", country_expr)),
         field("external_id", hashed("u.external_id", pii.text("u.external_id"))),
         field("client_user_agent", pii.text("u.client_user_agent"), quote=True),
