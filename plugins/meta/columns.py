@@ -28,13 +28,13 @@ def fractional(columns: dict[str, str], name: str) -> bool:
 
 #: DuckDB types of whole numbers.
 _INTEGRAL = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
-             "UINTEGER", "UBIGINT", "UHUGEINT", "INT", "LONG", "SHORT")
+             "UINTEGER", "UBIGINT", "UHUGEINT")
 
 
 def numeric(columns: dict[str, str], name: str) -> bool:
+    """Whether the column holds numbers (DuckDB's type names, as ``DESCRIBE`` gives them)."""
     have = {c.lower(): c for c in columns}
-    return fractional(columns, name) or columns.get(have.get(name, ""), "").upper().startswith(
-        _INTEGRAL)
+    return fractional(columns, name) or columns.get(have.get(name, ""), "").upper() in _INTEGRAL
 
 
 def text_column(columns: dict[str, str], name: str) -> str:

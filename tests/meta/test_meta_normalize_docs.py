@@ -125,6 +125,12 @@ def test_us_zip_codes_stored_as_numbers_get_their_leading_zeros_back(
         assert sent(events, case)["user_data"]["zp"] == sha(expected), case
 
 
+def test_zip_codes_stored_as_text_are_taken_as_they_are(tmp_path) -> None:
+    """Text keeps what the warehouse kept: only numbers lost their zeros."""
+    events = shape_rows(tmp_path, [row("text-zip", postal="2134")], default_country="US")
+    assert sent(events, "text-zip")["user_data"]["zp"] == sha("2134")
+
+
 @pytest.fixture(scope="module")
 def plain_events(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
     """No default_country; blanks, pre-hashed values, unhashed fields."""
