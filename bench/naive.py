@@ -64,6 +64,7 @@ def text(value: Any) -> str | None:
     s = str(value).strip()
     return s or None
 
+
 #: The customer columns, as stored: every row of an order must carry the same ones.
 CUSTOMER = ("email", "phone", "given_name", "surname", "birthdate", "gender", "city", "state",
             "postal", "country", "external_id")

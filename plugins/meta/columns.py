@@ -15,15 +15,25 @@ PROFILE = ("email", "phone", "given_name", "surname", "birthdate", "gender", "ci
 _FRACTIONAL = ("FLOAT", "DOUBLE", "REAL", "DECIMAL", "NUMERIC")
 
 
+def _named(columns: dict[str, str], name: str) -> str | None:
+    """The query's spelling of column ``name`` (matched in any case), or None."""
+    return next((c for c in columns if c.lower() == name), None)
+
+
 def column(columns: dict[str, str], name: str) -> str:
     """The query's column ``name`` (any case) of the row ``src``, or NULL."""
-    have = {c.lower(): c for c in columns}
-    return f'src."{have[name]}"' if name in have else "NULL"
+    named = _named(columns, name)
+    return f'src."{named}"' if named is not None else "NULL"
+
+
+def column_type(columns: dict[str, str], name: str, default: str = "") -> str:
+    """The DuckDB type of column ``name`` (any case), upper case; ``default`` without it."""
+    named = _named(columns, name)
+    return columns[named].upper() if named is not None else default
 
 
 def fractional(columns: dict[str, str], name: str) -> bool:
-    have = {c.lower(): c for c in columns}
-    return columns.get(have.get(name, ""), "").upper().startswith(_FRACTIONAL)
+    return column_type(columns, name).startswith(_FRACTIONAL)
 
 
 #: DuckDB types of whole numbers.
@@ -33,8 +43,7 @@ _INTEGRAL = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", 
 
 def numeric(columns: dict[str, str], name: str) -> bool:
     """Whether the column holds numbers (DuckDB's type names, as ``DESCRIBE`` gives them)."""
-    have = {c.lower(): c for c in columns}
-    return fractional(columns, name) or columns.get(have.get(name, ""), "").upper() in _INTEGRAL
+    return fractional(columns, name) or column_type(columns, name) in _INTEGRAL
 
 
 def text_column(columns: dict[str, str], name: str) -> str:
@@ -45,11 +54,6 @@ def text_column(columns: dict[str, str], name: str) -> str:
         return expr
     return (f"CASE WHEN {expr} = floor({expr}) AND abs({expr}) < 1e18 "
             f"THEN CAST(CAST({expr} AS HUGEINT) AS VARCHAR) ELSE CAST({expr} AS VARCHAR) END")
-
-
-#: The reject of an order whose rows name different customers.
-SPANNING = ("the rows of this order carry different customer fields (email, phone, name, "
-            "address or ids): give every row of one order the same customer")
 
 
 def customer_hashes(columns: dict[str, str]) -> str:

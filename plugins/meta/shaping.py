@@ -36,13 +36,17 @@ from functools import partial
 
 from connector import ConfigError, pii
 from plugins.meta import columns as job_columns
-from plugins.meta.columns import PROFILE, SPANNING, customer_hashes, order_key
+from plugins.meta.columns import PROFILE, column_type, customer_hashes, order_key
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
 
 #: The reject reasons that the run's clock alone can change (``reject_timed``): an order
 #: from the future becomes sendable, and the window is longer before the first send.
 FUTURE = "event_time is in the future"
 TOO_OLD = "older than the "
+#: The reject of an order whose rows name different customers.
+SPANNING = ("the rows of this order carry different customer fields (email, phone, name, "
+            "address or ids): give every row of one order the same customer")
+
 
 def _q(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -89,13 +93,11 @@ def _pretrimmed(sql: str, alias: str) -> str:
 
 def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.datetime,
               first_send: bool) -> str:
-    have = {c.lower(): c for c in columns}
     col, text_col = partial(job_columns.column, columns), partial(job_columns.text_column, columns)
-    fractional = partial(job_columns.fractional, columns)
-    birthdate_type = ("VARCHAR" if fractional("birthdate")
-                      else columns.get(have.get("birthdate", ""), "VARCHAR"))
+    birthdate_type = ("VARCHAR" if job_columns.fractional(columns, "birthdate")
+                      else column_type(columns, "birthdate", "VARCHAR"))
     value_name = (s.value_column or "value").lower()
-    value_col = col(value_name) if value_name in have else None
+    value_col = col(value_name) if column_type(columns, value_name) else None
     if s.value_column and value_col is None:
         raise ConfigError(f"value_column = {s.value_column!r} is not a column of the query "
                           f"(its columns: {', '.join(columns)}): add it to the SELECT or "
@@ -152,7 +154,7 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
         field("fbp", pii.text("u.fbp"), quote=True),
         field("madid", pii.text("u.madid"), quote=True),
     ]
-    ts_type = columns.get(have.get("timestamp", ""), "TIMESTAMP")
+    ts_type = column_type(columns, "timestamp", "TIMESTAMP")
     ldu = (f"'\"data_processing_options\":[\"LDU\"],\"data_processing_options_country\":"
            f"{s.ldu_country},\"data_processing_options_state\":{s.ldu_state}'"
            if s.limited_data_use else "NULL")
