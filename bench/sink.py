@@ -18,6 +18,7 @@ MARK = b"%22event_name%22"
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: requests.Session reuses connections
+    disable_nagle_algorithm = True  # headers and answer are two writes: no delayed-ACK stall
     server: _Server
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
