@@ -4,7 +4,7 @@ What a careful engineer writes without offramp: fetch the query's rows from
 DuckDB as tuples, make a dict per row, normalize with ``re``/``str``, group line
 items by order in a dict, hash each order's customer fields with ``hashlib``,
 build each event with ``json.dumps``, and ``requests.post`` 1,000-event
-form-encoded bodies to the API. It follows the Meta destination's rules
+multipart form bodies to the API. It follows the Meta destination's rules
 (``plugins/meta/shaping.py``, ``connector/pii.py``) for the columns of the
 benchmark's job, so both produce the same events; ``bench/verify.py`` checks it.
 
@@ -29,7 +29,6 @@ import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
 import requests
 
@@ -323,15 +322,14 @@ class Shaper:
 
 
 def post(url: str, token: str, events: list[str]) -> int:
-    body = urlencode({"data": "[" + ",".join(events) + "]", "access_token": token},
-                     quote_via=quote)
-    response = requests.post(url, data=body, timeout=60,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    """One multipart form (requests' ``files=``, no file names), as offramp sends it."""
+    response = requests.post(url, timeout=60, files={
+        "data": (None, "[" + ",".join(events) + "]"), "access_token": (None, token)})
     response.raise_for_status()
     received = response.json()["events_received"]
     if received != len(events):
         raise RuntimeError(f"the sink received {received} of {len(events)} events")
-    return len(body)
+    return len(response.request.body)
 
 
 def fetch(engine: Engine, sql: str) -> Iterator[dict[str, Any]]:

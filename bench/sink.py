@@ -1,10 +1,10 @@
 """A fast loopback HTTP sink that answers like Meta's Conversions API.
 
-It reads each body, counts the events in it without parsing JSON (in a
-form-encoded body every event carries one ``"event_name"`` key, written
-``%22event_name%22``), and answers ``{"events_received": n}``. It keeps totals
-(requests, events, bytes) and, when asked, copies of every ``keep_every``-th
-body so the benchmark can check what went over the wire after the timed run.
+It reads each body, counts the events in it without parsing JSON (every event
+carries one ``"event_name"`` key, and the multipart form holds the JSON as it is),
+and answers ``{"events_received": n}``. It keeps totals (requests, events, bytes)
+and, when asked, copies of every ``keep_every``-th body with its Content-Type, so
+the benchmark can check what went over the wire after the timed run.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-MARK = b"%22event_name%22"
+MARK = b'"event_name"'
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -25,7 +25,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
         events = body.count(MARK)
-        self.server.sink.add(body, events)
+        self.server.sink.add(body, events, self.headers.get("Content-Type") or "")
         answer = json.dumps({"events_received": events, "messages": [],
                              "fbtrace_id": "bench"}).encode()
         self.send_response(200)
@@ -71,15 +71,15 @@ class Sink:
             self.requests = 0
             self.events = 0
             self.bytes = 0
-            self.kept: list[bytes] = []
+            self.kept: list[tuple[str, bytes]] = []
 
-    def add(self, body: bytes, events: int) -> None:
+    def add(self, body: bytes, events: int, content_type: str = "") -> None:
         with self._lock:
             self.requests += 1
             self.events += events
             self.bytes += len(body)
             if self.keep_every and self.requests % self.keep_every == 0:
-                self.kept.append(body)
+                self.kept.append((content_type, body))
 
     def totals(self) -> dict[str, int]:
         with self._lock:

@@ -8,7 +8,7 @@ Two checks, both outside the timed runs:
    and each event (payload parsed as JSON, or reject reason) is compared with the
    naive baseline's, event key by event key.
 2. **The wire.** The loopback sink kept every n-th request body of the last
-   end-to-end run; each is decoded (form, then JSON) and every event in it is
+   end-to-end run; each is decoded (multipart form, then JSON) and every event in it is
    compared with the shaping query's event for its order (and with the naive
    event, where the naive baseline's sample holds the same order).
 """
@@ -19,10 +19,10 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 from connector import pipeline
 from connector.destination import RunContext
+from connector.emulator import form_fields
 from connector.project import Project
 from connector.warehouse import Engine, literal
 
@@ -90,12 +90,11 @@ def compare(offramp: dict[str, dict[str, Any]], naive: dict[str, dict[str, Any]]
             "problems": problems, "ok": not problems and same == len(naive) > 0}
 
 
-def wire_events(bodies: list[bytes]) -> dict[str, Any]:
-    """order_id -> event, from request bodies the sink kept."""
+def wire_events(bodies: list[tuple[str, bytes]]) -> dict[str, Any]:
+    """order_id -> event, from the (Content-Type, body) pairs the sink kept."""
     events: dict[str, Any] = {}
-    for body in bodies:
-        form = parse_qs(body.decode("ascii"), keep_blank_values=True)
-        for event in json.loads(form["data"][0]):
+    for content_type, body in bodies:
+        for event in json.loads(form_fields(body, content_type)["data"]):
             events[event["custom_data"]["order_id"]] = event
     return events
 

@@ -158,7 +158,7 @@ class Destination:
     #: checks the claim by shaping every row twice.
     unique_keys: ClassVar[bool] = False
     #: How payloads are written into a request body: ``"json"`` (as they are) or
-    #: ``"url"`` (percent-encoded, for a form field such as Meta's ``data``). offramp
+    #: ``"url"`` (percent-encoded, for a urlencoded form field). offramp
     #: encodes them in DuckDB with the shaping, so :attr:`Batch.payloads` arrive
     #: encoded, the request limits count encoded bytes, and :meth:`encode` only joins
     #: them (:meth:`Batch.array`). See :mod:`connector.encoding`.

@@ -15,6 +15,8 @@ does. The base gives every emulator the same tools:
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
 import json
 import threading
 import time
@@ -48,8 +50,35 @@ class Request:
         return json.loads(self.body or b"null")
 
     def form(self) -> dict[str, str]:
-        parsed = parse_qs(self.body.decode("utf-8"), keep_blank_values=True)
+        """The body's form fields (the first value of each name), as the Content-Type
+        says: ``multipart/form-data`` or else ``application/x-www-form-urlencoded``.
+
+        :raises ValueError: a multipart body without its boundary, with a missing or
+            unclosed boundary, or with a part that is not a named form field.
+        """
+        return form_fields(self.body, self.header("content-type") or "")
+
+
+def form_fields(body: bytes, content_type: str) -> dict[str, str]:
+    """A form body's fields (see :meth:`Request.form`). A ``multipart/form-data`` body
+    is read with the standard library's MIME parser, and anything it flags as a defect
+    is refused, as a server would."""
+    if not content_type.lower().startswith("multipart/form-data"):
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True)
         return {k: v[0] for k, v in parsed.items()}
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart() or message.defects:
+        found = ", ".join(type(d).__name__ for d in message.defects) or "no parts"
+        raise ValueError(f"malformed multipart/form-data body ({found})")
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if part.get_content_disposition() != "form-data" or not isinstance(name, str):
+            raise ValueError("a multipart/form-data part is not a named form field")
+        value = part.get_payload(decode=True)
+        fields.setdefault(name, value.decode("utf-8") if isinstance(value, bytes) else "")
+    return fields
 
 
 @dataclass

@@ -6,7 +6,7 @@ every core), so the Python side only joins the pieces into bodies; the Spark pat
 encodes in Python with the twin function, which gives the same bytes (tested).
 
 * ``json``: the JSON text as it is; a request holds ``[p1,p2,...]``.
-* ``url``: percent-encoded for a form field (Meta's ``data``): every byte but
+* ``url``: percent-encoded for a urlencoded form field: every byte but
   ``A-Z a-z 0-9 - _ . ~`` becomes ``%XX`` (a space is ``%20``, which form decoders
   read as they read ``+``); a request holds ``%5Bp1%2Cp2%2C...%5D``.
 """

@@ -3,7 +3,8 @@
 :func:`session` makes the shared ``requests.Session`` (pooled connections sized
 for the destination's concurrency); :func:`send` turns connection errors and
 timeouts into :class:`connector.errors.Retryable`; :func:`retry_after` reads the
-``Retry-After`` header in either of its forms.
+``Retry-After`` header in either of its forms; :func:`form_data` writes form fields
+as a ``multipart/form-data`` body.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.filepost import choose_boundary, encode_multipart_formdata
 
 from connector.errors import Retryable
 
@@ -47,6 +50,19 @@ def retry_after(response: requests.Response) -> float | None:
         if parsed.tzinfo is None:  # RFC 9110 dates are GMT
             parsed = parsed.replace(tzinfo=dt.UTC)
         return max(0.0, parsed.timestamp() - time.time())
+
+
+def form_data(fields: Mapping[str, str], boundary: str | None = None) -> tuple[bytes, str]:
+    """``fields`` as a ``multipart/form-data`` body, and its ``Content-Type`` header.
+
+    The values go into the body as they are (UTF-8), where ``application/x-www-form-
+    urlencoded`` would percent-encode them: a JSON array is written once, and about a
+    quarter smaller. The boundary is random (urllib3's) and checked against every value,
+    so no value can end its part early, whatever text it holds.
+    """
+    while boundary is None or any(boundary in value for value in fields.values()):
+        boundary = choose_boundary()
+    return encode_multipart_formdata(list(fields.items()), boundary=boundary)
 
 
 def send(http: requests.Session, method: str, url: str, *, timeout: float,

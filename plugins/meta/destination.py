@@ -10,7 +10,6 @@ core splits the request until the bad event stands alone.
 from __future__ import annotations
 
 import json
-from urllib.parse import quote, urlencode
 
 from connector import (
     Batch,
@@ -61,8 +60,8 @@ class MetaDestination(Destination):
                     max_attempts=6, give_up_after=600.0)
     #: The shaping groups by order_id and prefixes each route's dataset id (digits).
     unique_keys = True
-    #: ``data`` is a form field: payloads are percent-encoded in DuckDB.
-    payload_encoding = "url"
+    #: ``data`` is a multipart form field: the JSON goes as it is, never percent-encoded.
+    payload_encoding = "json"
 
     def __init__(self, settings: MetaSettings, context):
         super().__init__(settings, context)
@@ -84,17 +83,17 @@ class MetaDestination(Destination):
         super().open(http)
         self._token = self.secret(self.settings.access_token_env).reveal()
 
-    def _body(self, batch: Batch, token: str | None = None) -> str:
-        """``data=<the JSON array>`` and the optional fields, form-encoded. The
-        payloads arrive percent-encoded (``payload_encoding = "url"``): the array is
-        joined from them, never re-quoted."""
-        fields = {"test_event_code": self.settings.test_event_code,
+    def _body(self, batch: Batch, token: str | None = None) -> tuple[bytes, str]:
+        """``data`` (the JSON array) and the optional fields as a ``multipart/form-data``
+        body, and its Content-Type. Meta's own examples post these fields as multipart
+        forms (``curl -F data=[...]``); the JSON array goes in unencoded, where a
+        urlencoded form would percent-encode every quote, brace and comma."""
+        fields = {"data": batch.array(), "test_event_code": self.settings.test_event_code,
                   "upload_tag": self.settings.upload_tag, "access_token": token}
-        rest = urlencode({k: v for k, v in fields.items() if v}, quote_via=quote)
-        return "data=" + batch.array() + ("&" + rest if rest else "")
+        return offramp_http.form_data({k: v for k, v in fields.items() if v})
 
     def encode(self, batch: Batch) -> bytes:
-        return self._body(batch).encode()
+        return self._body(batch)[0]
 
     def url(self, dataset_id: str) -> str:
         base = self.settings.base_url.rstrip("/")
@@ -102,11 +101,10 @@ class MetaDestination(Destination):
 
     def deliver(self, batch: Batch) -> Outcome:
         assert self.http is not None and self._token is not None
-        body = self._body(batch, self._token)
+        body, content_type = self._body(batch, self._token)
         response = offramp_http.send(
             self.http, "POST", self.url(batch.route or self.settings.dataset_id or ""),
-            data=body, timeout=self.limits.timeout,
-            headers={"Content-Type": "application/x-www-form-urlencoded"})
+            data=body, timeout=self.limits.timeout, headers={"Content-Type": content_type})
         try:
             answer = response.json()
         except ValueError:

@@ -14,6 +14,7 @@ import requests
 
 from connector import Emulator, Fault, Request, Response, Retryable
 from connector import http as offramp_http
+from connector.emulator import form_fields
 
 
 class Echo(Emulator):
@@ -28,8 +29,12 @@ class Echo(Emulator):
             return Response(200, b"\x00\x01")
         if request.path == "/boom":
             raise RuntimeError("emulator bug")
-        if request.header("content-type", "").startswith("application/x-www-form-urlencoded"):
-            body: Any = request.form()
+        if request.header("content-type", "").startswith(("application/x-www-form-urlencoded",
+                                                           "multipart/form-data")):
+            try:
+                body: Any = request.form()
+            except ValueError as exc:
+                return Response(400, {"error": str(exc)})
         else:
             body = request.json()
         return Response(200, {"path": request.path, "q": request.arg("q"), "body": body,
@@ -74,6 +79,51 @@ def test_forms_text_and_bytes(echo: Echo, http) -> None:
     raw = http.get(f"{echo.url}/bytes", timeout=5)
     assert raw.content == b"\x00\x01"
     assert raw.headers["Content-Type"] == "application/octet-stream"
+
+
+def test_multipart_forms_round_trip(echo: Echo, http) -> None:
+    """form_data writes values as they are (UTF-8, no percent-encoding) and the
+    emulators read them back; requests' own multipart forms read the same."""
+    fields = {"data": '[{"name":"Zoë","note":"a&b=c %20 +"}]', "tag": "line\r\nbreak"}
+    body, content_type = offramp_http.form_data(fields)
+    assert content_type.startswith("multipart/form-data; boundary=")
+    assert '[{"name":"Zoë"'.encode() in body and b"%" not in body.replace(b"%20", b"")
+    sent = http.post(f"{echo.url}/form", data=body, timeout=5,
+                     headers={"Content-Type": content_type})
+    assert sent.json()["body"] == fields
+    theirs = http.post(f"{echo.url}/form", files={k: (None, v) for k, v in fields.items()},
+                       timeout=5)
+    assert theirs.json()["body"] == fields
+
+
+def test_form_data_never_uses_a_boundary_that_a_value_holds() -> None:
+    """A value holding the boundary would end its part early: another one is drawn."""
+    fields = {"data": "text --collide text", "other": "x"}
+    body, content_type = offramp_http.form_data(fields, boundary="collide")
+    boundary = content_type.split("boundary=", 1)[1]
+    assert boundary != "collide" and body.count(boundary.encode()) == 3
+    assert form_fields(body, content_type) == fields
+    kept, _ = offramp_http.form_data({"data": "plain"}, boundary="fixed-boundary")
+    assert kept.startswith(b"--fixed-boundary\r\n")
+
+
+_PART = b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
+
+
+@pytest.mark.parametrize(("content_type", "body", "problem"), [
+    ("multipart/form-data", _PART + b"--b--\r\n", "NoBoundaryInMultipartDefect"),
+    ("multipart/form-data; boundary=b", _PART, "CloseBoundaryNotFound"),
+    ("multipart/form-data; boundary=b", b"a=1", "StartBoundaryNotFound"),
+    ("multipart/form-data; boundary=b",
+     b"--b\r\nContent-Disposition: form-data\r\n\r\n1\r\n--b--\r\n", "not a named form field"),
+])
+def test_malformed_multipart_bodies_are_refused(echo: Echo, http, content_type, body,
+                                                problem) -> None:
+    with pytest.raises(ValueError, match=problem):
+        form_fields(body, content_type)
+    answer = http.post(f"{echo.url}/form", data=body, headers={"Content-Type": content_type},
+                       timeout=5)
+    assert answer.status_code == 400 and problem in answer.json()["error"]
 
 
 def test_an_emulator_bug_is_a_500_not_a_hang(echo: Echo, http) -> None:

@@ -46,6 +46,20 @@ def test_at_most_1000_events_per_request(job, emu) -> None:
     assert len(emu.events()) == 2500
 
 
+def test_requests_are_multipart_forms_with_the_json_as_it_is(job, emu) -> None:
+    """``data`` goes unencoded in a multipart form (as ``curl -F`` posts it in Meta's
+    examples), with the token in the body, never in the URL."""
+    meta_project = job(1)
+    meta_project.write_rows([row("o-0", product_id="Zoë & Co 50%+off")])
+    assert meta_project.run().counts.delivered == 1
+    [call] = emu.calls
+    assert call.header("content-type").startswith("multipart/form-data; boundary=")
+    assert b'"event_name":"Purchase"' in call.body and b"%22" not in call.body
+    assert '"id":"Zoë & Co 50%+off"'.encode() in call.body
+    assert TOKEN not in call.path and call.query == {}
+    assert call.form()["access_token"] == TOKEN
+
+
 def test_a_poisoned_event_is_isolated_and_the_rest_delivered(job, emu) -> None:
     project = job(40)
     emu.poison("o-17")

@@ -85,7 +85,7 @@ def make_event(clock: Clock) -> Callable[..., dict[str, Any]]:
 
 @pytest.fixture
 def send(emu: MetaEmulator) -> Callable[..., requests.Response]:
-    """POST events the way Meta's SDK does (form-encoded ``data`` JSON text)."""
+    """POST events the way Meta's SDK does (urlencoded form, ``data`` as JSON text)."""
 
     def post(events: Any, *, token: str | None = DEFAULT_TOKEN, dataset: str = "1234567890",
              version: str = "v26.0", as_json: bool = False, timeout: float = 5,

@@ -172,6 +172,39 @@ def test_data_must_be_a_non_empty_array(emu, data, words):
     assert emu.requests_rejected == 1
 
 
+def test_multipart_form_body_is_accepted(emu, make_event):
+    """Meta's own examples post the fields as a multipart form (``curl -F data=[...]``)."""
+    events = [make_event("a"), make_event("b")]
+    response = requests.post(f"{emu.url}/v26.0/1/events", timeout=5, files={
+        "data": (None, json.dumps(events)), "access_token": (None, DEFAULT_TOKEN),
+        "upload_tag": (None, "nightly")})
+    assert response.request.headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert response.status_code == 200, response.text
+    assert response.json()["events_received"] == 2
+    assert [e["custom_data"]["order_id"] for e in emu.events()] == ["a", "b"]
+    assert emu.requests[0]["upload_tag"] == "nightly"
+
+
+@pytest.mark.parametrize("case", ["no boundary", "unclosed", "unnamed part", "not multipart"])
+def test_malformed_multipart_body_is_code_100(emu, make_event, case):
+    part = f'Content-Disposition: form-data; name="data"\r\n\r\n{json.dumps([make_event()])}'
+    body = f"--b0\r\n{part}\r\n--b0--\r\n"
+    content_type = "multipart/form-data; boundary=b0"
+    if case == "no boundary":
+        content_type = "multipart/form-data"
+    elif case == "unclosed":
+        body = body.removesuffix("--b0--\r\n")
+    elif case == "unnamed part":
+        body = body.replace('; name="data"', "")
+    else:
+        body = "data=[]"
+    response = requests.post(f"{emu.url}/v26.0/1/events", data=body.encode(), timeout=5,
+                             headers={"Content-Type": content_type,
+                                      "Authorization": f"Bearer {DEFAULT_TOKEN}"})
+    assert response.status_code == 400 and error_of(response)["code"] == 100
+    assert emu.events() == []
+
+
 def test_malformed_json_body(emu):
     response = requests.post(f"{emu.url}/v26.0/1/events", data=b"{nope",
                              headers={"Content-Type": "application/json",

@@ -26,7 +26,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 
 import pyarrow as pa
 
@@ -121,8 +120,7 @@ class GatedMeta(MetaEmulator):
             calls = list(self.arrived)
         batches = []
         for call in calls:
-            form = parse_qs(call.body.decode(), keep_blank_values=True)
-            data = json.loads(form.get("data", ["[]"])[0])
+            data = json.loads(call.form().get("data", "[]"))
             batches.append([e["custom_data"]["order_id"] for e in data])
         return batches
 
