@@ -30,9 +30,12 @@ import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from connector.errors import OfframpError
 from connector.warehouse import literal
@@ -44,6 +47,11 @@ CREATE TABLE IF NOT EXISTS state.sources (
 CREATE TABLE IF NOT EXISTS state.source_rejects (
     source_key VARCHAR NOT NULL, event_key VARCHAR, route VARCHAR, reason VARCHAR NOT NULL)
 """
+
+#: What :meth:`Incremental.track` notes of each shaped event.
+TRACKED = pa.schema([("source_key", pa.string()), ("event_key", pa.string()),
+                     ("route", pa.string()), ("reject_reason", pa.string()),
+                     ("unchanged", pa.bool_()), ("lasting", pa.bool_())])
 
 #: The clock the salt's shaping SQL is written for: any fixed instant would do.
 SALT_CLOCK = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
@@ -94,18 +102,17 @@ class Incremental:
     :param salt: see :func:`salt`.
     :param skip: skip unchanged keys (False for a full run).
     :param write: keep ``state.sources`` up to date (False for a dry run).
+    :param scratch: a file for what :meth:`track` notes during the run, in a folder the
+        engine may read (its spill folder); one per job, since a job runs once at a time.
     """
 
     def __init__(self, con: Any, source: str, key: str, salt: str, *, skip: bool,
-                 write: bool):
+                 write: bool, scratch: Path):
         self.con, self.source, self.key = con, source, key
         self.salt, self.skip, self.write = salt, skip, write
+        self.scratch = scratch
+        self._tracked: pq.ParquetWriter | None = None
         _schema(con)
-        for statement in ("ATTACH IF NOT EXISTS ':memory:' AS offramp_run",
-                          "CREATE OR REPLACE TABLE offramp_run.events (source_key VARCHAR, "
-                          "event_key VARCHAR, route VARCHAR, reject_reason VARCHAR, "
-                          "unchanged BOOLEAN, lasting BOOLEAN)"):
-            con.execute(statement).fetchall()
         self.fingerprinted = False
         self.skipped = Skipped()
 
@@ -180,22 +187,43 @@ class Incremental:
                               WHERE k.source_key = ({self.key}))""").fetchall()
         return "offramp_changed"
 
-    def track(self, cursor: Any, events: pa.RecordBatch) -> None:
+    def track(self, events: pa.RecordBatch) -> None:
         """Note which key made each shaped event, and whether it is a lasting reject: one
-        refused before sending for a reason the clock cannot change (on ``cursor``: the
-        engine's connection is busy streaming the events)."""
+        refused before sending for a reason the clock cannot change.
+
+        The notes go to a Parquet file (:attr:`scratch`) that :meth:`settle` reads:
+        appending them to a DuckDB table while the engine streams the events cost 12 ms
+        per 16,384 events on an idle machine and 50 ms with the query running (11 s at
+        10M line items); writing them takes under 1 ms, and memory stays bounded.
+        """
         if not self.write or not self.fingerprinted or not events.num_rows:
             return
+        unchanged = events.column("unchanged")
+        reason = events.column("reject_reason")
+        lasting = pc.and_(pc.invert(unchanged), pc.is_valid(reason))
         # Without a reject_timed column, every reject may change with the clock.
-        timed = "reject_timed" if "reject_timed" in events.schema.names else "TRUE"
-        cursor.register("offramp_tracked", events)
-        try:
-            cursor.execute(
-                "INSERT INTO offramp_run.events SELECT source_key, event_key, route, "
-                "reject_reason, unchanged, NOT unchanged AND reject_reason IS NOT NULL "
-                f"AND NOT coalesce({timed}, TRUE) FROM offramp_tracked").fetchall()
-        finally:
-            cursor.unregister("offramp_tracked")
+        if "reject_timed" in events.schema.names:
+            timed = pc.fill_null(events.column("reject_timed"), True)
+            lasting = pc.and_(lasting, pc.invert(timed))
+        else:
+            lasting = pc.and_(lasting, pa.scalar(False))
+        notes = pa.RecordBatch.from_arrays(
+            [events.column("source_key"), events.column("event_key"), events.column("route"),
+             reason, unchanged, lasting], names=TRACKED.names).cast(TRACKED)
+        if self._tracked is None:
+            self.scratch.parent.mkdir(parents=True, exist_ok=True)
+            self._tracked = pq.ParquetWriter(self.scratch, TRACKED, use_dictionary=False,
+                                             compression="none", write_statistics=False)
+        self._tracked.write_batch(notes)
+
+    def _events(self) -> str:
+        """The relation of the events :meth:`track` noted (none if it noted none)."""
+        if self._tracked is None:
+            return ("(SELECT NULL::VARCHAR AS source_key, NULL::VARCHAR AS event_key, "
+                    "NULL::VARCHAR AS route, NULL::VARCHAR AS reject_reason, "
+                    "NULL::BOOLEAN AS unchanged, NULL::BOOLEAN AS lasting WHERE FALSE)")
+        self._tracked.close()
+        return f"read_parquet({literal(str(self.scratch))})"
 
     def settle(self, run_id: int) -> int:
         """Keep the fingerprints of the keys all of whose events are now settled: in the
@@ -204,13 +232,14 @@ class Incremental:
         Returns how many keys; one transaction."""
         if not self.write or not self.fingerprinted:
             return 0
+        events = self._events()
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE offramp_settled AS
             WITH outcome AS (
                 SELECT event_key, arg_max(status, seq) AS status FROM state.ledger
                 WHERE run_id = {int(run_id)} GROUP BY event_key),
             SELECT e.source_key, count(*) AS events, count(*) FILTER (WHERE e.lasting) AS rejects
-            FROM offramp_run.events AS e LEFT JOIN outcome AS o ON o.event_key = e.event_key
+            FROM {events} AS e LEFT JOIN outcome AS o ON o.event_key = e.event_key
             WHERE e.source_key IS NOT NULL
             GROUP BY e.source_key
             HAVING bool_and(e.unchanged OR e.lasting
@@ -223,10 +252,10 @@ class Incremental:
                 SELECT k.source_key, k.fingerprint, s.events, s.rejects, k.source_rows
                 FROM offramp_settled AS s JOIN offramp_keys AS k ON k.source_key = s.source_key
             """).fetchall()
-            self.con.execute("""
+            self.con.execute(f"""
                 INSERT INTO state.source_rejects
                 SELECT e.source_key, e.event_key, e.route, e.reject_reason
-                FROM offramp_run.events AS e
+                FROM {events} AS e
                 JOIN offramp_settled AS s ON s.source_key = e.source_key AND s.rejects > 0
                 WHERE e.lasting
             """).fetchall()
@@ -237,4 +266,7 @@ class Incremental:
         return int(kept)
 
     def close(self) -> None:
-        self.con.execute("DETACH DATABASE IF EXISTS offramp_run").fetchall()
+        if self._tracked is not None:
+            self._tracked.close()
+            self._tracked = None
+        self.scratch.unlink(missing_ok=True)

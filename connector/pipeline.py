@@ -103,6 +103,9 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
                 runner.finish("failed", f"internal error: {type(exc).__name__}: "
                               f"{scrub_values(str(exc))}")
             raise
+        finally:
+            if runner.incremental is not None:  # its scratch file, whatever happened
+                runner.incremental.close()
 
 
 class _Run:
@@ -121,7 +124,6 @@ class _Run:
         self.fatal: str | None = None
         self.failure: str | None = None
         self.incremental: incremental.Incremental | None = None
-        self.tracker = None  # the cursor that notes each event's key while events stream
         self.notes: list[str] = []
 
     # -- the whole run ------------------------------------------------------------------
@@ -182,7 +184,6 @@ class _Run:
                 with self.stop.protected():
                     self.incremental.settle(self.run_id)
                 self.timings["settle"] = time.perf_counter() - t
-            self.incremental.close()
         self.timings["total"] = time.perf_counter() - t0
         if self.fatal:
             return self.finish("failed", self.fatal)
@@ -248,8 +249,10 @@ class _Run:
         fixed = RunContext(self.job.name, incremental.SALT_CLOCK, False, True, root=self.root)
         salt = incremental.salt(prep.destination(prep.settings, fixed).shape_sql(
             source, prep.columns), prep.sql, prep.columns)
+        scratch = self.engine.spill / f"{self.job.name}.events.parquet"
         self.incremental = incremental.Incremental(self.engine.con, source, key, salt,
-                                                   skip=not self.full, write=not self.dry_run)
+                                                   skip=not self.full, write=not self.dry_run,
+                                                   scratch=scratch)
         skipped = self.incremental.start(self.run_id, self.stop.protected)
         self.counts.events += skipped.events
         self.counts.unchanged += skipped.events - skipped.rejects
@@ -259,7 +262,6 @@ class _Run:
         if skipped.keys:
             self.notes.append(f"{skipped.keys:,} keys ({skipped.events:,} events) not shaped: "
                               "their rows did not change since their events were settled")
-        self.tracker = self.engine.cursor()
         self.timings["fingerprint"] = time.perf_counter() - t
         return self.incremental.rows()
 
@@ -277,7 +279,7 @@ class _Run:
             unchanged = rb.column("unchanged")
             self.counts.unchanged += pc.sum(unchanged).as_py() or 0
             if self.incremental is not None:
-                self.incremental.track(self.tracker, rb)
+                self.incremental.track(rb)
             table = pa.Table.from_batches([rb])
             active = pc.invert(unchanged)
             rejected = pc.and_(active, pc.is_valid(rb.column("reject_reason")))

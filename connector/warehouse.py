@@ -102,7 +102,8 @@ class Engine:
 
     :param warehouse: the warehouse to read.
     :param state: the state file to attach as ``state`` (read-write), if any.
-    :param temp_dir: where DuckDB may spill.
+    :param temp_dir: where DuckDB may spill (default: ``offramp-spill`` in the system's
+        temporary folder), kept as :attr:`spill`; the engine may read and write there.
     :param settings: extra DuckDB settings (``memory_limit``, ``threads``).
         ``memory_limit`` defaults to :data:`DEFAULT_MEMORY_LIMIT`: DuckDB's own default
         (80% of the machine) lets a large shaping query grow to many GB, whereas with a
@@ -140,6 +141,7 @@ class Engine:
                 self._attach_state(state)
             temp = temp_dir or Path(tempfile.gettempdir()) / "offramp-spill"
             temp.mkdir(parents=True, exist_ok=True)
+            self.spill = temp
             self._run(f"SET temp_directory = {literal(str(temp))}")
             allowed.append(str(temp.resolve()) + os.sep)
             for key, value in {"memory_limit": DEFAULT_MEMORY_LIMIT, **(settings or {})}.items():

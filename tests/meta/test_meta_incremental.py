@@ -196,3 +196,34 @@ def test_a_crash_after_sending_a_changed_order_never_skips_its_old_rows(shop, em
     back = shop.run()
     assert counts(back)["delivered"] == 1
     assert deliveries(shop, "o-1") == [a, b, a]
+
+
+def scratch_files(project: MetaProject) -> list[str]:
+    return sorted(p.name for p in project.project.spill.glob("*.events.parquet"))
+
+
+def test_the_runs_notes_on_its_events_leave_no_file_behind(shop, emu, monkeypatch) -> None:
+    """What a run notes of each event (for settle) goes to a scratch Parquet file in
+    the spill folder, removed when the run ends, however it ends."""
+    from connector import incremental
+
+    seen: list[list[str]] = []
+    settle = incremental.Incremental.settle
+
+    def spy(self, run_id):
+        seen.append(scratch_files(shop))
+        return settle(self, run_id)
+
+    monkeypatch.setattr(incremental.Incremental, "settle", spy)
+    shop.run()
+    assert seen == [[f"{shop.job}.events.parquet"]] and scratch_files(shop) == []
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
+
+    def crash(self, run_id):
+        raise KeyboardInterrupt
+
+    shop.write_rows(ROWS + [row("o-5")])
+    monkeypatch.setattr(incremental.Incremental, "settle", crash)
+    with pytest.raises(Exception, match="interrupted"):
+        shop.run()
+    assert scratch_files(shop) == []
