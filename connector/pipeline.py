@@ -35,7 +35,7 @@ from connector.recording import LedgerWriter
 from connector.scrub import engine_message, redact_exception, scrub_values
 from connector.secrets import redact
 from connector.state import RunCounts, State
-from connector.warehouse import Engine
+from connector.warehouse import Engine, OutOfMemory
 from connector.warehouse import Error as EngineError
 
 __all__ = ["Interrupted", "Prepared", "RunSummary", "diff_sql", "load_destination", "prepare",
@@ -108,6 +108,12 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
                 runner.incremental.close()
 
 
+_NOT_SETTLED = ("the settled keys were not remembered for the next run: DuckDB ran out of "
+                "memory doing it (raise [engine] memory_limit in offramp.toml). Every outcome "
+                "is in the ledger: the next run shapes these keys again and sends only what "
+                "changed")
+
+
 class _Run:
     def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
                  dry_run: bool, full: bool, sleep: Callable[[float], None],
@@ -178,12 +184,15 @@ class _Run:
                 dest.close()
             if writer is not None:
                 writer.close()
-        if self.incremental is not None:
-            if not self.dry_run:
-                t = time.perf_counter()
+        if self.incremental is not None and not self.dry_run:
+            t = time.perf_counter()
+            try:
                 with self.stop.protected():
                     self.incremental.settle(self.run_id)
-                self.timings["settle"] = time.perf_counter() - t
+            except OutOfMemory:
+                # Every outcome is in the ledger already: only next run's skip is lost.
+                self.notes.append(_NOT_SETTLED)
+            self.timings["settle"] = time.perf_counter() - t
         self.timings["total"] = time.perf_counter() - t0
         if self.fatal:
             return self.finish("failed", self.fatal)

@@ -24,6 +24,8 @@ import pyarrow.parquet as pq
 from connector.errors import ConfigError
 
 Error = duckdb.Error
+#: DuckDB ran out of its memory_limit (a subclass of :data:`Error`).
+OutOfMemory = duckdb.OutOfMemoryException
 #: DuckDB's memory limit for sync queries unless ``[engine] memory_limit`` says otherwise.
 DEFAULT_MEMORY_LIMIT = "2GB"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")

@@ -198,6 +198,33 @@ def test_a_crash_after_sending_a_changed_order_never_skips_its_old_rows(shop, em
     assert deliveries(shop, "o-1") == [a, b, a]
 
 
+def test_running_out_of_memory_while_remembering_only_costs_the_next_runs_skip(
+        shop, emu, monkeypatch) -> None:
+    """Settling comes after every outcome is in the ledger: if DuckDB runs out of memory
+    there, the run still succeeds (with a note that says what to raise), and the next
+    run shapes everything again but sends nothing twice."""
+    import duckdb
+
+    from connector import incremental
+
+    def out_of_memory(self, run_id):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+
+    with monkeypatch.context() as m:
+        m.setattr(incremental.Incremental, "settle", out_of_memory)
+        first = shop.run()
+    assert first.status == "succeeded" and counts(first)["delivered"] == 3
+    assert any("[engine] memory_limit" in n for n in first.notes)
+    assert sources(shop) == {}
+    sent = len(emu.snapshot()["requests"])
+    again = shop.run()
+    assert skipped_note(again) is None  # shaped again ...
+    assert counts(again) == {"rows_read": 6, "events": 5, "unchanged": 3, "delivered": 0,
+                             "rejected": 2, "failed": 0}  # ... and nothing sent twice
+    assert len(emu.snapshot()["requests"]) == sent
+    assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
+
+
 def scratch_files(project: MetaProject) -> list[str]:
     return sorted(p.name for p in project.project.spill.glob("*.events.parquet"))
 
