@@ -60,6 +60,47 @@ def test_requests_are_multipart_forms_with_the_json_as_it_is(job, emu) -> None:
     assert call.form()["access_token"] == TOKEN
 
 
+def test_a_ledger_write_that_finds_no_memory_waits_and_writes_again(job, emu,
+                                                                    monkeypatch) -> None:
+    """The shaping query may hold all of DuckDB's memory while a sender records what it
+    sent: the write waits (recorded, not slept) and tries again; nothing is lost."""
+    import duckdb
+
+    from connector.state import State
+
+    record, refusals = State.record, iter(range(3))
+
+    def short_of_memory(self, *args, **kwargs):
+        if next(refusals, None) is not None:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+        return record(self, *args, **kwargs)
+
+    monkeypatch.setattr(State, "record", short_of_memory)
+    project = job(3)
+    summary = project.run()
+    assert summary.status == "succeeded" and summary.counts.delivered == 3
+    assert sorted(e["event_key"] for e in project.ledger() if e["status"] == "delivered") == \
+        ["o-0", "o-1", "o-2"]
+    assert project.sleeps == [0.05, 0.1, 0.2]
+
+
+def test_a_ledger_write_that_never_finds_memory_stops_the_run(job, emu, monkeypatch) -> None:
+    import duckdb
+
+    from connector import recording
+    from connector.state import State
+
+    def no_memory(self, *args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
+
+    monkeypatch.setattr(State, "record", no_memory)
+    monkeypatch.setattr(recording, "MEMORY_ATTEMPTS", 4)
+    project = job(2)
+    with pytest.raises(Exception, match="Out of Memory"):
+        project.run()
+    assert len(project.sleeps) == 3
+
+
 def test_a_poisoned_event_is_isolated_and_the_rest_delivered(job, emu) -> None:
     project = job(40)
     emu.poison("o-17")
