@@ -259,10 +259,9 @@ class _Run:
         fixed = RunContext(self.job.name, incremental.SALT_CLOCK, False, True, root=self.root)
         salt = incremental.salt(prep.destination(prep.settings, fixed).shape_sql(
             source, prep.columns), prep.sql, prep.columns)
-        scratch = self.engine.spill / f"{self.job.name}.events.parquet"
         self.incremental = incremental.Incremental(self.engine.con, source, key, salt,
                                                    skip=not self.full, write=not self.dry_run,
-                                                   scratch=scratch)
+                                                   scratch=(self.engine.spill, self.job.name))
         skipped = self.incremental.start(self.run_id, self.stop.protected)
         self.counts.events += skipped.events
         self.counts.unchanged += skipped.events - skipped.rejects

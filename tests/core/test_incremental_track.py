@@ -16,7 +16,7 @@ def incremental(tmp_path):
     con = duckdb.connect()
     con.execute("ATTACH ':memory:' AS state")
     inc = Incremental(con, "source", "src.k", "salt", skip=True, write=True,
-                      scratch=tmp_path / "spill" / "job.events.parquet")
+                      scratch=(tmp_path / "spill", "job"))
     inc.fingerprinted = True  # as start() leaves it
     yield inc
     inc.close()

@@ -226,12 +226,13 @@ def test_running_out_of_memory_while_remembering_only_costs_the_next_runs_skip(
 
 
 def scratch_files(project: MetaProject) -> list[str]:
-    return sorted(p.name for p in project.project.spill.glob("*.events.parquet"))
+    return sorted(p.name for p in project.project.spill.glob("*.parquet"))
 
 
 def test_the_runs_notes_on_its_events_leave_no_file_behind(shop, emu, monkeypatch) -> None:
-    """What a run notes of each event (for settle) goes to a scratch Parquet file in
-    the spill folder, removed when the run ends, however it ends."""
+    """The keys' fingerprints and what a run notes of each event (for settle) go to
+    scratch Parquet files in the spill folder, removed when the run ends, however it
+    ends."""
     from connector import incremental
 
     seen: list[list[str]] = []
@@ -243,7 +244,8 @@ def test_the_runs_notes_on_its_events_leave_no_file_behind(shop, emu, monkeypatc
 
     monkeypatch.setattr(incremental.Incremental, "settle", spy)
     shop.run()
-    assert seen == [[f"{shop.job}.events.parquet"]] and scratch_files(shop) == []
+    assert seen == [[f"{shop.job}.events.parquet", f"{shop.job}.keys.parquet"]]
+    assert scratch_files(shop) == []
     assert sources(shop) == {"o-1": 1, "o-2": 1, "o-3": 2, "o-4": 1}
 
     def crash(self, run_id):
