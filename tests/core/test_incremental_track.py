@@ -40,7 +40,7 @@ def test_lasting_rejects_are_those_the_clock_cannot_change(incremental) -> None:
                              [False, True, None, False, None]))
     incremental.track(events([], []))  # an empty batch writes nothing
     incremental._tracked.close()
-    noted = pq.read_table(incremental.scratch)
+    noted = pq.read_table(incremental.events_file)
     assert noted.schema == TRACKED
     # a reject marked not timed lasts; one marked timed, or not marked, may change
     # with the clock; an unchanged event (not shaped again) is no reject of this run
@@ -51,7 +51,7 @@ def test_lasting_rejects_are_those_the_clock_cannot_change(incremental) -> None:
 def test_without_a_reject_timed_column_no_reject_lasts(incremental) -> None:
     incremental.track(events(["returned", None], [False, False]))
     incremental._tracked.close()
-    assert pq.read_table(incremental.scratch).column("lasting").to_pylist() == [False, False]
+    assert pq.read_table(incremental.events_file).column("lasting").to_pylist() == [False, False]
 
 
 def test_nothing_is_noted_before_the_fingerprint_pass_or_in_a_dry_run(incremental) -> None:
@@ -59,12 +59,12 @@ def test_nothing_is_noted_before_the_fingerprint_pass_or_in_a_dry_run(incrementa
     incremental.track(events(["returned"], [False], [False]))
     incremental.fingerprinted, incremental.write = True, False
     incremental.track(events(["returned"], [False], [False]))
-    assert incremental._tracked is None and not incremental.scratch.exists()
+    assert incremental._tracked is None and not incremental.events_file.exists()
 
 
 def test_close_removes_the_scratch_file(incremental) -> None:
     incremental.track(events([None], [False], [False]))
-    assert incremental.scratch.exists()
+    assert incremental.events_file.exists()
     incremental.close()
     incremental.close()  # twice is fine
-    assert not incremental.scratch.exists()
+    assert not incremental.events_file.exists()
