@@ -266,7 +266,7 @@ class Shaper:
                  for r in lines):
             reason = "price is missing, not a finite number, or absurd"
         elif len(currencies) > 1:
-            reason = f"mixed currencies in one order ({', '.join(currencies)})"
+            reason = f"mixed currencies in one order ({currencies[0]}, {currencies[-1]})"
         elif not currencies or currencies[0] not in CURRENCIES:
             shown = f"'{currencies[0]}'" if currencies else "NULL"
             reason = f"currency {shown} is not an ISO 4217 code"
@@ -295,10 +295,10 @@ class Shaper:
                 reason = f"older than the {window // 86400}-day window Meta accepts"
         if reason:
             return None, reason
-        items = sorted((r for r in lines if r["product_id"] is not None),
-                       key=lambda r: (r["product_id"], r["quantity"], r["price"]))
         contents = []
-        for r in items:
+        for r in lines:
+            if r["product_id"] is None:
+                continue
             item: dict[str, Any] = {"id": r["product_id"], "quantity": number(r["quantity"]),
                                     "item_price": round(r["price"], 2)}
             if r["brand"] is not None:
@@ -306,6 +306,9 @@ class Shaper:
             if r["category"] is not None:
                 item["category"] = r["category"]
             contents.append(item)
+        # in the byte order of each item's compact JSON text, as offramp lists them
+        contents.sort(key=lambda item: json.dumps(item, separators=(",", ":"),
+                                                  ensure_ascii=False))
         custom: dict[str, Any] = {
             "value": round(sum(r["price"] * r["quantity"] for r in lines), 2),
             "currency": currencies[0],

@@ -21,12 +21,14 @@ when several readers consume it at different paces, and ``rows`` is the whole
 result of the query. So ``rows`` is read by the grouping and the distinct
 customers only (returns and rows without an order id come out of the grouping too),
 ``grouped`` by ``events`` only (5 s of 47 at 10M line items when three readers
-shared it), no window numbers the rows, and the
-grouping keeps the items' values, not their JSON text, which is built per order
-afterwards. Measured at 1M line items: 6.1 s before these changes, 4.1 s after.
-The grouping holds two hashes of the customer fields, not the 15 fields: at 10M line
-items it spills 2.7 GB instead of 6.5, and with ``grouped`` read once the query takes
-42 s instead of 50-55 (``docs/benchmarks.md``).
+shared it), and no window numbers the rows. Measured at 1M line items: 6.1 s before
+these changes, 4.1 s after. The grouping holds two hashes of the customer fields, not
+the 15 fields: at 10M line items it spills 2.7 GB instead of 6.5, and with ``grouped``
+read once the query takes 42 s instead of 50-55. It collects each line's item as its
+JSON text, one string, and ``contents`` lists them in the byte order of that text:
+DuckDB's list aggregate keeps a struct field by field, and a list of the six values
+the items are made of, sorted afterwards, cost twice as much at 10M line items (the
+query: 44 s instead of 38; ``docs/benchmarks.md``).
 """
 
 from __future__ import annotations
@@ -69,12 +71,14 @@ def _number(expr: str) -> str:
             f"THEN CAST(CAST({expr} AS BIGINT) AS VARCHAR) ELSE to_json({expr}) END")
 
 
-#: One item of ``contents``, from a line item ``i``: built after grouping, so that the
-#: grouping holds the line's values rather than its longer JSON text.
-_ITEM = ("'{\"id\":' || to_json(i.product_id) || ',\"quantity\":' || " + _number("i.quantity")
-         + " || ',\"item_price\":' || to_json(round(i.price, 2))"
-         " || coalesce(',\"brand\":' || to_json(i.brand), '')"
-         " || coalesce(',\"category\":' || to_json(i.category), '') || '}'")
+#: One item of ``contents``, from a line item's values: built for each row and
+#: collected by the grouping as text. ``contents`` lists them in the byte order of this
+#: text, which is deterministic (equal texts are equal items) and needs no sort keys in
+#: the grouping's state.
+_ITEM = ("'{\"id\":' || to_json(product_id) || ',\"quantity\":' || " + _number("quantity")
+         + " || ',\"item_price\":' || to_json(round(price, 2))"
+         " || coalesce(',\"brand\":' || to_json(brand), '')"
+         " || coalesce(',\"category\":' || to_json(category), '') || '}'")
 
 
 def _pretrimmed(sql: str, alias: str) -> str:
@@ -216,9 +220,7 @@ grouped AS (
         count(*) FILTER (WHERE price IS NULL OR NOT isfinite(price) OR abs(price) > 1e9)
             AS bad_price,
         sum(quantity)::DOUBLE AS num_items,
-        list({{'product_id': product_id, 'quantity': quantity, 'price': price,
-               'currency': currency, 'brand': brand, 'category': category}})
-            FILTER (WHERE kept) AS items,
+        list({_ITEM}) FILTER (WHERE kept AND product_id IS NOT NULL) AS items,
         min(customer) AS customer, max(customer) AS last_customer,
         min(customer_check) AS customer_check, max(customer_check) AS last_customer_check
     FROM rows
@@ -249,8 +251,7 @@ events AS (
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
             WHEN o.currency <> o.last_currency THEN 'mixed currencies in one order ('
-                || array_to_string(list_sort(list_distinct(
-                    list_transform(o.items, lambda i: i.currency))), ', ') || ')'
+                || o.currency || ', ' || o.last_currency || ')'
             WHEN o.currency IS NULL OR NOT {pii.currency_ok("o.currency")}
                 THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
                      || ' is not an ISO 4217 code'
@@ -296,11 +297,7 @@ events AS (
                 '"content_type":' || to_json(
                     {f"CASE o.category {content_map} ELSE 'product' END" if content_map
                      else "'product'"}),
-                '"contents":[' || NULLIF(array_to_string(list_transform(list_sort(
-                    list_transform(list_filter(o.items, lambda i: i.product_id IS NOT NULL),
-                        lambda i: {{'product_id': i.product_id, 'quantity': i.quantity,
-                                   'price': i.price, 'currency': i.currency, 'json': {_ITEM}}})),
-                    lambda i: i.json), ','), '') || ']') || '}}',
+                '"contents":[' || array_to_string(list_sort(o.items), ',') || ']') || '}}',
             {ldu}) || '}}' AS payload
     FROM grouped o
     LEFT JOIN users u ON o.kept AND o.order_id IS NOT NULL AND u.customer = o.customer
