@@ -53,6 +53,10 @@ US_ZIP = re.compile(r"^([0-9]{5})")
 COUNTRIES = {key: (alpha2, code or None) for key, alpha2, code in pii._country_rows()}
 STATES = dict(pii._state_rows())
 CURRENCIES = set(pii.currencies())
+#: Where an event's ``contents`` go, replaced in its JSON text by the items' JSON text.
+#: Its JSON (``"\u0000contents"``) appears nowhere else: no text of the data holds a NUL.
+CONTENTS = "\u0000contents"
+_CONTENTS_JSON = json.dumps(CONTENTS)
 
 
 # -- normalization, field by field (connector/pii.py) -------------------------------------
@@ -306,9 +310,10 @@ class Shaper:
             if r["category"] is not None:
                 item["category"] = r["category"]
             contents.append(item)
-        # in the byte order of each item's compact JSON text, as offramp lists them
-        contents.sort(key=lambda item: json.dumps(item, separators=(",", ":"),
-                                                  ensure_ascii=False))
+        # In the byte order of each item's compact JSON text, as offramp lists them: the
+        # texts are made once, sorted, and put in the event's JSON as they are.
+        items = sorted(json.dumps(item, separators=(",", ":"), ensure_ascii=False)
+                       for item in contents)
         custom: dict[str, Any] = {
             "value": round(sum(r["price"] * r["quantity"] for r in lines), 2),
             "currency": currencies[0],
@@ -316,12 +321,15 @@ class Shaper:
             "num_items": number(float(sum(r["quantity"] for r in lines))),
             "content_type": self.s.content_types.get(o["category"], "product"),
         }
-        if contents:
-            custom["contents"] = contents
+        if items:
+            custom["contents"] = CONTENTS
         event = {"event_name": event_name, "event_time": o["event_time"],
                  "action_source": action_source, "event_id": order_id,
                  "user_data": user, "custom_data": custom}
-        return json.dumps(event), None
+        text = json.dumps(event)
+        if items:
+            text = text.replace(_CONTENTS_JSON, "[" + ",".join(items) + "]", 1)
+        return text, None
 
 
 def post(url: str, token: str, events: list[str]) -> int:
