@@ -27,6 +27,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Iterator
+from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,17 @@ def number(x: float) -> int | float:
     return int(x) if x == math.floor(x) and abs(x) < 1e15 else x
 
 
+def _item(r: dict[str, Any]) -> str:
+    """One item of ``contents`` as compact JSON text, in UTF-8 like DuckDB's."""
+    text = (f'{{"id":{_string(r["product_id"])},"quantity":{number(r["quantity"])!r},'
+            f'"item_price":{round(r["price"], 2)!r}')
+    if r["brand"] is not None:
+        text += ',"brand":' + _string(r["brand"])
+    if r["category"] is not None:
+        text += ',"category":' + _string(r["category"])
+    return text + "}"
+
+
 # -- rows, orders, events ---------------------------------------------------------------
 class Shaper:
     """Meta events from the job's rows, the way ``plugins/meta/shaping.py`` makes them."""
@@ -299,21 +311,9 @@ class Shaper:
                 reason = f"older than the {window // 86400}-day window Meta accepts"
         if reason:
             return None, reason
-        contents = []
-        for r in lines:
-            if r["product_id"] is None:
-                continue
-            item: dict[str, Any] = {"id": r["product_id"], "quantity": number(r["quantity"]),
-                                    "item_price": round(r["price"], 2)}
-            if r["brand"] is not None:
-                item["brand"] = r["brand"]
-            if r["category"] is not None:
-                item["category"] = r["category"]
-            contents.append(item)
-        # In the byte order of each item's compact JSON text, as offramp lists them: the
-        # texts are made once, sorted, and put in the event's JSON as they are.
-        items = sorted(json.dumps(item, separators=(",", ":"), ensure_ascii=False)
-                       for item in contents)
+        # Each item's compact JSON text, sorted: the order offramp lists them in. The
+        # texts go into the event's JSON as they are.
+        items = sorted(_item(r) for r in lines if r["product_id"] is not None)
         custom: dict[str, Any] = {
             "value": round(sum(r["price"] * r["quantity"] for r in lines), 2),
             "currency": currencies[0],
