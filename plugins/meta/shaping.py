@@ -164,6 +164,14 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
            if s.limited_data_use else "NULL")
     value_expr = ("round(sum(price * quantity), 2)" if value_col is None
                   else "round(min(row_value), 2)")
+    purchase = _q(names.get("Purchase", "Purchase"))  # the event name without the column
+
+    def agg(aggregate: str, column: str | None, constant: str) -> str:
+        """``aggregate`` per order, or ``constant`` when the job has no such ``column``:
+        an aggregate over a constant still costs the grouping a pass over every row (at
+        10M line items, 7 of them cost about 5 CPU s)."""
+        return aggregate if column not in (None, "NULL") else constant
+
     value_check = ("" if value_col is None else
                    "WHEN o.min_value IS DISTINCT FROM o.max_value THEN "
                    "'the value column differs between rows of one order' "
@@ -201,18 +209,24 @@ grouped AS (
         count(*) AS source_rows,
         min(event_time) AS event_time,
         {value_expr} AS value,
-        min(row_value) AS min_value,
-        max(row_value) AS max_value,
+        {agg("min(row_value)", value_col, "NULL::DOUBLE")} AS min_value,
+        {agg("max(row_value)", value_col, "NULL::DOUBLE")} AS max_value,
         min(currency) AS currency,
         max(currency) AS last_currency,
-        min(action_source) AS action_source,
-        max(action_source) AS last_action_source,
-        CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END AS event_name,
-        min(CASE raw_event_name {name_map} ELSE raw_event_name END) AS first_mapped_name,
-        max(CASE raw_event_name {name_map} ELSE raw_event_name END) AS last_mapped_name,
-        min(event_id) AS event_id,
-        min(event_source_url) AS event_source_url,
-        min(category) AS category,
+        {agg("min(action_source)", col("action_source"), _q(s.default_action_source))}
+            AS action_source,
+        {agg("max(action_source)", col("action_source"), _q(s.default_action_source))}
+            AS last_action_source,
+        {agg(f"CASE min(raw_event_name) {name_map} ELSE min(raw_event_name) END",
+             col("event_name"), purchase)} AS event_name,
+        {agg(f"min(CASE raw_event_name {name_map} ELSE raw_event_name END)",
+             col("event_name"), purchase)} AS first_mapped_name,
+        {agg(f"max(CASE raw_event_name {name_map} ELSE raw_event_name END)",
+             col("event_name"), purchase)} AS last_mapped_name,
+        {agg("min(event_id)", col("event_id"), "NULL::VARCHAR")} AS event_id,
+        {agg("min(event_source_url)", col("event_source_url"), "NULL::VARCHAR")}
+            AS event_source_url,
+        {agg("min(category)", col("category"), "NULL::VARCHAR")} AS category,
         count(*) FILTER (WHERE quantity IS NULL OR NOT isfinite(quantity) OR quantity > 1e7)
             AS missing_quantity,
         count(*) FILTER (WHERE isfinite(quantity) AND quantity <> floor(quantity))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
+import json
 from pathlib import Path
 from typing import Any
 
@@ -248,6 +249,29 @@ def test_every_rule_gives_byte_identical_results(edge: Engine, settings: dict) -
             < payloads["D"].index('"quantity":2,"item_price":3') \
             < payloads["D"].index('"quantity":2,"item_price":7')
 
+
+
+#: Without its optional columns a job's event name, action source, ids, category and value
+#: are constants, which the shaping writes as such instead of aggregating them per order.
+MINIMAL_SQL = ("SELECT order_id, quantity, price, currency, timestamp, email, phone, "
+               "product_id FROM edge")
+
+
+@pytest.mark.parametrize("settings", [
+    {"dataset_id": DATASET},
+    {"dataset_id": DATASET, "event_names": {"Purchase": "Lead"},
+     "default_action_source": "system_generated"},
+    {"datasets": {"Lead": ["11111"]}, "event_names": {"Purchase": "Lead"}},
+], ids=["defaults", "renamed", "routed"])
+def test_jobs_without_optional_columns_give_byte_identical_results(edge: Engine,
+                                                                    settings: dict) -> None:
+    rows = assert_same(edge, MINIMAL_SQL, MetaSettings(**settings), at_least=20)
+    sent = [json.loads(r[2]) for r in rows if r[3] is None]
+    assert sent
+    expected = settings.get("event_names", {}).get("Purchase", "Purchase")
+    assert {e["event_name"] for e in sent} == {expected}
+    assert {e["action_source"] for e in sent} == {settings.get("default_action_source",
+                                                                "physical_store")}
 
 def test_benchmark_data_gives_byte_identical_results(tmp_path: Path) -> None:
     generate(tmp_path, 3000, NOW)
