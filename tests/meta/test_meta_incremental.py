@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from connector import incremental
 from connector.emulator import Fault
 from plugins.meta.destination import MetaDestination
 from tests.meta.conftest import NOW, MetaProject, row, settings_for
@@ -121,6 +122,49 @@ def test_new_and_deleted_orders(shop, emu) -> None:
     assert counts(again)["delivered"] == 1  # o-5
     assert sources(shop) == {"o-1": 1, "o-3": 2, "o-4": 1, "o-5": 1}  # o-2 is gone
 
+
+
+def shaped_rows(monkeypatch) -> list[list[tuple]]:
+    """Per run, the rows :meth:`Incremental.rows` gives the shaping (order id, product)."""
+    seen: list[list[tuple]] = []
+    original = incremental.Incremental.rows
+
+    def rows(self) -> str:
+        relation = original(self)
+        seen.append(sorted(self.con.execute(
+            f"SELECT order_id, product_id FROM {relation}").fetchall(),
+            key=lambda r: (r[0] or "", r[1] or "")))
+        return relation
+
+    monkeypatch.setattr(incremental.Incremental, "rows", rows)
+    return seen
+
+
+def test_only_the_changed_orders_and_rows_without_an_order_id_are_read_again(
+        meta_project: MetaProject, emu, monkeypatch) -> None:
+    rows = ROWS + [row(None, product_id="lost"), row("  ", product_id="blank")]
+    meta_project.write_rows(rows)
+    meta_project.write_job()
+    first = meta_project.run()
+    seen = shaped_rows(monkeypatch)
+    changed = [dict(r) for r in rows]
+    changed[2]["price"] = 4.0  # o-2
+    meta_project.write_rows(changed)
+    again = meta_project.run()
+    # Rows without an order id are never skipped: their rejects are made again.
+    assert seen[-1] == [(None, "lost"), ("  ", "blank"), ("o-2", "sku-1")]
+    assert again.counts.reasons == first.counts.reasons
+    assert counts(again)["delivered"] == 1
+
+
+def test_with_no_order_left_to_shape_the_rows_are_not_read_again(shop, emu,
+                                                                 monkeypatch) -> None:
+    shop.run()
+    seen = shaped_rows(monkeypatch)
+    again = shop.run()
+    assert seen == [[]]
+    assert counts(again) == {"rows_read": 6, "events": 5, "unchanged": 3, "delivered": 0,
+                             "rejected": 2, "failed": 0}
 
 @pytest.mark.parametrize("change", [{"limited_data_use": True}, {"dataset_id": "987654321"}])
 def test_settings_that_change_the_events_shape_everything_again(shop, emu,
