@@ -131,18 +131,21 @@ class State:
 
     # -- outcomes ------------------------------------------------------------------
     def record(self, run_id: int, status: str, keys: list[str], fingerprints: list[str],
-               route: str | None, reasons: list[str | None] | None = None) -> None:
-        """Append one outcome per event to the ledger (one transaction)."""
+               route: str | None | list[str | None],
+               reasons: list[str | None] | None = None) -> None:
+        """Append one outcome per event to the ledger (one transaction). ``route`` is
+        the events' route, or a list of one per event."""
         if not keys:
             return
         n = len(keys)
+        routes = route if isinstance(route, list) else [route] * n
         table = pa.table({
             "event_key": pa.array(keys, pa.string()),
             "fingerprint": pa.array(fingerprints, pa.string()),
             "status": pa.array([status] * n, pa.string()),
             "reason": pa.array(reasons or [None] * n, pa.string()),
             "run_id": pa.array([run_id] * n, pa.int64()),
-            "route": pa.array([route] * n, pa.string()),
+            "route": pa.array(routes, pa.string()),
         })
         self.con.register("_outcomes", table)
         began = False

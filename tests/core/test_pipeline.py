@@ -281,7 +281,8 @@ def test_each_outcome_is_written_by_the_thread_that_delivered_it(project, sink,
     monkeypatch.setattr(State, "record", traced)
     summary = run(project, sink_job(project, sink, max_events=2, concurrency=2))
     assert summary.counts.delivered == 6 and summary.counts.requests == 3
-    assert len(writers) == 3 and all(name.startswith("deliver-sink") for name in writers)
+    # one write per request, or fewer when answers wait for a write and go in together
+    assert 1 <= len(writers) <= 3 and all(name.startswith("deliver-sink") for name in writers)
     assert set(ledger(project).values()) == {"delivered"} and set(ledger(project)) == KEYS
 
 
