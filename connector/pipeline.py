@@ -145,8 +145,7 @@ class _Run:
         deliverer = writer = None
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
-            writer = LedgerWriter(self.engine.cursor, self.run_id, limits.concurrency,
-                                  sleep=self.sleep)
+            writer = LedgerWriter(self.engine.cursor, self.run_id, sleep=self.sleep)
             deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
         stream = cut = None
         try:

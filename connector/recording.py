@@ -23,10 +23,10 @@ limit until it spills; a write that finds no memory waits and tries again (up to
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
@@ -51,21 +51,18 @@ class _Waiting:
 
 
 class LedgerWriter:
-    """Group commits of the delivering threads' outcomes, on a pool of ``size`` state
-    cursors (DuckDB connections are not shared between threads).
+    """Group commits of the delivering threads' outcomes, on one state cursor of its
+    own: only the thread leading a write uses it, one at a time.
 
     :param cursor: makes a new DuckDB cursor on the engine that has the state attached.
     :param sleep: how to wait before writing again when DuckDB is out of memory.
     """
 
-    def __init__(self, cursor: Any, run_id: int, size: int,
+    def __init__(self, cursor: Any, run_id: int,
                  sleep: Callable[[float], None] = time.sleep):
         self.run_id = run_id
         self.sleep = sleep
-        self._states = [State(cursor(), create=False) for _ in range(max(1, size))]
-        self._free: queue.SimpleQueue[State] = queue.SimpleQueue()
-        for state in self._states:
-            self._free.put(state)
+        self.state = State(cursor(), create=False)
         self._lock = threading.Lock()
         self._waiting: list[_Waiting] = []
         self._writing = False  # a thread is leading a group write
@@ -93,13 +90,10 @@ class LedgerWriter:
         with self._lock:
             group, self._waiting = self._waiting, []
         error = None
-        state = self._free.get()
         try:
-            _write(state, self.run_id, [w.result for w in group], self._patient)
+            _write(self.state, self.run_id, [w.result for w in group], self._patient)
         except BaseException as exc:  # every thread of the group raises it
             error = exc
-        finally:
-            self._free.put(state)
         with self._lock:
             if self._waiting:
                 self._waiting[0].leads = True
@@ -122,8 +116,7 @@ class LedgerWriter:
                 write()
 
     def close(self) -> None:
-        for state in self._states:
-            state.con.close()
+        self.state.con.close()
 
 
 def _write(state: State, run_id: int, results: list[Result],
@@ -146,6 +139,5 @@ def _write(state: State, run_id: int, results: list[Result],
             why += reasons
     for status, (keys, fingerprints, routes, why) in rows.items():
         if keys:
-            patient(lambda status=status, keys=keys, fingerprints=fingerprints, routes=routes,
-                    why=why: state.record(run_id, status, keys, fingerprints, routes,
-                                          why if status != "delivered" else None))
+            patient(partial(state.record, run_id, status, keys, fingerprints, routes,
+                            why if status != "delivered" else None))

@@ -92,7 +92,7 @@ def start(writer: LedgerWriter, r: Result, seen: dict[str, Any], con) -> threadi
 
 def test_results_waiting_for_a_write_are_committed_together(con, monkeypatch) -> None:
     held = Held(monkeypatch)
-    writer = LedgerWriter(con.cursor, run_id=1, size=4)
+    writer = LedgerWriter(con.cursor, run_id=1)
     seen: dict[str, Any] = {}
     first = start(writer, result("a", "r1"), seen, con)
     assert held.entered.wait(10)
@@ -113,10 +113,10 @@ def test_results_waiting_for_a_write_are_committed_together(con, monkeypatch) ->
 
 
 def test_a_group_keeps_each_status_reason_and_route(con) -> None:
-    writer = LedgerWriter(con.cursor, run_id=1, size=1)
+    writer = LedgerWriter(con.cursor, run_id=1)
     from connector import recording
 
-    recording._write(writer._states[0], 1, [result("a", "r1", rejected=True),
+    recording._write(writer.state, 1, [result("a", "r1", rejected=True),
                                             result("b", "r2", rejected=True)], lambda w: w())
     rows = ledger(con)
     assert rows["a-0"] == ("rejected", "r1", "refused", "fp-a-0")
@@ -132,7 +132,7 @@ def test_a_group_keeps_each_status_reason_and_route(con) -> None:
 def test_a_failed_group_write_fails_each_of_its_results_and_the_next_group_is_written(
         con, monkeypatch) -> None:
     held = Held(monkeypatch, fail_second=True)
-    writer = LedgerWriter(con.cursor, run_id=1, size=4)
+    writer = LedgerWriter(con.cursor, run_id=1)
     seen: dict[str, Any] = {}
     first = start(writer, result("a", "r"), seen, con)
     assert held.entered.wait(10)
