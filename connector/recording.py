@@ -139,5 +139,4 @@ def _write(state: State, run_id: int, results: list[Result],
             why += reasons
     for status, (keys, fingerprints, routes, why) in rows.items():
         if keys:
-            patient(partial(state.record, run_id, status, keys, fingerprints, routes,
-                            why if status != "delivered" else None))
+            patient(partial(state.record, run_id, status, keys, fingerprints, routes, why))
