@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from connector.warehouse import Engine, Warehouse, WarehouseWriter, literal
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter, literal
 
 #: Lines per block and, per pattern, the order (0-4) of each of the block's 15 lines:
 #: five orders per block with 3 lines on average, between 1 and 6 each.

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.naive import peak_rss_mb
-from connector import pipeline
 from connector.project import Project
+from connector.run import pipeline
 
 
 def run(config: dict[str, Any]) -> dict[str, Any]:

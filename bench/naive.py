@@ -33,9 +33,9 @@ from typing import Any
 
 import requests
 
-from connector import pii
+from connector.engines.warehouse import Engine
+from connector.kit import pii
 from connector.project import Project
-from connector.warehouse import Engine
 from plugins.meta.settings import (
     ACTION_SOURCES,
     DEFAULT_EVENT_NAMES,

@@ -20,11 +20,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connector import pipeline
-from connector.destination import RunContext
-from connector.emulator import form_fields
+from connector.engines.warehouse import Engine, literal
+from connector.kit.destination import RunContext
+from connector.kit.emulator import form_fields
 from connector.project import Project
-from connector.warehouse import Engine, literal
+from connector.run import pipeline
 
 
 def order_bound(rows: int, total: int) -> str:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connector.contract import Column, Contract
-from connector.destination import Batch, Destination, Limits, Outcome, RunContext, Settings
-from connector.emulator import Emulator, Fault, Request, Response
-from connector.errors import (
+from connector.hookspecs import hookimpl
+from connector.kit.contract import Column, Contract
+from connector.kit.destination import Batch, Destination, Limits, Outcome, RunContext, Settings
+from connector.kit.emulator import Emulator, Fault, Request, Response
+from connector.kit.errors import (
     BatchRejected,
     ConfigError,
     DeliveryError,
@@ -20,8 +21,7 @@ from connector.errors import (
     Retryable,
     ValidationError,
 )
-from connector.hookspecs import hookimpl
-from connector.source import PullSummary, Source
+from connector.kit.source import PullSummary, Source
 
 if TYPE_CHECKING:
     from connector.api import (
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-#: The Python API (:mod:`connector.api`), imported on first use so that plugins
+#: The Python API (:mod:`connector.api.project`), imported on first use so that plugins
 #: importing ``connector`` do not load DuckDB and sqlglot.
 _API = frozenset({"Events", "Plan", "Preview", "ProjectHandle", "installed_destinations",
                   "open_project"})

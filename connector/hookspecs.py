@@ -37,8 +37,8 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from connector.destination import Destination
-    from connector.source import Source
+    from connector.kit.destination import Destination
+    from connector.kit.source import Source
 
 #: The project name: the entry-point group, the marker name and the CLI name.
 NAME = "offramp"

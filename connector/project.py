@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from connector.errors import ConfigError
-from connector.warehouse import Warehouse
+from connector.engines.warehouse import Warehouse
+from connector.kit.errors import ConfigError
 
 CONFIG = "offramp.toml"
 QUERIES = "queries"

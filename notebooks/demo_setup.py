@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import connector
-from connector.warehouse import Warehouse, WarehouseWriter
+from connector.engines.warehouse import Warehouse, WarehouseWriter
 from plugins.meta.demo import JOB, TOKEN, job_text
 from plugins.meta.demo_data import build_demo_warehouse
 from plugins.meta.emulator import MetaEmulator

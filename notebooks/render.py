@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from connector.environ import temporary
+from connector.kit.environ import temporary
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent

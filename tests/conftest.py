@@ -43,10 +43,10 @@ if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
 
 from click.testing import CliRunner, Result  # noqa: E402
 
-from connector import plugins  # noqa: E402
-from connector.cli import cli  # noqa: E402
+from connector import registry  # noqa: E402
+from connector.cli.app import cli  # noqa: E402
+from connector.engines.warehouse import Warehouse, WarehouseWriter  # noqa: E402
 from connector.project import Project  # noqa: E402
-from connector.warehouse import Warehouse, WarehouseWriter  # noqa: E402
 
 #: The moment the test data is anchored to (orders fall in the week before it).
 NOW = dt.datetime(2025, 3, 10, 12, 0, tzinfo=dt.UTC)
@@ -163,7 +163,7 @@ class ProjectDir:
 
     def state_rows(self, job: str, sql: str) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` over the job's state file (attached as ``state``)."""
-        from connector.warehouse import open_state
+        from connector.engines.warehouse import open_state
 
         con = open_state(self.project.state_path(job))
         try:
@@ -218,13 +218,13 @@ def registered() -> Iterator[Callable[..., Any]]:
 
     def register(plugin: Any, name: str | None = None) -> Any:
         name = name or f"test-plugin-{len(names)}-{id(plugin)}"
-        plugins.register(plugin, name=name)
+        registry.register(plugin, name=name)
         names.append(name)
         return plugin
 
     yield register
     for name in reversed(names):
-        plugins.unregister(name)
+        registry.unregister(name)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector import pipeline
+from connector.run import pipeline
 from connector.testing import make_project, write_job
 from plugins.jsonl import JsonlDestination
 

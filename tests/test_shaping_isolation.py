@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector import pipeline
+from connector.run import pipeline
 from connector.testing import make_project
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)

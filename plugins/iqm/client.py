@@ -26,8 +26,8 @@ from typing import Any
 import requests
 
 from connector import Fatal
-from connector.http import send
-from connector.secrets import Secret, redact
+from connector.kit.http import send
+from connector.kit.secrets import Secret, redact
 from plugins.iqm.errors import Refused, body_of, classify, data_of, on_hold
 from plugins.iqm.ratelimit import RequestWindow
 from plugins.iqm.settings import IqmSettings

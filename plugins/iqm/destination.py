@@ -33,8 +33,8 @@ from connector import (
     Retryable,
     RunContext,
 )
-from connector.http import retry_after, send
-from connector.secrets import redact
+from connector.kit.http import retry_after, send
+from connector.kit.secrets import redact
 from plugins.iqm import conversions, shaping
 from plugins.iqm.client import Credentials, IqmClient
 from plugins.iqm.conversions import Conversion

@@ -12,7 +12,7 @@ rest-api-reference.mdx). This module reads those and classifies them:
 * 400/412/422 and other refusals: :class:`Refused`, which the caller turns into
   per-event rejections or a configuration error.
 
-Every message passes through :func:`connector.secrets.redact`.
+Every message passes through :func:`connector.kit.secrets.redact`.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from typing import Any
 import requests
 
 from connector import Fatal, Retryable
-from connector.http import retry_after
-from connector.secrets import redact
+from connector.kit.http import retry_after
+from connector.kit.secrets import redact
 
 ON_HOLD = "on hold"
 NOT_IN_WORKSPACE = "not allowed to provided workspace"

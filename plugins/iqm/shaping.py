@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector import ValidationError, pii
+from connector import ValidationError
+from connector.kit import pii
 from plugins.iqm.settings import IqmSettings
 
 MIRROR_KEY = "__mirror__"

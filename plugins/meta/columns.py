@@ -4,7 +4,7 @@ hashes that stand for a row's customer fields in the grouping by order."""
 
 from __future__ import annotations
 
-from connector import pii
+from connector.kit import pii
 
 #: Customer fields read from the query, in order.
 PROFILE = ("email", "phone", "given_name", "surname", "birthdate", "gender", "city", "state",

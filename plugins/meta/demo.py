@@ -15,10 +15,10 @@ from importlib import resources
 
 import click
 
-from connector.cli import Context, err, out, print_summary, run_with_progress
-from connector.environ import temporary
-from connector.errors import ConfigError
-from connector.warehouse import WarehouseWriter
+from connector.cli.app import Context, err, out, print_summary, run_with_progress
+from connector.engines.warehouse import WarehouseWriter
+from connector.kit.environ import temporary
+from connector.kit.errors import ConfigError
 
 JOB = "meta_offline_events"
 DATASET = "123456789012345"

@@ -22,7 +22,7 @@ from connector import (
     Outcome,
     Retryable,
 )
-from connector import http as offramp_http
+from connector.kit import http as offramp_http
 from plugins.meta.emulator import MetaEmulator
 from plugins.meta.settings import MetaSettings
 from plugins.meta.shaping import order_key, shape_sql

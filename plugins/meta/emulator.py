@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector import Emulator, Fault, Request, Response
-from connector.emulator import CONTROL
+from connector.kit.emulator import CONTROL
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
 

@@ -6,7 +6,8 @@ import re
 
 import pydantic
 
-from connector import Settings, pii
+from connector import Settings
+from connector.kit import pii
 
 #: Meta's standard events, plus Other (offline-events page; Amperity's list is a subset).
 STANDARD_EVENTS = (

@@ -36,7 +36,8 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
-from connector import ConfigError, pii
+from connector import ConfigError
+from connector.kit import pii
 from plugins.meta import columns as job_columns
 from plugins.meta.columns import PROFILE, column_type, customer_hashes, order_key
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
@@ -83,7 +84,7 @@ _ITEM = ("'{\"id\":' || to_json(product_id) || ',\"quantity\":' || " + _number("
 
 def _pretrimmed(sql: str, alias: str) -> str:
     """``sql`` reading ``{alias}.t_<field>`` (each customer field already passed through
-    :func:`connector.pii.text`, once per customer) wherever it would trim the field again:
+    :func:`connector.kit.pii.text`, once per customer) wherever it would trim the field again:
     ``pii.text`` is idempotent, so the result is the same, with a fraction of the regular
     expressions. The SHA-256 pass-through check also skips values that are not 64
     characters long before running its regular expression."""

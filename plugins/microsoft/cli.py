@@ -16,9 +16,10 @@ import click
 import pydantic
 import requests
 
-from connector import ConfigError, ValidationError, http
+from connector import ConfigError, ValidationError
+from connector.kit import http
+from connector.kit.secrets import from_env
 from connector.project import Project
-from connector.secrets import from_env
 from plugins.microsoft import report as report_mod
 from plugins.microsoft.client import MicrosoftClient
 from plugins.microsoft.report_render import print_report
@@ -128,8 +129,8 @@ def microsoft_report(ctx: click.Context, job: str, date_from: str, date_to: str 
 def _keep(project: Project, job_ref: str, settings: MicrosoftSettings,
           result: report_mod.Report) -> None:
     """Store the report in the job's state file (a running job holds it: then say so)."""
-    from connector.state import State
-    from connector.warehouse import open_state
+    from connector.engines.warehouse import open_state
+    from connector.state.store import State
     from plugins.microsoft.report_store import store_report
 
     job = project.job(job_ref)

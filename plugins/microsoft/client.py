@@ -17,8 +17,8 @@ from typing import Any
 import requests
 
 from connector import ConfigError, Fatal, Retryable
-from connector.http import send
-from connector.secrets import Secret, redact
+from connector.kit.http import send
+from connector.kit.secrets import Secret, redact
 from plugins.microsoft.faults import TokenExpired, batch_errors, classify
 from plugins.microsoft.settings import MicrosoftSettings
 

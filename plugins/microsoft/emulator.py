@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector import Emulator, Fault, Request, Response
-from connector.emulator import CONTROL
+from connector.kit.emulator import CONTROL
 from plugins.microsoft import emulator_report
 from plugins.microsoft.emulator_faults import (
     ad_api_fault,

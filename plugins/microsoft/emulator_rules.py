@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector import pii
+from connector.kit import pii
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_AGE = dt.timedelta(days=90)

@@ -16,8 +16,8 @@ from typing import Any
 import requests
 
 from connector import BatchRejected, Fatal, Retryable
-from connector.http import retry_after
-from connector.secrets import redact
+from connector.kit.http import retry_after
+from connector.kit.secrets import redact
 from plugins.microsoft.settings import MicrosoftSettings
 
 INVALID_CREDENTIALS = 105

@@ -10,7 +10,8 @@ from typing import Literal
 
 import pydantic
 
-from connector import Settings, pii
+from connector import Settings
+from connector.kit import pii
 
 #: REST hosts of the Campaign Management service (msads ``bingads/service_client.py``).
 HOSTS = {

@@ -2,7 +2,7 @@
 
 One conversion per order (``order_id``), or per identical identity + name + time
 when the query has no order id. Emails and phones are normalized and hashed with
-:mod:`connector.pii` (email: trim + lowercase; phone: E.164 ``+<digits>``; both
+:mod:`connector.kit.pii` (email: trim + lowercase; phone: E.164 ``+<digits>``; both
 SHA-256 lowercase hex), so raw PII never leaves DuckDB. Conversions Microsoft
 would refuse (older than 90 days, in the future, nothing to match on, bad
 currency, no goal name, bad value) are rejected here with a reason.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from connector import pii
+from connector.kit import pii
 from plugins.microsoft.settings import MicrosoftSettings
 
 #: Microsoft refuses conversions older than this (applyofflineconversions.md).

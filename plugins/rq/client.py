@@ -4,7 +4,7 @@
   ``basic`` sends ``Authorization: Basic <basic token>``; ``basic_token`` sends the
   basic token as the ``Auth=`` URL parameter. The token comes from an environment
   variable, and no message, exception or log line of ours contains it (URLs are
-  never quoted, server messages are passed through :func:`connector.secrets.redact`).
+  never quoted, server messages are passed through :func:`connector.kit.secrets.redact`).
 * Compression (C.3): with ``gzip`` on we ask ``Accept-Encoding: gzip`` and decode
   the body ourselves, so that a truncated gzip stream is an error (retried) rather
   than silently short data; with it off we ask ``identity``. ``deflate`` is decoded too.
@@ -29,9 +29,9 @@ from typing import Any
 import requests
 import tenacity
 
-from connector.errors import OfframpError, Retryable
-from connector.http import retry_after, send
-from connector.secrets import RedactingFilter, Secret, redact
+from connector.kit.errors import OfframpError, Retryable
+from connector.kit.http import retry_after, send
+from connector.kit.secrets import RedactingFilter, Secret, redact
 from plugins.rq.formats import error_message
 
 RELATIONSHIPS = "/partner/relationships"

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
-from connector.emulator import CONTROL, Emulator, Request, Response
+from connector.kit.emulator import CONTROL, Emulator, Request, Response
 from plugins.rq import fixtures
 from plugins.rq.render import render
 from plugins.rq.schema import COLUMNS

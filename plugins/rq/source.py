@@ -5,7 +5,7 @@ listed by ``GET /partner/relationships``) and each day from ``--from`` to ``--to
 one ``GET /partner/FacebookOfflineConversions/MarketingReport`` asks for that day
 ``[D 00:00:00, D+1 00:00:00)``. The report has no time column, so the day window
 is the event date. Each answer is parsed, typed and written with
-:meth:`connector.warehouse.WarehouseWriter.replace` keyed on ``company_id`` and
+:meth:`connector.engines.warehouse.WarehouseWriter.replace` keyed on ``company_id`` and
 ``window_start``: re-pulling a window replaces it, and an empty day writes zero
 rows, which clears what an earlier pull stored for that window.
 
@@ -35,7 +35,7 @@ from plugins.rq.formats import RESPONSE_PARAM, FormatError, parse
 from plugins.rq.schema import to_table
 
 if TYPE_CHECKING:
-    from connector.warehouse import WarehouseWriter
+    from connector.engines.warehouse import WarehouseWriter
 
 log = logging.getLogger("offramp.rq")
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector import ConfigError, pii
+from connector import ConfigError
+from connector.kit import pii
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
 
 #: Customer fields read from the query, in order.

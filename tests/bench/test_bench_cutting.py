@@ -8,7 +8,7 @@ import random
 import pyarrow as pa
 import pytest
 
-from connector.batches import Pending as _Pending
+from connector.run.cutting import Pending as _Pending
 
 
 def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int,

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pytest
 
 from bench.generate import JOB_SQL, generate
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
 from plugins.meta import shaping
 from plugins.meta.demo_data import build_demo_warehouse, demo_query
 from plugins.meta.settings import MetaSettings

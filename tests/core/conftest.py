@@ -33,8 +33,8 @@ from connector import (
     Settings,
     hookimpl,
 )
-from connector import http as offramp_http
-from connector.warehouse import Engine, Warehouse
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit import http as offramp_http
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from connector import Destination, hookimpl
-from connector.contract import Column, Contract
+from connector.kit.contract import Column, Contract
 
 CUSTOMERS = "SELECT amperity_id AS id, email FROM Customer_360 ORDER BY id"
 NULL_IDS = "SELECT email AS id, country FROM Customer_360"

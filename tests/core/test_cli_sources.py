@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from connector import PullSummary, Settings, Source, hookimpl
-from connector.warehouse import Engine
+from connector.engines.warehouse import Engine
 
 
 class WeatherSettings(Settings):

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.contract import Column, Contract
-from connector.sql_check import check_contract, check_query
-from connector.warehouse import Engine, Warehouse
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit.contract import Column, Contract
+from connector.validation.query import check_contract, check_query
 
 #: Meta's offline events, as the seed document describes them.
 META = Contract(

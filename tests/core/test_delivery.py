@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from connector import Batch, Destination, Limits, Outcome, RunContext, Settings, delivery
-from connector.delivery import Deliverer, RateLimiter, Result
-from connector.errors import BatchRejected, Fatal, Retryable
+from connector import Batch, Destination, Limits, Outcome, RunContext, Settings
+from connector.kit.errors import BatchRejected, Fatal, Retryable
+from connector.run import delivery
+from connector.run.delivery import Deliverer, RateLimiter, Result
 
 from ..conftest import NOW  # noqa: TID252 - shared test data
 

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from connector import Emulator, Fault, Request, Response, Retryable
-from connector import http as offramp_http
-from connector.emulator import form_fields
+from connector.kit import http as offramp_http
+from connector.kit.emulator import form_fields
 
 
 class Echo(Emulator):

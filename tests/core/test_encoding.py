@@ -1,4 +1,4 @@
-"""Payload encodings (``connector.encoding``): DuckDB's SQL and the Python twin give
+"""Payload encodings (``connector.run.encoding``): DuckDB's SQL and the Python twin give
 the same bytes, and joined encoded payloads are exactly the encoded JSON array."""
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from urllib.parse import parse_qs, quote, urlencode
 import duckdb
 import pytest
 
-from connector import Batch, Destination, RunContext, Settings, encoding
-from connector.errors import ConfigError
+from connector import Batch, Destination, RunContext, Settings
+from connector.kit.errors import ConfigError
+from connector.run import encoding
 
 from ..conftest import NOW  # noqa: TID252 - shared test data
 

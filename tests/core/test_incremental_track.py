@@ -1,4 +1,4 @@
-"""What an incremental run notes of each shaped event (connector.incremental.track):
+"""What an incremental run notes of each shaped event (connector.run.incremental.track):
 its key, and whether it is a lasting reject, one the clock cannot change."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connector.incremental import TRACKED, Incremental
+from connector.run.incremental import TRACKED, Incremental
 
 
 @pytest.fixture

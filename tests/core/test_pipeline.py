@@ -1,6 +1,6 @@
 """Runs end to end against the sink emulator: diffing, retries, bisection, resume.
 
-Every run goes through :func:`connector.pipeline.run` with a recording ``sleep``:
+Every run goes through :func:`connector.run.pipeline.run` with a recording ``sleep``:
 retries and Retry-After waits are recorded, never waited.
 """
 
@@ -15,11 +15,11 @@ import pyarrow.compute as pc
 import pytest
 
 from connector import Fault
-from connector import pipeline as pl
-from connector.errors import ConfigError, OfframpError
-from connector.lock import JobLock
-from connector.state import State
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.kit.errors import ConfigError, OfframpError
+from connector.run import pipeline as pl
+from connector.run.lock import JobLock
+from connector.state.store import State
 
 from ..conftest import NOW, customer_360  # noqa: TID252 - shared test data
 from .conftest import SinkDestination

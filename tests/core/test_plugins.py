@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from connector import Destination, PluginError, Source, hookimpl, hookspecs, plugins
-from connector.cli import _register_plugin_commands, cli
+from connector import Destination, PluginError, Source, hookimpl, hookspecs, registry
+from connector.cli.app import _register_plugin_commands, cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"
@@ -32,9 +32,9 @@ def fresh_plugins(monkeypatch: pytest.MonkeyPatch):
     """A plugin manager that loads the entry points again, under this test's switches."""
     for name, value in (("_pm", None), ("_infos", {}), ("load_errors", {}),
                         ("_destinations", None), ("_sources", None)):
-        monkeypatch.setattr(plugins, name, value)
+        monkeypatch.setattr(registry, name, value)
     monkeypatch.delenv("OFFRAMP_STRICT_PLUGINS", raising=False)
-    return plugins
+    return registry
 
 
 @pytest.fixture
@@ -78,49 +78,49 @@ class Registers:
 # -- entry points -------------------------------------------------------------------------------
 
 def test_jsonl_loads_through_its_entry_point() -> None:
-    info = {p.name: p for p in plugins.plugins()}
+    info = {p.name: p for p in registry.plugins()}
     assert info["jsonl"].distribution == "offramp"
     assert info["jsonl"].hooks == ["register_destinations"]
-    cls, where = plugins.destinations()["jsonl"]
+    cls, where = registry.destinations()["jsonl"]
     assert cls.__module__ == "plugins.jsonl" and where == "jsonl (offramp)"
-    assert plugins.destination("jsonl") is cls
+    assert registry.destination("jsonl") is cls
 
 
 def test_load_switch_keeps_only_the_named_plugins(fresh_plugins, monkeypatch) -> None:
     monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "jsonl")
-    assert [p.name for p in plugins.plugins()] == ["jsonl"]
-    assert plugins.load_errors == {}
+    assert [p.name for p in registry.plugins()] == ["jsonl"]
+    assert registry.load_errors == {}
 
 
 def test_load_switch_by_distribution_name(fresh_plugins, monkeypatch) -> None:
     monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "offramp")
-    assert "jsonl" in plugins.destinations()
+    assert "jsonl" in registry.destinations()
 
 
 def test_an_empty_load_switch_loads_nothing(fresh_plugins, monkeypatch) -> None:
     monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "")
-    assert plugins.plugins() == [] and plugins.destinations() == {}
+    assert registry.plugins() == [] and registry.destinations() == {}
     with pytest.raises(PluginError, match=r"installed: none"):
-        plugins.destination("jsonl")
+        registry.destination("jsonl")
 
 
 def test_disable_switch(fresh_plugins, monkeypatch) -> None:
     monkeypatch.delenv("OFFRAMP_LOAD_PLUGINS")
     monkeypatch.setenv("OFFRAMP_DISABLE_PLUGINS", " jsonl , nothing_else")
-    assert "jsonl" not in {p.name for p in plugins.plugins()}
-    assert "jsonl" not in plugins.load_errors and "jsonl" not in plugins.destinations()
+    assert "jsonl" not in {p.name for p in registry.plugins()}
+    assert "jsonl" not in registry.load_errors and "jsonl" not in registry.destinations()
 
 
 def test_a_broken_plugin_is_reported_and_the_others_load(fresh_plugins, fake_dist, monkeypatch,
                                                          capsys) -> None:
     monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "jsonl,broken,fine")
-    names = [p.name for p in plugins.plugins()]
+    names = [p.name for p in registry.plugins()]
     assert names == ["fine", "jsonl"]
-    assert plugins.load_errors == {
+    assert registry.load_errors == {
         "broken": "ImportError: offramp-extras needs the missing_sdk package"}
     assert "plugin 'broken' (offramp-extras) failed to load" in capsys.readouterr().err
-    assert set(plugins.destinations()) == {"fine", "jsonl"}
-    assert plugins.destinations()["fine"][1] == "fine (offramp-extras)"
+    assert set(registry.destinations()) == {"fine", "jsonl"}
+    assert registry.destinations()["fine"][1] == "fine (offramp-extras)"
 
 
 def test_strict_mode_makes_a_broken_plugin_an_error(fresh_plugins, fake_dist,
@@ -128,7 +128,7 @@ def test_strict_mode_makes_a_broken_plugin_an_error(fresh_plugins, fake_dist,
     monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "broken")
     monkeypatch.setenv("OFFRAMP_STRICT_PLUGINS", "1")
     with pytest.raises(ImportError, match="missing_sdk"):
-        plugins.manager()
+        registry.manager()
 
 
 def test_the_cli_works_beside_a_broken_plugin(fresh_plugins, fake_dist, monkeypatch,
@@ -170,8 +170,8 @@ def test_a_misspelled_hook_is_a_plugin_error(registered) -> None:
 
     with pytest.raises(PluginError, match="implements a hook offramp does not know"):
         registered(Typo(), name="typo")
-    assert plugins.manager().get_plugin("typo") is None
-    assert "typo" not in {p.name for p in plugins.plugins()}
+    assert registry.manager().get_plugin("typo") is None
+    assert "typo" not in {p.name for p in registry.plugins()}
 
 
 def test_a_misspelled_hook_argument_is_a_plugin_error(registered) -> None:
@@ -182,7 +182,7 @@ def test_a_misspelled_hook_argument_is_a_plugin_error(registered) -> None:
 
     with pytest.raises(PluginError, match="takes arguments the hook does not pass"):
         registered(WrongArgument(), name="wrong-arg")
-    assert plugins.manager().get_plugin("wrong-arg") is None
+    assert registry.manager().get_plugin("wrong-arg") is None
     registered(Registers(_dest("after")), name="wrong-arg")  # the name is free again
 
 
@@ -190,7 +190,7 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both(registered) ->
     registered(Registers(_dest("twin")), name="first-plugin")
     registered(Registers(_dest("twin")), name="second-plugin")
     with pytest.raises(PluginError) as info:
-        plugins.destinations()
+        registry.destinations()
     message = str(info.value)
     assert "two plugins register the name 'twin'" in message
     assert "first-plugin" in message and "second-plugin" in message
@@ -201,27 +201,27 @@ def test_one_class_registered_twice_is_not_a_clash(registered) -> None:
     cls = _dest("shared")
     registered(Registers(cls), name="p1")
     registered(Registers(cls), name="p2")
-    assert plugins.destinations()["shared"][0] is cls
+    assert registry.destinations()["shared"][0] is cls
 
 
 def test_a_destination_needs_a_name(registered) -> None:
     registered(Registers(_dest("")), name="nameless")
     with pytest.raises(PluginError, match="registered D_ without a name"):
-        plugins.destinations()
+        registry.destinations()
 
 
 def test_registering_refreshes_and_unregistering_removes(registered) -> None:
     registered(Registers(_dest("fleeting")), name="fleeting-plugin")
-    assert "fleeting" in plugins.destinations()
-    info = {p.name: p for p in plugins.plugins()}["fleeting-plugin"]
+    assert "fleeting" in registry.destinations()
+    info = {p.name: p for p in registry.plugins()}["fleeting-plugin"]
     assert info.distribution == "(registered directly)"
-    plugins.unregister("fleeting-plugin")
-    assert "fleeting" not in plugins.destinations()
+    registry.unregister("fleeting-plugin")
+    assert "fleeting" not in registry.destinations()
 
 
 def test_unknown_destination_lists_the_installed_ones() -> None:
     with pytest.raises(PluginError) as info:
-        plugins.destination("nope")
+        registry.destination("nope")
     assert "no destination named 'nope' is installed (installed: " in str(info.value)
     assert "jsonl" in str(info.value)
 
@@ -237,11 +237,11 @@ def test_sources_register_and_list(registered, cli_runner) -> None:
             register(Weather)
 
     registered(Plugin(), name="weather-plugin")
-    assert plugins.source("weather") is Weather
+    assert registry.source("weather") is Weather
     result = cli_runner("sources")
     assert result.exit_code == 0 and "weather" in result.output and "Daily weather" in result.output
     with pytest.raises(PluginError, match="no source named 'rain'"):
-        plugins.source("rain")
+        registry.source("rain")
 
 
 def test_plugin_commands_are_added_and_a_failing_hook_is_reported(registered) -> None:
@@ -294,7 +294,7 @@ def test_hookspecs_hold_no_logic() -> None:
 
 
 def test_loaded_hook_implementations_have_no_default_arguments() -> None:
-    pm = plugins.manager()
+    pm = registry.manager()
     checked = 0
     for hook in (pm.hook.register_destinations, pm.hook.register_sources,
                  pm.hook.register_commands):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ConfigError
+from connector.kit.errors import ConfigError
 from connector.project import Project, parse_job
 
 

@@ -1,4 +1,4 @@
-"""Group commits of the delivering threads' outcomes (connector.recording).
+"""Group commits of the delivering threads' outcomes (connector.run.recording).
 
 One thread at a time writes; results that arrive meanwhile are committed together by
 the next write, and every thread returns only once its own outcomes are in the ledger.
@@ -14,10 +14,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from connector.delivery import Result
-from connector.destination import Batch
-from connector.recording import LedgerWriter
-from connector.state import State
+from connector.kit.destination import Batch
+from connector.run.delivery import Result
+from connector.run.recording import LedgerWriter
+from connector.state.store import State
 
 
 @pytest.fixture
@@ -114,7 +114,7 @@ def test_results_waiting_for_a_write_are_committed_together(con, monkeypatch) ->
 
 def test_a_group_keeps_each_status_reason_and_route(con) -> None:
     writer = LedgerWriter(con.cursor, run_id=1)
-    from connector import recording
+    from connector.run import recording
 
     recording._write(writer.state, 1, [result("a", "r1", rejected=True),
                                             result("b", "r2", rejected=True)], lambda w: w())

@@ -10,10 +10,10 @@ import traceback
 import pytest
 
 from connector import Fault
-from connector import pipeline as pl
-from connector.errors import ConfigError, Fatal, OfframpError, ValidationError
-from connector.secrets import MASK, RedactingFilter, Secret, from_env, redact, remember
-from connector.warehouse import open_state
+from connector.engines.warehouse import open_state
+from connector.kit.errors import ConfigError, Fatal, OfframpError, ValidationError
+from connector.kit.secrets import MASK, RedactingFilter, Secret, from_env, redact, remember
+from connector.run import pipeline as pl
 
 from .conftest import SinkDestination
 
@@ -144,7 +144,7 @@ def test_a_run_writes_the_token_nowhere(project, sink, cli_runner, caplog, monke
                       **settings)
     caplog.set_level(logging.DEBUG)
     for handler in (caplog.handler, *logging.getLogger().handlers):
-        handler.addFilter(RedactingFilter())  # what `offramp` (connector.cli.main) installs
+        handler.addFilter(RedactingFilter())  # what `offramp` (connector.cli.app.main) installs
 
     outputs = []
     first = cli_runner("--verbose", "run", "leaky", "--quiet")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ValidationError
-from connector.sql_check import check_query, parse_one_query
-from connector.warehouse import Engine, Warehouse
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit.errors import ValidationError
+from connector.validation.query import check_query, parse_one_query
 
 HERE = Path(__file__).parent / "sql"
 ACCEPTED = sorted((HERE / "accepted").glob("*.sql"))

@@ -8,11 +8,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from connector.errors import ConfigError
-from connector.lock import JobLock
-from connector.secrets import MASK, remember
-from connector.state import RunCounts, State
-from connector.warehouse import Engine
+from connector.engines.warehouse import Engine
+from connector.kit.errors import ConfigError
+from connector.kit.secrets import MASK, remember
+from connector.run.lock import JobLock
+from connector.state.store import RunCounts, State
 
 from ..conftest import NOW  # noqa: TID252 - shared test data
 

@@ -14,8 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connector.errors import ConfigError
-from connector.warehouse import (
+from connector.engines.warehouse import (
     Engine,
     Error,
     Warehouse,
@@ -24,6 +23,7 @@ from connector.warehouse import (
     parquet_sources,
     parquet_views,
 )
+from connector.kit.errors import ConfigError
 
 JOIN = ("SELECT u.order_id, u.product_id, c.email FROM Unified_Itemized_Transactions u "
         "LEFT JOIN Customer_360 c USING (amperity_id) ORDER BY u.order_id, u.product_id")
@@ -237,7 +237,7 @@ def test_open_state_needs_a_state_file(tmp_path: Path) -> None:
 
 
 def test_running_out_of_memory_says_which_setting_to_raise(project) -> None:
-    from connector.scrub import engine_message
+    from connector.engines.messages import engine_message
 
     with _engine(project, settings={"memory_limit": "20MB", "threads": "1"}) as eng:
         with pytest.raises(Error) as info:  # one 80 MB list, in one piece

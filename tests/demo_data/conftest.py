@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
 from plugins.meta.demo_data import build_demo_warehouse, demo_tables
 
 # A fixed "as of" day for checks on the data itself; the query tests build for the real

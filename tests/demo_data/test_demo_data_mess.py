@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from connector.warehouse import Engine
+from connector.engines.warehouse import Engine
 
 C = "FROM Customer_360 WHERE "
 U = "FROM Unified_Itemized_Transactions WHERE "

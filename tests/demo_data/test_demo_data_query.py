@@ -6,7 +6,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
 from plugins.meta.demo_data import TRANSACTIONS, build_demo_warehouse, demo_query
 
 SEED_COLUMNS = {

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
 from plugins.meta.demo_data import (
     CUSTOMERS,
     TRANSACTIONS,

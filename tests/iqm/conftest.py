@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from connector import RunContext
-from connector.http import session
+from connector.kit.http import session
 from plugins.iqm import IqmDestination, IqmEmulator, IqmSettings
 from tests.iqm.iqm_support import NOW, FakeClock
 

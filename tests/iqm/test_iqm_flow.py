@@ -8,7 +8,7 @@ import datetime as dt
 import pyarrow as pa
 
 from connector import Batch
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
 
 
 def run(tmp_path, dest, table: pa.Table, http) -> dict[str | None, object]:

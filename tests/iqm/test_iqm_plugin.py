@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 
 import plugins.iqm
-from connector import plugins as registry
+from connector import registry
 from plugins.iqm import IqmDestination, IqmEmulator
 
 

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 
 from connector import RunContext, ValidationError
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
 from plugins.iqm import IqmDestination, IqmSettings
 from plugins.iqm.shaping import MIRROR_KEY
 from tests.iqm.iqm_support import NOW

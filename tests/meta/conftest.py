@@ -1,6 +1,6 @@
 """Fixtures for the Meta destination tests: a project builder (a small DuckDB
 warehouse and a saved job), a Meta emulator on a fixed clock, and runs through
-``connector.pipeline`` with a recording ``sleep``.
+``connector.run.pipeline`` with a recording ``sleep``.
 
 Every run is measured from :data:`NOW`; the emulator's clock says the same, so
 time windows agree on both sides and no test depends on the wall clock.
@@ -26,9 +26,11 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connector import pii, pipeline, plugins
+from connector import registry
+from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.kit import pii
 from connector.project import Project
-from connector.warehouse import Engine, Warehouse, WarehouseWriter
+from connector.run import pipeline
 from plugins.meta.emulator import MetaEmulator
 
 NOW = dt.datetime(2026, 3, 15, 12, 0, 0, tzinfo=dt.UTC)
@@ -58,12 +60,12 @@ def _meta_plugins_only() -> Iterator[None]:
 
 
 def _reset_plugins() -> None:
-    with plugins._lock:
-        plugins._pm = None
-        plugins._infos.clear()
-        plugins.load_errors.clear()
-        plugins._destinations = None
-        plugins._sources = None
+    with registry._lock:
+        registry._pm = None
+        registry._infos.clear()
+        registry.load_errors.clear()
+        registry._destinations = None
+        registry._sources = None
 
 
 # -- the emulator -------------------------------------------------------------------------

@@ -13,9 +13,9 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from connector import cli as offramp_cli
-from connector import plugins
-from connector.warehouse import Engine, Warehouse
+from connector import registry
+from connector.cli import app as offramp_cli
+from connector.engines.warehouse import Engine, Warehouse
 from plugins.meta.destination import MetaDestination
 from plugins.meta.emulator import MetaEmulator
 
@@ -136,7 +136,7 @@ def test_demo_keeps_a_job_the_user_edited(tmp_path: Path) -> None:
 
 
 def test_meta_is_registered_with_its_emulator() -> None:
-    assert plugins.destination("meta") is MetaDestination
+    assert registry.destination("meta") is MetaDestination
     assert MetaDestination.emulator is MetaEmulator
     assert MetaEmulator.name == "meta"
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from connector import RunContext
-from connector.errors import ConfigError
+from connector.kit.errors import ConfigError
 from plugins.meta import emulator_errors
 from plugins.meta.destination import MetaDestination
 from plugins.meta.settings import MetaSettings
@@ -66,7 +66,7 @@ def test_a_ledger_write_that_finds_no_memory_waits_and_writes_again(job, emu,
     sent: the write waits (recorded, not slept) and tries again; nothing is lost."""
     import duckdb
 
-    from connector.state import State
+    from connector.state.store import State
 
     record, refusals = State.record, iter(range(3))
 
@@ -87,8 +87,8 @@ def test_a_ledger_write_that_finds_no_memory_waits_and_writes_again(job, emu,
 def test_a_ledger_write_that_never_finds_memory_stops_the_run(job, emu, monkeypatch) -> None:
     import duckdb
 
-    from connector import recording
-    from connector.state import State
+    from connector.run import recording
+    from connector.state.store import State
 
     def no_memory(self, *args, **kwargs):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")

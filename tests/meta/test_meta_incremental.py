@@ -1,5 +1,5 @@
 """Incremental runs of a Meta job: the orders whose rows did not change since their
-events were delivered are not shaped again (connector.incremental), and a run that
+events were delivered are not shaped again (connector.run.incremental), and a run that
 skips them ends exactly as one that shapes everything."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from connector import incremental
-from connector.emulator import Fault
+from connector.kit.emulator import Fault
+from connector.run import incremental
 from plugins.meta.destination import MetaDestination
 from tests.meta.conftest import NOW, MetaProject, row, settings_for
 
@@ -219,7 +219,7 @@ def test_a_crash_after_sending_a_changed_order_never_skips_its_old_rows(shop, em
     """o-1 is delivered (A), its rows change and the new event is delivered (B), and
     the run dies before it can remember B. If the rows then go back to A, the next
     run must not skip o-1 as "A, delivered": Meta holds B."""
-    from connector import incremental
+    from connector.run import incremental
 
     shop.run()
     changed = [dict(r) for r in ROWS]
@@ -249,7 +249,7 @@ def test_running_out_of_memory_while_remembering_only_costs_the_next_runs_skip(
     run shapes everything again but sends nothing twice."""
     import duckdb
 
-    from connector import incremental
+    from connector.run import incremental
 
     def out_of_memory(self, run_id):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
@@ -277,7 +277,7 @@ def test_the_runs_notes_on_its_events_leave_no_file_behind(shop, emu, monkeypatc
     """The keys' fingerprints and what a run notes of each event (for settle) go to
     scratch Parquet files in the spill folder, removed when the run ends, however it
     ends."""
-    from connector import incremental
+    from connector.run import incremental
 
     seen: list[list[str]] = []
     settle = incremental.Incremental.settle

@@ -20,7 +20,7 @@ from facebook_business.adobjects.serverside.gender import Gender
 from facebook_business.adobjects.serverside.normalize import Normalize
 from facebook_business.adobjects.serverside.user_data import UserData
 
-from connector import pii
+from connector.kit import pii
 from plugins.meta.settings import MetaSettings
 from plugins.meta.shaping import shape_sql
 from tests.meta.conftest import row, sent, shape_rows

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pydantic
 import pytest
 
-from connector import pipeline
-from connector.errors import ValidationError
+from connector.kit.errors import ValidationError
+from connector.run import pipeline
 from plugins.meta.settings import MetaSettings
 from tests.meta.conftest import NOWHERE, row, settings_for
 

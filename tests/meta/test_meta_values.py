@@ -9,7 +9,7 @@ import math
 import pyarrow as pa
 import pytest
 
-from connector.errors import ConfigError
+from connector.kit.errors import ConfigError
 from tests.meta.conftest import rejected, row, sent, shape_rows, table
 
 

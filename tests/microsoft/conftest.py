@@ -11,8 +11,9 @@ from typing import Any
 import duckdb
 import pytest
 
-from connector import Batch, RunContext, http
-from connector.warehouse import Engine, Warehouse
+from connector import Batch, RunContext
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit import http
 from plugins.microsoft.destination import MicrosoftAdsDestination
 from plugins.microsoft.emulator import (
     ACCESS_TOKEN,

@@ -11,8 +11,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from connector import plugins
-from connector.cli import cli
+from connector import registry
+from connector.cli.app import cli
 from plugins.microsoft.cli import add_commands
 from plugins.microsoft.emulator import ACCESS_TOKEN, ACCOUNT_ID, CUSTOMER_ID
 from plugins.microsoft.emulator_rules import Upload
@@ -42,7 +42,7 @@ def project(tmp_path: Path, emulator, creds) -> Path:
 
 @pytest.fixture
 def run(project: Path):
-    plugins.manager().hook.register_commands(cli=cli)  # what `offramp` does at start
+    registry.manager().hook.register_commands(cli=cli)  # what `offramp` does at start
 
     def invoke(*args: str) -> click.testing.Result:
         return CliRunner().invoke(cli, ["--project", str(project), "report", "microsoft",
@@ -62,7 +62,7 @@ def test_the_hook_adds_a_report_group_once(project):
     add_commands(group)
     report = group.commands["report"]
     assert isinstance(report, click.Group) and list(report.commands) == ["microsoft"]
-    plugins.manager().hook.register_commands(cli=cli)
+    registry.manager().hook.register_commands(cli=cli)
     assert "microsoft" in cli.commands["report"].commands  # type: ignore[attr-defined]
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from connector import pipeline
 from connector.project import Project
+from connector.run import pipeline
 from plugins.microsoft.emulator import ACCOUNT_ID, CUSTOMER_ID
 
 JOB = """/* offramp
@@ -99,7 +99,7 @@ def test_preview_and_validate(project, clock):
 
 
 def test_report_after_run_is_fetched_and_kept_in_the_state_file(project, emulator, clock):
-    from connector.warehouse import open_state
+    from connector.engines.warehouse import open_state
 
     job = project.queries / "ms_sales.sql"
     job.write_text(job.read_text().replace(

@@ -10,8 +10,9 @@ import json
 import pytest
 from rich.console import Console
 
-from connector import Fatal, http
-from connector.secrets import from_env
+from connector import Fatal
+from connector.kit import http
+from connector.kit.secrets import from_env
 from plugins.microsoft import report
 from plugins.microsoft.client import MicrosoftClient
 from plugins.microsoft.emulator import REPORT

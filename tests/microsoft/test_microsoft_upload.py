@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from connector import BatchRejected, Fatal, Outcome, Retryable, plugins
+from connector import BatchRejected, Fatal, Outcome, Retryable, registry
 from plugins.microsoft.destination import MicrosoftAdsDestination
 from plugins.microsoft.emulator import ACCESS_TOKEN, ACCOUNT_ID, CUSTOMER_ID, DEVELOPER_TOKEN
 
 
 def test_the_plugin_registers_the_destination_with_its_emulator():
-    cls = plugins.destination("microsoft")
+    cls = registry.destination("microsoft")
     assert cls is MicrosoftAdsDestination
     assert cls.emulator is not None and cls.emulator.name == "microsoft"
     assert cls.limits.max_events == 1000

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 import connector
-from connector.warehouse import Warehouse, WarehouseWriter
+from connector.engines.warehouse import Warehouse, WarehouseWriter
 from plugins.meta.demo import JOB, TOKEN, job_text
 from plugins.meta.demo_data import build_demo_warehouse
 from plugins.meta.emulator import MetaEmulator

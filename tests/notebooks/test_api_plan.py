@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import types
 
-from connector import Plan, hookimpl, plugins
-from connector.warehouse import Warehouse, WarehouseWriter
+from connector import Plan, hookimpl
+from connector import registry
+from connector.engines.warehouse import Warehouse, WarehouseWriter
 from plugins.jsonl import JsonlDestination
 from plugins.meta.demo import JOB, TOKEN
 
@@ -115,7 +116,7 @@ def _register(register):
 
 def test_destinations_that_never_resend_plan_changed_events_as_unchanged(jsonl_project):
     plugin = types.SimpleNamespace(register_destinations=_register)
-    plugins.register(plugin, name="test-jsonl-once")
+    registry.register(plugin, name="test-jsonl-once")
     try:
         job = jsonl_project.root / "queries" / "people.sql"
         job.write_text(job.read_text().replace('"jsonl"', '"jsonl_once"'))
@@ -125,4 +126,4 @@ def test_destinations_that_never_resend_plan_changed_events_as_unchanged(jsonl_p
         assert (plan.changed, plan.unchanged) == (0, 2)
         assert jsonl_project.run("people").counts.delivered == 0
     finally:
-        plugins.unregister("test-jsonl-once")
+        registry.unregister("test-jsonl-once")

@@ -12,7 +12,8 @@ import pytest
 
 import connector
 from connector import api
-from connector.errors import ConfigError, OfframpError, ValidationError
+from connector.api import project as api_project
+from connector.kit.errors import ConfigError, OfframpError, ValidationError
 from plugins.meta.demo import JOB
 
 
@@ -21,7 +22,7 @@ def no_wait(seconds: float) -> None:
 
 
 def test_the_module_doctests_pass():
-    result = doctest.testmod(api, optionflags=doctest.ELLIPSIS)
+    result = doctest.testmod(api_project, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted >= 15
 
 
@@ -142,8 +143,8 @@ def test_the_jsonl_events_payloads_are_the_rows(jsonl_project):
 
 
 def test_plugin_tables_in_the_state_file_are_readable(jsonl_project):
-    from connector.state import State
-    from connector.warehouse import Engine
+    from connector.state.store import State
+    from connector.engines.warehouse import Engine
 
     jsonl_project.run("people")
     project = jsonl_project.project
@@ -161,7 +162,7 @@ def test_plugin_tables_in_the_state_file_are_readable(jsonl_project):
 
 
 def test_a_warehouse_table_named_events_still_works(tmp_path):
-    from connector.warehouse import Warehouse, WarehouseWriter
+    from connector.engines.warehouse import Warehouse, WarehouseWriter
 
     with WarehouseWriter(Warehouse("duckdb", tmp_path / "warehouse.duckdb")) as writer:
         writer.replace("events", pa.table({"id": [7], "kind": ["click"]}), where={})

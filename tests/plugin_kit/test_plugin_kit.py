@@ -123,7 +123,8 @@ def install(offramp_plugin, destination, name: str) -> None:
 
 def test_conformance_suite_catches_a_destination_that_never_retries(tmp_path, recording_sink,
                                                                    offramp_plugin):
-    from connector import Batch, Column, Contract, Destination, Fatal, Outcome, http
+    from connector import Batch, Column, Contract, Destination, Fatal, Outcome
+    from connector.kit import http
 
     class Brittle(Destination):
         name = "brittle"
@@ -212,7 +213,7 @@ def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp
 
     install(offramp_plugin, destination, "keyed-plugin")
     rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
-    from connector.errors import OfframpError
+    from connector.kit.errors import OfframpError
 
     with pytest.raises(AssertionError if with_column else OfframpError, match=message):
         check_destination(destination, settings={}, rows=rows, emulator=None, workdir=tmp_path)

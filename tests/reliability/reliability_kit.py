@@ -29,10 +29,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector import Fault, pipeline
-from connector.emulator import CONTROL, Request, Response
+from connector import Fault
+from connector.engines.warehouse import Warehouse, WarehouseWriter, open_state
+from connector.kit.emulator import CONTROL, Request, Response
 from connector.project import Project
-from connector.warehouse import Warehouse, WarehouseWriter, open_state
+from connector.run import pipeline
 from plugins.meta.emulator import MetaEmulator
 
 #: A distinctive access token: the secrets tests grep everything a run writes for it.
@@ -231,7 +232,7 @@ def cli(shop: Shop, *args: str) -> Any:
     result, with ``output`` (stdout) and ``stderr``."""
     from click.testing import CliRunner
 
-    from connector.cli import cli as offramp_cli
+    from connector.cli.app import cli as offramp_cli
 
     with wide_consoles():
         return CliRunner().invoke(offramp_cli, ["--project", str(shop.root), *args])
@@ -240,7 +241,7 @@ def cli(shop: Shop, *args: str) -> Any:
 @contextmanager
 def wide_consoles() -> Iterator[None]:
     """Make the CLI's rich consoles wide enough that no message wraps."""
-    from connector import cli as cli_module
+    from connector.cli import app as cli_module
 
     consoles = (cli_module.out, cli_module.err)
     widths = [c._width for c in consoles]

@@ -1,9 +1,9 @@
 """``offramp`` with probes, for the reliability tests' subprocesses.
 
-Runs the real CLI (``connector.cli.main``). When ``OFFRAMP_TEST_NOTES`` names a
+Runs the real CLI (``connector.cli.app.main``). When ``OFFRAMP_TEST_NOTES`` names a
 file, it appends one line per milestone so that a test can send a signal at an
 exact point: ``fingerprint`` when the pass over the rows that fingerprints each key
-starts (:mod:`connector.incremental`), ``stream`` when the shaping query starts,
+starts (:mod:`connector.run.incremental`), ``stream`` when the shaping query starts,
 ``record <status> <n>``
 after each ledger commit, ``sigint`` when offramp's SIGINT handler is called. The
 probes only observe; they change nothing.
@@ -18,7 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from connector import incremental, state, warehouse  # noqa: E402
+from connector.engines import warehouse
+from connector.run import incremental  # noqa: E402
+from connector.state import store as state
 
 
 def _note(text: str) -> None:

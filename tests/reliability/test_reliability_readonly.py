@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from reliability_kit import GatedMeta, Shop, cli
 
-from connector.warehouse import Engine
+from connector.engines.warehouse import Engine
 
 REFUSED = {
     "INSERT INTO orders SELECT * FROM orders": "INSERT is not allowed",

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from reliability_kit import TOKEN, GatedMeta, Shop, cli, offramp
 
-from connector import hookimpl, plugins
+from connector import hookimpl, registry
 from plugins.meta.destination import MetaDestination
 
 
@@ -86,7 +86,7 @@ class CrashingPlugin:
 @pytest.fixture
 def crashing(shop: Shop) -> Callable[[str], None]:
     """Register the crashing destinations; ``crashing(name)`` points the job at one."""
-    plugins.register(CrashingPlugin(), name="test-reliability-crashing")
+    registry.register(CrashingPlugin(), name="test-reliability-crashing")
 
     def use(name: str) -> None:
         shop.write_orders(2500)
@@ -94,7 +94,7 @@ def crashing(shop: Shop) -> Callable[[str], None]:
         path.write_text(path.read_text().replace('"meta"', f'"{name}"', 1))
 
     yield use
-    plugins.unregister("test-reliability-crashing")
+    registry.unregister("test-reliability-crashing")
 
 
 def test_a_crash_while_delivering_stops_the_run_redacted(

@@ -12,8 +12,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connector.http import session
-from connector.warehouse import Warehouse, WarehouseWriter
+from connector.engines.warehouse import Warehouse, WarehouseWriter
+from connector.kit.http import session
 from plugins.rq.emulator import DEMO_BASIC, DEMO_BEARER, RqEmulator
 from plugins.rq.source import RqSettings, RqSource
 

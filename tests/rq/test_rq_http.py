@@ -12,7 +12,7 @@ import zlib
 import pytest
 
 from connector import Fault
-from connector.errors import ConfigError, Retryable
+from connector.kit.errors import ConfigError, Retryable
 from plugins.rq.client import RqApiError, decompress
 from plugins.rq.emulator import DEMO_BASIC, DEMO_BEARER
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.contract import Column
-from connector.warehouse import Engine, Warehouse
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit.contract import Column
 from plugins.rq.fixtures import SEED_ROW
 
 JOB = Path(__file__).parents[2] / "queries" / "rq_marketing_to_meta.sql"

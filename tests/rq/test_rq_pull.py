@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from connector.errors import ConfigError
-from connector.warehouse import Engine, Warehouse
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit.errors import ConfigError
 from plugins.rq.fixtures import SEED_ROW, rows_for
 
 D1, D2, D3 = dt.date(2024, 5, 1), dt.date(2024, 5, 2), dt.date(2024, 5, 3)

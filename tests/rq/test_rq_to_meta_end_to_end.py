@@ -10,7 +10,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from connector.cli import cli
+from connector.cli.app import cli
 from plugins.meta.emulator import MetaEmulator
 from plugins.rq.emulator import DEMO_BEARER, RqEmulator
 
@@ -54,7 +54,7 @@ def test_pull_then_send_to_meta(tmp_path, monkeypatch):
         assert events, run.output
         assert all(e["action_source"] == "physical_store" for e in events)
         assert {e["custom_data"]["currency"] for e in events} <= {"CAD", "USD"}
-        from connector.warehouse import Engine, Warehouse
+        from connector.engines.warehouse import Engine, Warehouse
 
         with Engine(Warehouse("duckdb", tmp_path / "warehouse.duckdb")) as engine:
             assert engine.rows("SELECT count(*) FROM rq_marketing_report")[0][0] == int(written)

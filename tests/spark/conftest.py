@@ -29,7 +29,7 @@ def spark() -> Iterator[Any]:
         raise RuntimeError("pyspark is not installed: the Spark tests need the Spark extra, "
                            "pip install -e '.[spark]' (pyspark>=4.3,<5, pandas<3) and Java "
                            "17+") from None
-    from connector.spark_engine import session
+    from connector.engines.spark.session import session
 
     saved = {k: os.environ.get(k) for k in (*ENV, "PYSPARK_PYTHON")}
     os.environ.update(ENV, PYSPARK_PYTHON=sys.executable)

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connector.warehouse import Warehouse, WarehouseWriter, open_state
+from connector.engines.warehouse import Warehouse, WarehouseWriter, open_state
 from plugins.meta.demo import DATASET, TOKEN
 from plugins.meta.demo_data import build_demo_warehouse, demo_query
 

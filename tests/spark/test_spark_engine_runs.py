@@ -17,13 +17,15 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from connector import pipeline, spark_engine, spark_run
-from connector.cli import cli
-from connector.errors import ConfigError
+from connector.cli.app import cli
+from connector.engines.spark import run as spark_run
+from connector.engines.spark import session as spark_engine
+from connector.engines.spark.session import register_warehouse
+from connector.engines.spark.sql.transpile import to_spark
+from connector.engines.warehouse import Engine, Warehouse
+from connector.kit.errors import ConfigError
 from connector.project import Project
-from connector.spark_engine import register_warehouse
-from connector.sql_spark import to_spark
-from connector.warehouse import Engine, Warehouse
+from connector.run import pipeline
 from plugins.meta.emulator import MetaEmulator
 from tests.spark.spark_support import ENV, JOB, by_order, ledger, make_project, rejects, rows
 

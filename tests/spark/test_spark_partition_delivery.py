@@ -18,10 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connector.batches import Cutter
-from connector.destination import Limits, RunContext
-from connector.errors import ConfigError
-from connector.spark_delivery import (
+from connector.engines.spark.delivery import (
     OUTCOMES,
     SHAPE_REJECTED,
     TaskPlan,
@@ -29,10 +26,13 @@ from connector.spark_delivery import (
     outcome_name,
     share,
 )
-from connector.spark_engine import parquet_tables, register_warehouse
-from connector.spark_ledger import committed, export_settled, merge
-from connector.state import State
-from connector.warehouse import Warehouse, open_state, parquet_views
+from connector.engines.spark.ledger import committed, export_settled, merge
+from connector.engines.spark.session import parquet_tables, register_warehouse
+from connector.engines.warehouse import Warehouse, open_state, parquet_views
+from connector.kit.destination import Limits, RunContext
+from connector.kit.errors import ConfigError
+from connector.run.cutting import Cutter
+from connector.state.store import State
 from plugins.meta.demo import DATASET
 from plugins.meta.emulator import MetaEmulator
 
@@ -218,7 +218,7 @@ def test_a_duckdb_file_warehouse_is_refused_with_what_to_do(tmp_path):
 
 
 def test_spark_failures_are_told_in_one_line():
-    from connector.spark_engine import spark_error
+    from connector.engines.spark.session import spark_error
 
     class Java:
         def __str__(self) -> str:

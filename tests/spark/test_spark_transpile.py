@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector.spark_sql_text import java_time_format
-from connector.sql_spark import TranspileError, to_spark
+from connector.engines.spark.sql.text import java_time_format
+from connector.engines.spark.sql.transpile import TranspileError, to_spark
 
 MAPPED = [
     # (DuckDB SQL, text the Spark SQL must contain, start of the note)
@@ -160,7 +160,7 @@ def test_the_other_destinations_shaping_sql_transpiles():
     transpiles without a refusal (docs/spark.md says so)."""
     import datetime as dt
 
-    from connector.destination import RunContext
+    from connector.kit.destination import RunContext
     from plugins.iqm import IqmDestination, IqmSettings
     from plugins.microsoft.destination import MicrosoftAdsDestination
     from tests.microsoft.conftest import settings_for

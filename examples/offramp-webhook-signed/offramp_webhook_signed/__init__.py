@@ -31,8 +31,8 @@ from connector import (
     Retryable,
     Settings,
     hookimpl,
-    http,
 )
+from connector.kit import http
 
 
 class WebhookSignedSettings(Settings):

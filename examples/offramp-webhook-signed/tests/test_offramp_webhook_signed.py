@@ -34,7 +34,7 @@ def test_conformance(tmp_path, offramp_plugin, emulator):
 
 def test_partial_rejections_and_signature(offramp_plugin, offramp_project, emulator,
                                           monkeypatch):
-    from connector import pipeline
+    from connector.run import pipeline
 
     offramp_plugin(plugin)
     monkeypatch.setenv("WEBHOOK_SIGNING_SECRET", SECRET)

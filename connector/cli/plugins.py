@@ -1,0 +1,109 @@
+"""``offramp plugins``, ``destinations``, ``sources``, ``emulate`` and ``pull``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from connector import registry
+from connector.cli.app import Context, _date, cli, err, out
+from connector.kit.errors import ConfigError, ValidationError
+
+
+@cli.command("plugins")
+def list_plugins() -> None:
+    """Installed plugins: package, version, hooks, and the ones that failed to load."""
+    data = [{"name": p.name, "package": p.distribution, "version": p.version, "hooks": p.hooks}
+            for p in registry.plugins()]
+    data += [{"name": name, "error": error} for name, error in sorted(registry.load_errors.items())]
+    click.echo(json.dumps(data, indent=2))
+
+
+def _listing(kind: str, found: dict[str, tuple[type, str]]) -> None:
+    table = Table(kind, "plugin", "emulator", "summary")
+    for name, (cls, where) in found.items():
+        table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
+    out.print(table)
+
+
+@cli.command()
+def destinations() -> None:
+    """Installed destinations and the plugin each comes from."""
+    _listing("destination", registry.destinations())
+
+
+@cli.command()
+def sources() -> None:
+    """Installed sources and the plugin each comes from."""
+    _listing("source", registry.sources())
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: any free one).")
+def emulate(name: str, port: int) -> None:
+    """Serve a plugin's local API emulator on 127.0.0.1 until interrupted."""
+    found = {**{n: c for n, (c, _) in registry.sources().items()},
+             **{n: c for n, (c, _) in registry.destinations().items()}}
+    if name not in found:
+        raise ConfigError(f"no destination or source named {name!r}; see `offramp destinations`")
+    if found[name].emulator is None:
+        raise ConfigError(f"{name} ships no emulator")
+    emulator = found[name].emulator(port=port)
+    emulator.start()
+    err.print(f"{name} emulator listening on {emulator.url} (faults: POST "
+              f"{emulator.url}/__emulator__/faults; state: GET {emulator.url}/__emulator__/state)")
+    click.echo(emulator.url, err=False)
+    try:
+        emulator.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+class _PullGroup(click.Group):
+    """``offramp pull NAME``: one sub-command per installed source, built on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(registry.sources())
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = registry.sources()
+        if name not in found:
+            return None
+        source_cls = found[name][0]
+
+        @click.pass_obj
+        def pull_one(c: Context, date_from: str, date_to: str, **options: object) -> None:
+            from connector.engines.warehouse import WarehouseWriter
+            from connector.kit import http
+
+            start, stop = _date(date_from), _date(date_to)
+            if stop < start:
+                raise click.BadParameter("--to is before --from")
+            project = c.project
+            try:
+                settings = source_cls.Settings.model_validate(project.source_settings(name))
+            except Exception as exc:
+                raise ValidationError([f"[sources.{name}] in offramp.toml: {exc}"]) from None
+            source = source_cls(settings, http.session())
+            with WarehouseWriter(project.warehouse) as writer:
+                summary = source.pull(writer=writer, start=start, stop=stop, options=options)
+            for table, n in summary.rows.items():
+                out.print(f"[green]{table}[/]: {n:,} rows written")
+            out.print(f"{summary.windows} windows replaced")
+            for where, reason in summary.rejected[:20]:
+                out.print(f"[red]rejected[/] {escape(where)}: {escape(reason)}")
+            for note in summary.notes:
+                out.print(escape(note))
+
+        params = [click.Option(["--from", "date_from"], required=True, help="First day."),
+                  click.Option(["--to", "date_to"], required=True, help="Last day (inclusive)."),
+                  *source_cls.cli_options()]
+        return click.Command(name, callback=pull_one, params=params,
+                             help=source_cls.summary or f"Pull from {name}.")
+
+
+cli.add_command(_PullGroup("pull", help="Pull data from a source into the warehouse."))

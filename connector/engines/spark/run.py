@@ -1,0 +1,223 @@
+"""``offramp run <job> --engine spark``: the same job, shaped and delivered on Spark.
+
+The driver, step by step:
+
+1. validate the job exactly as a DuckDB run does (:func:`connector.run.pipeline.prepare`:
+   DuckDB + sqlglot over the same Parquet warehouse), and take the job lock;
+2. export the job's settled ledger from the state file to Parquet (DuckDB, streamed);
+3. transpile the job's query and the destination's shaping SQL to Spark SQL, printing
+   each mapping (:mod:`connector.engines.spark.sql.transpile`), and expose the
+   warehouse's Parquet files as Spark views;
+4. in Spark: shape (group by order, normalize, hash, build JSON), fingerprint, LEFT
+   JOIN the ledger, repartition by event key, and deliver each partition on the
+   executors with the plugin's own code (:mod:`connector.engines.spark.delivery`), each with
+   its share of the destination's concurrency and rate;
+5. merge the outcome files of the task attempts that succeeded into the state file in
+   one transaction (:mod:`connector.engines.spark.ledger`) and finish the runs row.
+
+A driver killed before step 5 leaves no ledger row for that run: the next run, on
+either engine, resends what was not recorded, and the destination's deduplication
+(Meta's order_id/event_id) absorbs what had been delivered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from connector.engines.spark.delivery import SUMMARY_DDL, TaskPlan, share, task
+from connector.engines.spark.ledger import committed, export_settled, merge
+from connector.engines.spark.session import Plan, register_warehouse, session, spark_error
+from connector.engines.warehouse import Engine
+from connector.kit import http
+from connector.kit.destination import RunContext
+from connector.kit.errors import OfframpError
+from connector.kit.secrets import redact
+from connector.project import Project
+from connector.run import incremental
+from connector.run.lock import JobLock
+from connector.run.pipeline import RunSummary, prepare
+from connector.state.store import RunCounts, State
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger("offramp.spark")
+
+
+def run(project: Project, ref: str, *, master: str | None = None,
+        spark: SparkSession | None = None, partitions: int | None = None,
+        dry_run: bool = False, full: bool = False, now: dt.datetime | None = None,
+        report: Callable[[str], None] | None = None) -> RunSummary:
+    """Run a job on Spark. See the module docstring.
+
+    :param master: the Spark master URL (default: ``[spark] master`` in offramp.toml,
+        else Spark's default); ignored when ``spark`` is given.
+    :param spark: a session to use (tests keep one per module).
+    :param partitions: delivery partitions (default: as many as can run at once,
+        at most the destination's concurrency).
+    :param report: called with each line of the transpile step as it is produced.
+    """
+    job = project.job(ref)
+    settings = dict(project.config.get("spark", {}))
+    warehouse = project.warehouse
+    now = now or dt.datetime.now(dt.UTC)
+    say = report or _log_line
+    if spark is None:
+        conf = {str(k): str(v) for k, v in settings.get("conf", {}).items()}
+        spark = session(master or settings.get("master"), conf)
+    register_warehouse(spark, warehouse)
+    work_root = Path(settings.get("work_dir") or project.home / "spark")
+    with JobLock(project.lock_path(job.name), job.name), \
+            Engine(warehouse, state=project.state_path(job.name), temp_dir=project.spill,
+                   settings=project.engine_settings) as engine:
+        state = State(engine.cursor())
+        state.close_abandoned_runs()
+        run_id = state.start_run(job.name, job.destination, dry_run, now)
+        if not dry_run:  # what a Spark run sends, the DuckDB engine's skips never see
+            incremental.forget(state.con)
+        work = work_root / job.name / f"run-{run_id}"
+        runner = _SparkRun(engine, state, spark, run_id, now, dry_run, full, work, say)
+        runner.root = project.root
+        try:
+            return runner.execute(job, partitions)
+        except OfframpError as exc:
+            runner.finish("failed", str(exc))
+            raise
+        except Exception as exc:  # Spark's own errors: one line, recorded
+            log.debug("Spark failed", exc_info=True)
+            message = redact(f"Spark failed: {spark_error(exc)}")
+            runner.finish("failed", message)
+            raise OfframpError(message) from None
+        finally:
+            if runner.merged:  # the outcome files are in the state file now
+                shutil.rmtree(work, ignore_errors=True)
+
+
+def _log_line(line: str) -> None:
+    log.info("%s", line)
+
+
+class _SparkRun:
+    def __init__(self, engine: Engine, state: State, spark: SparkSession, run_id: int,
+                 now: dt.datetime, dry_run: bool, full: bool, work: Path,
+                 say: Callable[[str], None]):
+        self.engine, self.state, self.spark, self.run_id = engine, state, spark, run_id
+        self.now, self.dry_run, self.full, self.work, self.say = now, dry_run, full, work, say
+        self.counts = RunCounts()
+        self.reasons: Counter[str] = Counter()
+        self.timings: dict[str, float] = {}
+        self.notes: list[str] = []
+        self.job_name, self.destination = "", ""
+        self.finished = False
+        self.merged = False
+        self.root: Path | None = None
+
+    def execute(self, job: Any, partitions: int | None) -> RunSummary:
+        self.job_name, self.destination = job.name, job.destination
+        t0 = time.perf_counter()
+        prep = prepare(self.engine, job)
+        context = RunContext(job.name, self.now, not self.state.has_delivered(), self.dry_run,
+                             root=self.root)
+        dest = prep.destination(prep.settings, context)
+        self.timings["validate"] = time.perf_counter() - t0
+
+        t = time.perf_counter()
+        ledger = self.work / "ledger.parquet"
+        settled = export_settled(self.state.con, ledger)
+        retry_first = not self.full and self.state.has_failed()
+        self.timings["export"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        plan = Plan(self.spark, prep.sql, lambda src: dest.shape_sql(src, prep.columns),
+                    dest.name)
+        events = plan.events(ledger, full=self.full, resend_changed=dest.resend_changed,
+                             unique_keys=dest.unique_keys)
+        for note in plan.notes:
+            self.say(note)
+        self.timings["transpile"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        slots = max(1, self.spark.sparkContext.defaultParallelism)
+        n = partitions or max(1, min(slots, dest.limits.concurrency))
+        parallel = min(n, slots)
+        task_plan = TaskPlan(dest.name, prep.settings.model_dump(mode="json"), context,
+                             share(dest.limits, parallel), str(self.work / "outcomes"),
+                             self.dry_run)
+        events = events.repartition(n, "event_key")
+        if retry_first:  # what failed last time goes first, as on DuckDB
+            events = events.sortWithinPartitions(
+                (events["previous_status"] == "failed").desc_nulls_last())
+        self.say(f"spark: {settled:,} events in the ledger; delivering in {n} partitions, "
+                 f"{parallel} at once, each with concurrency {task_plan.limits.concurrency}"
+                 + (f" and {task_plan.limits.rate_per_second:g} requests/s"
+                    if task_plan.limits.rate_per_second else ""))
+        try:
+            rows = events.mapInArrow(task(task_plan), SUMMARY_DDL).collect()
+        except BaseException:
+            self._merge(None)  # what finished attempts settled is true: keep it
+            raise
+        self.timings["spark"] = time.perf_counter() - t
+        self._tally(rows)
+        self._merge([(r["partition"], r["attempt"]) for r in rows])
+        self.timings["total"] = time.perf_counter() - t0
+        fatal = next((r["fatal"] for r in rows if r["fatal"]), None)
+        failure = next((r["failure"] for r in rows if r["failure"]), None)
+        if fatal:
+            return self.finish("failed", fatal)
+        if failure:
+            return self.finish("failed", f"the destination kept failing ({failure}); the run "
+                               "stopped and the rest stays pending for the next run")
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            summary.notes += self._after_run(dest, summary)
+        return summary
+
+    def _tally(self, rows: list[Any]) -> None:
+        k = self.counts
+        for r in rows:
+            for name in ("rows_read", "events", "unchanged", "delivered", "rejected", "failed",
+                         "pending", "requests", "bytes"):
+                setattr(k, name, getattr(k, name) + (r[name] or 0))
+            self.reasons.update(json.loads(r["reasons"] or "{}"))
+        # summed over partitions: time tasks waited for Spark's rows, and spent on the rest
+        self.timings["tasks_waiting_for_rows"] = sum(r["waited_input"] or 0 for r in rows)
+        self.timings["tasks_delivering"] = sum(r["busy"] or 0 for r in rows)
+
+    def _merge(self, succeeded: list[tuple[int, int]] | None) -> None:
+        t = time.perf_counter()
+        files = committed(self.work / "outcomes", succeeded)
+        if succeeded is None and files:
+            merged = merge(self.state.con, self.run_id, files)
+            self.counts.delivered = merged.get("delivered", 0)
+            self.counts.failed = merged.get("failed", 0)
+        elif files:
+            merge(self.state.con, self.run_id, files)
+        self.merged = True
+        self.timings["merge"] = time.perf_counter() - t
+
+    def _after_run(self, dest: Any, summary: RunSummary) -> list[str]:
+        try:
+            dest.open(http.session())
+            try:
+                return list(dest.after_run(summary, self.state.replace))
+            finally:
+                dest.close()
+        except Exception as exc:  # follow-up work never changes the run's outcome
+            return [redact(f"after the run, {dest.name} failed: {type(exc).__name__}: {exc}")]
+
+    def finish(self, status: str, error: str | None) -> RunSummary:
+        self.counts.reasons = dict(self.reasons.most_common())
+        if not self.finished:
+            self.state.finish_run(self.run_id, status, self.counts, error)
+            self.finished = True
+        return RunSummary(self.run_id, self.job_name, self.destination, status, self.counts,
+                          redact(error) if error else None, dict(self.timings),
+                          list(self.notes))

@@ -1,0 +1,253 @@
+"""The base class every destination plugin subclasses.
+
+A destination turns the rows of a job's query into events and delivers them.
+Shaping happens in DuckDB: :meth:`Destination.shape_sql` returns one SELECT that
+wraps the user's query and yields one row per event. Delivery happens in Python:
+the core cuts the events into requests that respect :attr:`Destination.limits`
+and calls :meth:`Destination.deliver` for each, from several threads at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import pydantic
+
+from connector.kit.contract import Contract
+from connector.kit.secrets import Secret, from_env
+from connector.run import encoding
+
+if TYPE_CHECKING:
+    import requests
+
+    from connector.kit.emulator import Emulator
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one API accepts, declared by each destination.
+
+    :param max_events: events in one request.
+    :param max_bytes: bytes in one request body.
+    :param concurrency: requests in flight at once.
+    :param rate_per_second: requests started per second, across all threads (None: no limit).
+    :param max_attempts: attempts per request for transient failures (throttling not counted).
+    :param give_up_after: seconds a request may keep failing before the run stops,
+        leaving the rest pending for the next run.
+    :param timeout: seconds to wait for a response.
+    """
+
+    max_events: int = 1000
+    max_bytes: int = 4_000_000
+    concurrency: int = 4
+    rate_per_second: float | None = None
+    max_attempts: int = 6
+    give_up_after: float = 300.0
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a destination knows about the run it serves.
+
+    :param job: the job's name.
+    :param now: the run's clock (UTC); time windows are measured from it.
+    :param first_send: True when nothing was ever delivered for this job.
+    :param dry_run: True when requests are built but not sent.
+    :param root: the project folder: a relative path in the settings (a file to
+        write, say) is relative to it, wherever offramp was started from.
+    """
+
+    job: str
+    now: dt.datetime
+    first_send: bool = True
+    dry_run: bool = False
+    root: Path | None = None
+
+
+@dataclass
+class Batch:
+    """One request's worth of events, all for one route.
+
+    :param route: where these events go (for example a Meta dataset id); the
+        ``route`` column of :meth:`Destination.shape_sql`, ``None`` when unused.
+    :param keys: the event keys, in order.
+    :param payloads: each event's JSON text, in the same order, written as
+        ``encoding`` says (the destination's :attr:`Destination.payload_encoding`).
+    :param encoding: ``"json"`` (the text as it is) or ``"url"`` (percent-encoded).
+    """
+
+    route: str | None
+    keys: Sequence[str]
+    payloads: Sequence[str]
+    encoding: str = "json"
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+    def array(self) -> str:
+        """The payloads as one JSON array in the batch's encoding (``[a,b]``, or
+        ``%5Ba%2Cb%5D`` for ``url``), built without parsing them."""
+        return encoding.get(self.encoding).array(self.payloads)
+
+    def json_array(self) -> str:
+        """The payloads as one JSON array, built without parsing them."""
+        if self.encoding != "json":
+            raise ValueError(f"the payloads are {self.encoding}-encoded: use array()")
+        return self.array()
+
+    def split(self) -> tuple[Batch, Batch]:
+        """Two halves of this batch, for isolating a bad event."""
+        mid = len(self) // 2
+        return (Batch(self.route, self.keys[:mid], self.payloads[:mid], self.encoding),
+                Batch(self.route, self.keys[mid:], self.payloads[mid:], self.encoding))
+
+
+@dataclass
+class Outcome:
+    """What became of one delivered request.
+
+    :param rejected: index in the batch -> reason, for events the API refused
+        while accepting the others. Everything not listed was delivered.
+    :param info: counts or notes worth keeping (for example ``events_received``).
+    """
+
+    rejected: dict[int, str] = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class Settings(pydantic.BaseModel):
+    """Base for a destination's settings: unknown keys are an error."""
+
+    model_config = pydantic.ConfigDict(extra="forbid")
+
+
+class Destination:
+    """Subclass this to add a destination.
+
+    Class attributes to set: :attr:`name`, :attr:`summary`, :attr:`contract`,
+    :attr:`Settings`, :attr:`limits`, and optionally :attr:`emulator`.
+    Methods to write: :meth:`shape_sql` and :meth:`deliver`; :meth:`open` and
+    :meth:`close` when the API needs a login.
+    """
+
+    #: The name jobs use (``destination = "meta"``); unique across plugins.
+    name: ClassVar[str] = ""
+    #: One line for ``offramp destinations``.
+    summary: ClassVar[str] = ""
+    #: The columns this destination needs from a query.
+    contract: ClassVar[Contract] = Contract()
+    #: The settings model; a job's ``[settings]`` table is validated against it.
+    Settings: ClassVar[type[Settings]] = Settings
+    #: The API's limits.
+    limits: ClassVar[Limits] = Limits()
+    #: A local emulator of the API (``offramp emulate NAME``), if the plugin ships one.
+    emulator: ClassVar[type[Emulator] | None] = None
+    #: Resend an event whose payload changed since it was delivered. Set False (on the
+    #: class or the instance) for APIs that count every request and cannot update an
+    #: event, such as a conversion pixel: a delivered event is then never sent again.
+    resend_changed: bool = True
+    #: :meth:`shape_sql` makes at most one event per ``event_key`` that is not rejected
+    #: (it groups by the key, say). offramp then skips its own duplicate-key check, a
+    #: window over every event that costs more than the shaping itself at scale. Leave
+    #: False unless the SQL guarantees it: :func:`connector.testing.check_destination`
+    #: checks the claim by shaping every row twice.
+    unique_keys: ClassVar[bool] = False
+    #: How payloads are written into a request body: ``"json"`` (as they are) or
+    #: ``"url"`` (percent-encoded, for a urlencoded form field). offramp
+    #: encodes them in DuckDB with the shaping, so :attr:`Batch.payloads` arrive
+    #: encoded, the request limits count encoded bytes, and :meth:`encode` only joins
+    #: them (:meth:`Batch.array`). See :mod:`connector.run.encoding`.
+    payload_encoding: ClassVar[str] = "json"
+
+    def __init__(self, settings: pydantic.BaseModel, context: RunContext):
+        self.settings = settings
+        self.context = context
+        self.http: requests.Session | None = None
+
+    # -- shaping -------------------------------------------------------------------
+    def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        """Return one DuckDB SELECT over the relation named ``source`` (the job's
+        query, as a view: write ``FROM {source} AS src``) that yields one row per event
+        with the columns:
+
+        * ``event_key VARCHAR``: stable identity of the event (the ledger key);
+        * ``route VARCHAR``: where it goes (NULL when the destination has one target);
+        * ``payload VARCHAR``: the event as JSON text. Build it for rejected events too
+          when you can: an event already delivered with the same payload counts as
+          unchanged and is not rejected again when, say, it has aged out of the window;
+        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine;
+        * ``source_rows BIGINT`` (optional): how many query rows made the event;
+        * ``source_key VARCHAR`` (when :meth:`source_key` gives a key): the key of the
+          rows that made the event, NULL when they have none;
+        * ``reject_timed BOOLEAN`` (optional, with ``source_key``): TRUE when the reject
+          reason could change with the run's clock alone (say, "in the future"). Rejects
+          it marks FALSE are remembered with their key, and reported again without
+          shaping while the key's rows stay the same; without the column, a key with a
+          rejected event is shaped on every run.
+
+        :param columns: the query's output columns and their DuckDB types.
+        """
+        raise NotImplementedError
+
+    def source_key(self, columns: dict[str, str]) -> str | None:
+        """The key that groups the job's rows into events, as a DuckDB expression over
+        the row ``src`` (the same text :meth:`shape_sql` groups by), or None (the
+        default). Give one only when the events made from the rows of one key depend
+        on those rows and the settings alone: not on other rows, and not on the run's
+        clock (except their reject reasons). offramp then fingerprints each key's rows
+        and, on later runs, skips shaping the keys whose rows did not change since
+        their events were settled (:mod:`connector.run.incremental`);
+        :func:`connector.testing.check_destination` checks the promise.
+
+        :param columns: the query's output columns and their DuckDB types.
+        """
+        return None
+
+    # -- delivery ------------------------------------------------------------------
+    def open(self, http: requests.Session) -> None:
+        """Prepare to deliver (log in, look things up). Called once per run, not in
+        dry runs. The session is shared by all delivery threads."""
+        self.http = http
+
+    def encode(self, batch: Batch) -> bytes:
+        """The request body for ``batch``. Dry runs call this to build every request
+        without sending it; :meth:`deliver` usually calls it too. By default, the
+        payloads as one JSON array, in :attr:`payload_encoding`."""
+        return batch.array().encode()
+
+    def deliver(self, batch: Batch) -> Outcome:
+        """Send one request and say what became of each event.
+
+        Return an :class:`Outcome` (events it lists as rejected are recorded with
+        their reason; the rest count as delivered). Raise
+        :class:`connector.kit.errors.Retryable` for transient failures,
+        :class:`connector.kit.errors.BatchRejected` when the API refused the whole
+        request for events it did not name, :class:`connector.kit.errors.Fatal` to stop
+        the run. Called from several threads at once.
+        """
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what :meth:`open` acquired."""
+
+    def after_run(self, summary: Any, store: Callable[..., int]) -> list[str]:
+        """Called once after a run that delivered events (never in dry runs), for
+        follow-up work such as fetching the API's delivery report.
+
+        :param summary: the run's :class:`connector.run.pipeline.RunSummary`.
+        :param store: ``store(table, arrow_table, where={...})`` keeps a table in the
+            job's state file, replacing the rows that match ``where``.
+        :return: lines to show the user. An exception here is reported, and does not
+            change the run's outcome.
+        """
+        return []
+
+    # -- helpers for subclasses -----------------------------------------------------
+    def secret(self, env: str) -> Secret:
+        """Read a secret from the environment variable ``env`` (:mod:`connector.kit.secrets`)."""
+        return from_env(env, f"the {self.name} destination")

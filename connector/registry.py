@@ -1,0 +1,188 @@
+"""Plugin loading: lazy, one plugin at a time, isolated, switchable, validated.
+
+Built-in plugins and third-party plugins both arrive through the ``offramp``
+entry-point group. A plugin that fails to import is recorded in
+:data:`load_errors` (shown by ``offramp plugins``) instead of breaking the CLI,
+unless ``OFFRAMP_STRICT_PLUGINS=1``.
+
+Switches (comma-separated entry-point or distribution names):
+
+* ``OFFRAMP_LOAD_PLUGINS``: load only these (empty: none);
+* ``OFFRAMP_DISABLE_PLUGINS``: never load these.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import sys
+import threading
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from connector import hookspecs
+from connector.kit.errors import PluginError
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    distribution: str = ""
+    version: str = ""
+    hooks: list[str] = field(default_factory=list)
+
+
+_lock = threading.RLock()
+_pm: pluggy.PluginManager | None = None
+_infos: dict[str, PluginInfo] = {}
+#: entry-point name -> the error that kept it from loading.
+load_errors: dict[str, str] = {}
+_destinations: dict[str, tuple[type, str]] | None = None
+_sources: dict[str, tuple[type, str]] | None = None
+
+
+def _switch(name: str) -> set[str] | None:
+    value = os.environ.get(name)
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def manager() -> pluggy.PluginManager:
+    """The plugin manager, loading entry points on first use."""
+    global _pm
+    with _lock:
+        if _pm is None:
+            pm = pluggy.PluginManager(hookspecs.NAME)
+            pm.add_hookspecs(hookspecs)
+            _pm = pm
+            _load_entry_points(pm)
+        return _pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    only = _switch("OFFRAMP_LOAD_PLUGINS")
+    disabled = _switch("OFFRAMP_DISABLE_PLUGINS") or set()
+    strict = os.environ.get("OFFRAMP_STRICT_PLUGINS") == "1"
+    for ep in sorted(importlib.metadata.entry_points(group=hookspecs.NAME), key=lambda e: e.name):
+        dist = ep.dist.name if ep.dist else ""
+        names = {ep.name, dist}
+        if (only is not None and not names & only) or names & disabled:
+            continue
+        if pm.get_plugin(ep.name) is not None:
+            continue
+        try:
+            module = ep.load()
+            register(module, name=ep.name, distribution=dist,
+                     version=ep.dist.version if ep.dist else "")
+        except Exception as exc:
+            if strict:
+                raise
+            load_errors[ep.name] = f"{type(exc).__name__}: {exc}"
+            print(f"offramp: plugin {ep.name!r} ({dist or 'unknown package'}) failed to load: "
+                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+def register(module: ModuleType | Any, *, name: str, distribution: str = "",
+             version: str = "") -> None:
+    """Register a plugin object (a module or an instance) under ``name``.
+
+    Tests and notebooks use this to add a plugin without installing it. A
+    misspelled hook implementation raises :class:`PluginError`.
+    """
+    global _destinations, _sources
+    pm = manager()
+    with _lock:
+        try:
+            pm.register(module, name=name)
+            pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            # pluggy keeps a plugin whose hook arguments do not fit the spec half-registered
+            if pm.get_plugin(name) is not None:
+                pm.unregister(name=name)
+            raise PluginError(
+                f"plugin {name!r} implements a hook offramp does not know, or takes arguments "
+                f"the hook does not pass: {exc}") from None
+        hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+        _infos[name] = PluginInfo(name, distribution or "(registered directly)", version, hooks)
+        _destinations = _sources = None
+
+
+def unregister(name: str) -> None:
+    """Remove a plugin registered with :func:`register`."""
+    global _destinations, _sources
+    pm = manager()
+    with _lock:
+        if pm.get_plugin(name) is not None:
+            pm.unregister(name=name)
+        _infos.pop(name, None)
+        _destinations = _sources = None
+
+
+def plugins() -> list[PluginInfo]:
+    """Every loaded plugin with its distribution and hooks."""
+    manager()
+    return [_infos[name] for name in sorted(_infos)]
+
+
+def _collect(hook_name: str) -> dict[str, tuple[type, str]]:
+    pm = manager()
+    found: dict[str, tuple[type, str]] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        plugin_name = impl.plugin_name
+        where = _infos.get(plugin_name, PluginInfo(plugin_name)).distribution or plugin_name
+
+        def register_one(cls: type, _plugin: str = plugin_name, _where: str = where) -> None:
+            if not getattr(cls, "name", ""):
+                raise PluginError(f"plugin {_plugin!r} registered {cls.__name__} without a name")
+            if cls.name in found and found[cls.name][0] is not cls:
+                raise PluginError(
+                    f"two plugins register the name {cls.name!r}: {found[cls.name][1]} and "
+                    f"{_plugin} ({_where}); uninstall or disable one "
+                    "(OFFRAMP_DISABLE_PLUGINS)")
+            found[cls.name] = (cls, f"{_plugin} ({_where})")
+
+        impl.function(register=register_one)
+    return dict(sorted(found.items()))
+
+
+def destinations() -> dict[str, tuple[type, str]]:
+    """name -> (destination class, "plugin (distribution)")."""
+    global _destinations
+    with _lock:
+        if _destinations is None:
+            _destinations = _collect("register_destinations")
+        return _destinations
+
+
+def sources() -> dict[str, tuple[type, str]]:
+    """name -> (source class, "plugin (distribution)")."""
+    global _sources
+    with _lock:
+        if _sources is None:
+            _sources = _collect("register_sources")
+        return _sources
+
+
+def _one(kind: str, found: dict[str, tuple[type, str]], name: str) -> type:
+    if name not in found:
+        if name in load_errors:  # installed, but its plugin failed to import
+            raise PluginError(f"the {name!r} {kind} is unavailable: its plugin failed to "
+                              f"load ({load_errors[name]}); see `offramp plugins`")
+        known = ", ".join(found) or "none"
+        raise PluginError(f"no {kind} named {name!r} is installed (installed: {known}); "
+                          f"see `offramp {kind}s`")
+    return found[name][0]
+
+
+def destination(name: str) -> type:
+    """The destination registered as ``name``; a :class:`PluginError` lists the others."""
+    return _one("destination", destinations(), name)
+
+
+def source(name: str) -> type:
+    """The source registered as ``name``; a :class:`PluginError` lists the others."""
+    return _one("source", sources(), name)

@@ -1,0 +1,362 @@
+"""Running a job: validate, shape in DuckDB, diff against the ledger, deliver, record.
+
+The stages stream: DuckDB yields Arrow record batches of shaped events (one row
+per event, with a fingerprint of its payload); events already delivered with the
+same fingerprint are skipped by a join against the ledger inside DuckDB;
+rejected events are stored with their reason; the rest are cut into requests and
+delivered concurrently, and every request's outcome is committed to the ledger by
+the thread that delivered it as soon as it is known (:mod:`connector.run.recording`),
+so a crash loses nothing and a re-run resends only what was not confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from connector.engines.messages import engine_message, redact_exception, scrub_values
+from connector.engines.warehouse import Engine, OutOfMemory
+from connector.engines.warehouse import Error as EngineError
+from connector.kit import http
+from connector.kit.destination import Batch, Destination, RunContext
+from connector.kit.errors import OfframpError
+from connector.kit.secrets import redact
+from connector.project import Job, Project
+from connector.run import encoding, incremental
+from connector.run.cutting import Cutter, value_counts
+from connector.run.delivery import Deliverer, Result
+from connector.run.diff import diff_sql
+from connector.run.interrupt import StopOnSigint
+from connector.run.lock import JobLock
+from connector.run.recording import LedgerWriter
+from connector.state.store import RunCounts, State
+from connector.validation.prepare import Prepared, load_destination, prepare, preview, validate
+
+__all__ = ["Interrupted", "Prepared", "RunSummary", "diff_sql", "load_destination", "prepare",
+           "preview", "run", "validate"]
+
+
+class Interrupted(OfframpError):
+    """The run was stopped by the user (SIGINT); what was confirmed is recorded."""
+
+
+@dataclass
+class RunSummary:
+    run_id: int
+    job: str
+    destination: str
+    status: str  # succeeded | failed | interrupted | dry_run
+    counts: RunCounts
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("succeeded", "dry_run")
+
+
+def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False,
+        now: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep,
+        progress: Callable[[RunCounts], None] | None = None) -> RunSummary:
+    """Run a job end to end. See the module docstring.
+
+    :param full: resend every event, ignoring the ledger.
+    :param sleep: how delivery waits between retries (tests pass a recorder).
+    :param progress: called with the running counts as work completes.
+    """
+    job = project.job(ref)
+    now = now or dt.datetime.now(dt.UTC)
+    with JobLock(project.lock_path(job.name), job.name), \
+            Engine(project.warehouse, state=project.state_path(job.name),
+                   temp_dir=project.spill, settings=project.engine_settings) as engine, \
+            StopOnSigint(engine.interrupt) as stop:
+        state = State(engine.cursor())
+        with stop.protected():
+            state.close_abandoned_runs()
+            run_id = state.start_run(job.name, job.destination, dry_run, now)
+        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop,
+                      project.root)
+        try:
+            return runner.execute()
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():
+                runner.finish("interrupted", f"stopped by the user ({stop.signal})")
+                raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
+                                  f"{runner.counts.delivered} events delivered and recorded; "
+                                  "run again to send the rest") from None
+            if isinstance(exc, OfframpError):
+                runner.finish("failed", str(exc))
+                raise
+            if isinstance(exc, EngineError):
+                message = engine_message(exc, scrub=True)
+                runner.finish("failed", message)
+                raise OfframpError(message) from None
+            if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
+                redact_exception(exc)
+                runner.finish("failed", f"internal error: {type(exc).__name__}: "
+                              f"{scrub_values(str(exc))}")
+            raise
+        finally:
+            if runner.incremental is not None:  # its scratch file, whatever happened
+                runner.incremental.close()
+
+
+_NOT_SETTLED = ("the settled keys were not remembered for the next run: DuckDB ran out of "
+                "memory doing it (raise [engine] memory_limit in offramp.toml). Every outcome "
+                "is in the ledger: the next run shapes these keys again and sends only what "
+                "changed")
+
+
+class _Run:
+    def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
+                 dry_run: bool, full: bool, sleep: Callable[[float], None],
+                 progress: Callable[[RunCounts], None] | None, stop: StopOnSigint,
+                 root: Path | None = None):
+        self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
+        self.stop, self.root = stop, root
+        self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
+        self.progress = progress or (lambda counts: None)
+        self.counts = RunCounts()
+        self.reasons: Counter[str] = Counter()
+        self.timings: dict[str, float] = Counter()
+        self.finished = False
+        self.fatal: str | None = None
+        self.failure: str | None = None
+        self.incremental: incremental.Incremental | None = None
+        self.notes: list[str] = []
+
+    # -- the whole run ------------------------------------------------------------------
+    def execute(self) -> RunSummary:
+        t0 = time.perf_counter()
+        prep = prepare(self.engine, self.job)
+        self.timings["validate"] = time.perf_counter() - t0
+        context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
+                             self.dry_run, root=self.root)
+        dest = prep.destination(prep.settings, context)
+        limits = dest.limits
+        enc = encoding.get(dest.payload_encoding)
+        deliverer = writer = None
+        if not self.dry_run:
+            dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
+            writer = LedgerWriter(self.engine.cursor, self.run_id, sleep=self.sleep)
+            deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
+        stream = cut = None
+        try:
+            stream = self._stream(dest, prep, enc)
+            cut = self._cut(stream, Cutter(limits.max_events, limits.max_bytes, enc))
+            for batch, fps in cut:
+                if deliverer is None:
+                    t = time.perf_counter()
+                    body = dest.encode(batch)
+                    self.timings["encode"] += time.perf_counter() - t
+                    self.counts.requests += 1
+                    self.counts.bytes += len(body)
+                    continue
+                if deliverer.stop.is_set():
+                    self.counts.pending += len(batch)
+                    break
+                for result in self._waited("send", deliverer.submit(batch, fps)):
+                    self._record(result)
+            if deliverer is not None:
+                for result in self._waited("send", deliverer.drain()):
+                    self._record(result)
+        except BaseException:
+            # Stopping (SIGINT, a bug): queued requests are not sent, those in flight
+            # finish, and every outcome known is recorded before the error goes on.
+            if deliverer is not None:
+                deliverer.stop.set()
+                for result in deliverer.drain():
+                    self._record(result, raising=False)  # the first error is the one to report
+            raise
+        finally:
+            for generator in (cut, stream):  # release DuckDB's result now, not when
+                if generator is not None:    # a traceback that holds it is collected
+                    generator.close()
+            if deliverer is not None:
+                deliverer.close()
+                dest.close()
+            if writer is not None:
+                writer.close()
+        if self.incremental is not None and not self.dry_run:
+            t = time.perf_counter()
+            try:
+                with self.stop.protected():
+                    self.incremental.settle(self.run_id)
+            except OutOfMemory:
+                # Every outcome is in the ledger already: only next run's skip is lost.
+                self.notes.append(_NOT_SETTLED)
+            self.timings["settle"] = time.perf_counter() - t
+        self.timings["total"] = time.perf_counter() - t0
+        if self.fatal:
+            return self.finish("failed", self.fatal)
+        if self.failure:
+            return self.finish("failed", f"the destination kept failing ({self.failure}); "
+                               "the run stopped and the rest stays pending for the next run")
+        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
+        if not self.dry_run and summary.counts.delivered:
+            try:
+                summary.notes += dest.after_run(summary, self.state.replace)
+            except Exception as exc:  # follow-up work never changes the run's outcome
+                summary.notes.append(redact(f"after the run, {dest.name} failed: "
+                                            f"{type(exc).__name__}: {exc}"))
+        return summary
+
+    def finish(self, status: str, error: str | None) -> RunSummary:
+        self.counts.reasons = dict(self.reasons.most_common())
+        if not self.finished:
+            self.state.finish_run(self.run_id, status, self.counts, error)
+            self.finished = True
+        return RunSummary(self.run_id, self.job.name, self.job.destination, status, self.counts,
+                          redact(error) if error else None, dict(self.timings), list(self.notes))
+
+    # -- stages -----------------------------------------------------------------------
+    def _stream(self, dest: Destination, prep: Prepared,
+                enc: encoding.PayloadEncoding) -> Iterator[pa.RecordBatch]:
+        """The shaped events, diffed against the ledger, as Arrow record batches, with
+        the payloads to send in ``enc``; ``timings["shape"]`` is the time in DuckDB."""
+        source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
+        shape = dest.shape_sql(source, prep.columns)
+        shape_columns = self.engine.describe(shape)
+        keep = ([] if self.incremental is None else
+                self.incremental.columns(shape_columns, dest.name))
+        sql = diff_sql(shape, shape_columns, full=self.full,
+                       failed_first=not self.full and self.state.has_failed(),
+                       resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
+                       encode=enc.sql, keep=keep)
+        # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
+        # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
+        t = time.perf_counter()
+        reader = self.engine.stream(sql, batch_size=16384)  # runs the query's first part
+        self.timings["shape"] += time.perf_counter() - t
+        try:
+            while True:
+                t = time.perf_counter()
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                finally:
+                    self.timings["shape"] += time.perf_counter() - t
+                yield batch
+        finally:
+            reader.close()
+
+    def _unchanged_skipped(self, dest: Destination, prep: Prepared, source: str) -> str:
+        """The relation to shape: ``source`` without the rows of the keys that did not
+        change, when the destination names its key (:mod:`connector.run.incremental`)."""
+        key = dest.source_key(prep.columns)
+        if key is None:
+            return source
+        t = time.perf_counter()
+        fixed = RunContext(self.job.name, incremental.SALT_CLOCK, False, True, root=self.root)
+        salt = incremental.salt(prep.destination(prep.settings, fixed).shape_sql(
+            source, prep.columns), prep.sql, prep.columns)
+        self.incremental = incremental.Incremental(self.engine.con, source, key, salt,
+                                                   skip=not self.full, write=not self.dry_run,
+                                                   scratch=(self.engine.spill, self.job.name))
+        skipped = self.incremental.start(self.run_id, self.stop.protected)
+        self.counts.events += skipped.events
+        self.counts.unchanged += skipped.events - skipped.rejects
+        self.counts.rejected += skipped.rejects
+        self.reasons.update(skipped.reasons)
+        self.counts.rows_read += skipped.rows
+        if skipped.keys:
+            self.notes.append(f"{skipped.keys:,} keys ({skipped.events:,} events) not shaped: "
+                              "their rows did not change since their events were settled")
+        self.timings["fingerprint"] = time.perf_counter() - t
+        return self.incremental.rows()
+
+    def _cut(self, reader: Iterator[pa.RecordBatch],
+             cutter: Cutter) -> Iterator[tuple[Batch, list[str]]]:
+        """Split events off the stream: count and store rejects, skip unchanged ones,
+        and cut the rest into requests with ``cutter``."""
+        enc, max_bytes = cutter.encoding, cutter.max_bytes
+        room = max_bytes - len(enc.open) - len(enc.close)  # for one event alone
+        for rb in reader:
+            t = time.perf_counter()
+            self.counts.events += rb.num_rows
+            rows = pc.sum(rb.column("source_rows")).as_py()
+            self.counts.rows_read += rows or 0
+            unchanged = rb.column("unchanged")
+            self.counts.unchanged += pc.sum(unchanged).as_py() or 0
+            if self.incremental is not None:
+                self.incremental.track(rb)
+            table = pa.Table.from_batches([rb])
+            active = pc.invert(unchanged)
+            rejected = pc.and_(active, pc.is_valid(rb.column("reject_reason")))
+            if pc.any(rejected).as_py():  # the small columns only: payloads are not copied
+                rejects = table.select(["event_key", "route", "reject_reason"]).filter(rejected)
+                self.counts.rejected += rejects.num_rows
+                for reason, n in zip(*value_counts(rejects.column("reject_reason")), strict=True):
+                    self.reasons[reason] += n
+                with self.stop.protected():
+                    self.state.record_shape_rejects(self.run_id, rejects)
+            to_send = pc.and_(active, pc.invert(rejected))
+            send = table.select(["event_key", "route", "payload", "fingerprint"])
+            if not pc.all(to_send).as_py():  # one copy of the payloads, none when all go
+                send = send.filter(to_send)
+            too_big = pc.greater(pc.binary_length(send.column("payload")), room)
+            if pc.any(too_big).as_py():
+                self._reject_oversize(send.filter(too_big), max_bytes)
+                send = send.filter(pc.invert(too_big))
+            self.timings["split"] += time.perf_counter() - t
+            self.progress(self.counts)
+            if not send.num_rows:
+                continue
+            t = time.perf_counter()
+            for request in cutter.feed(send):
+                self.timings["cut"] += time.perf_counter() - t
+                yield request
+                t = time.perf_counter()
+            self.timings["cut"] += time.perf_counter() - t
+        yield from cutter.flush()
+
+    def _reject_oversize(self, events: pa.Table, max_bytes: int) -> None:
+        """An event that alone exceeds a request's size can never be sent: reject it
+        with the reason rather than send a request the API must refuse."""
+        sizes = pc.binary_length(events.column("payload")).to_pylist()
+        reasons = [f"the event is {n:,} bytes, more than the {max_bytes:,} bytes the "
+                   f"{self.job.destination} destination takes in one request" for n in sizes]
+        self.counts.rejected += len(reasons)
+        self.reasons.update(reasons)
+        table = events.select(["event_key", "route"]).append_column(
+            "reject_reason", pa.array(reasons, pa.string()))
+        with self.stop.protected():
+            self.state.record_shape_rejects(self.run_id, table)
+
+    def _waited(self, stage: str, results: Iterator[Result]) -> Iterator[Result]:
+        """``results``, adding the time spent waiting for them to ``timings[stage]``."""
+        while True:
+            t = time.perf_counter()
+            result = next(results, None)
+            self.timings[stage] += time.perf_counter() - t
+            if result is None:
+                return
+            yield result
+
+    def _record(self, result: Result, *, raising: bool = True) -> None:
+        """Count what became of a request (its delivering thread has already written
+        it to the ledger); raise what writing it raised."""
+        self.timings["record"] += result.recorded
+        self.counts.requests += 1
+        self.counts.delivered += len(result.delivered)
+        if result.rejected:
+            self.counts.rejected += len(result.rejected)
+            self.reasons.update(result.rejected.values())
+        if result.failed:
+            self.counts.failed += len(result.failed)
+            if result.attempts:  # the reason, not "not sent" for requests queued behind it
+                self.failure = self.failure or result.failure
+        if result.fatal:
+            self.fatal = self.fatal or result.fatal
+        self.progress(self.counts)
+        if result.record_error is not None and raising:
+            raise result.record_error

@@ -1,0 +1,286 @@
+"""Every sqlglot call offramp makes goes through this module.
+
+:func:`check_query` parses a job's SQL (DuckDB dialect), refuses anything but one
+read-only query, and resolves its output column names against the warehouse's
+schema (aliases, CTEs, joins, ``SELECT *``, ``* EXCLUDE``, UNION branches), before
+any row is read. :func:`check_contract` compares those columns with what a
+destination needs and suggests close names for the missing ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import re
+from dataclasses import dataclass
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.schema import MappingSchema
+from sqlglot.tokens import TokenType
+
+from connector.kit.contract import Contract
+from connector.kit.errors import ValidationError
+
+DIALECT = "duckdb"
+# sqlglot logs a warning when it falls back to a generic Command; we report it ourselves.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+#: Table functions that read files or other databases: a job reads the warehouse only.
+_FILE_READERS = re.compile(
+    r"^(read_|glob$|parquet_|sqlite_|postgres_|mysql_|iceberg_|delta_|query_table|"
+    r".*_scan$|load_|duckdb_|pragma_)", re.IGNORECASE)
+#: The only table functions a job may call: they read nothing. Everything else is
+#: refused, so a table function added by a new DuckDB release (``query()``,
+#: ``sniff_csv()``, ``enable_logging()``...) cannot open a way around the checks.
+_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each", "json_tree",
+                              "repeat", "repeat_row"})
+#: Scalar functions that write: ``nextval()`` advances a sequence and ``setval()`` sets one
+#: (the state file has some: run ids, the ledger's order).
+_WRITING_FUNCTIONS = frozenset({"nextval", "setval"})
+#: Where the warehouse's tables live once attached (see connector.engines.warehouse.Engine).
+_WAREHOUSE_QUALIFIERS = frozenset({"wh", "main", "memory"})
+
+_WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
+    getattr(exp, name) for name in (
+        "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Copy", "Command",
+        "Pragma", "Set", "Use", "Attach", "Detach", "Install", "Load", "Transaction",
+        "Commit", "Rollback", "TruncateTable", "Describe", "Export", "Grant", "Revoke",
+        "Analyze", "Summarize", "Into")
+    if hasattr(exp, name))
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """A query that passed :func:`check_query`: its SQL and its output columns."""
+
+    sql: str
+    columns: tuple[str, ...]
+
+
+def _statement_kind(node: exp.Expression) -> str:
+    if isinstance(node, exp.Command):
+        return (node.name or "command").upper()
+    if isinstance(node, exp.Column):  # a lone word such as CHECKPOINT parses as a column
+        return node.name.upper()
+    return node.key.upper()
+
+
+def parse_one_query(sql: str) -> exp.Query:
+    """Parse ``sql`` and return its single read-only query, or raise
+    :class:`ValidationError` saying what is not allowed."""
+    if not sql.strip():
+        raise ValidationError(["the job has no SQL: write one SELECT after the header"])
+    try:
+        # a comment after the last ';' parses as an empty statement (exp.Semicolon)
+        statements = [s for s in sqlglot.parse(sql, dialect=DIALECT)
+                      if s is not None and not isinstance(s, exp.Semicolon)]
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
+        detail = first.get("description", str(exc)) if first else str(exc)
+        raise ValidationError([f"the SQL does not parse{where}: {detail}"]) from None
+    if not statements:
+        raise ValidationError(["the job has no SQL: write one SELECT after the header"])
+    if len(statements) > 1:
+        kinds = ", ".join(_statement_kind(s) for s in statements)
+        raise ValidationError([f"a job holds exactly one query; found {len(statements)} "
+                               f"statements ({kinds}): keep only the SELECT"])
+    node = statements[0]
+    if not isinstance(node, exp.Query) and not isinstance(node, exp.Values):
+        raise ValidationError([f"a job must be one read-only query (SELECT, WITH, UNION, "
+                               f"VALUES); {_statement_kind(node)} is not allowed"])
+    for inner in node.walk():
+        if isinstance(inner, _WRITE_NODES):
+            raise ValidationError([f"a job must be read-only; it contains "
+                                   f"{_statement_kind(inner)}"])
+        if isinstance(inner, exp.Table) and (
+                isinstance(inner.this, exp.Literal) or
+                (isinstance(inner.this, exp.Identifier) and "." in inner.name
+                 and "/" in inner.name or inner.name.endswith((".parquet", ".csv", ".json")))):
+            raise ValidationError([f"a job reads the warehouse's tables only; it reads the file "
+                                   f"{inner.name!r}: expose it through the warehouse instead"])
+        if isinstance(inner, (exp.Func, exp.Anonymous)):
+            fname = inner.sql_name() if not isinstance(inner, exp.Anonymous) else inner.name
+            fname = (fname or "").lower()
+            if fname in _WRITING_FUNCTIONS:
+                raise ValidationError([f"a job must be read-only; {fname}() changes a sequence"])
+            if fname and isinstance(inner.parent, (exp.Table, exp.Lateral)) \
+                    and fname not in _TABLE_FUNCTIONS:
+                if _FILE_READERS.match(fname):
+                    raise ValidationError([f"a job reads the warehouse's tables only; "
+                                           f"{fname}() reads files or other databases"])
+                allowed = ", ".join(sorted(_TABLE_FUNCTIONS))
+                raise ValidationError([f"a job reads the warehouse's tables only; the table "
+                                       f"function {fname}() is not allowed (allowed: {allowed})"])
+    return node  # type: ignore[return-value]
+
+
+def check_query(sql: str, schema: dict[str, dict[str, str]]) -> CheckedQuery:
+    """Validate ``sql`` and resolve its output columns against ``schema``
+    (table -> {column: type}).
+
+    >>> check_query("SELECT o.id AS order_id, * EXCLUDE (id) FROM orders o",
+    ...             {"orders": {"id": "INT", "email": "VARCHAR"}}).columns
+    ('order_id', 'email')
+    """
+    node = parse_one_query(sql)
+    _check_tables(node, schema)
+    mapping = MappingSchema(schema, dialect=DIALECT, normalize=True)
+    try:
+        qualified = qualify(node.copy(), schema=mapping, dialect=DIALECT,
+                            validate_qualify_columns=True, quote_identifiers=False,
+                            identify=False)
+    except OptimizeError as exc:
+        raise ValidationError([_explain(str(exc), node, schema)]) from None
+    columns = _output_names(node, qualified, schema)
+    lowered = [c.lower() for c in columns]  # DuckDB's names are case-insensitive
+    dupes = sorted({c for c in lowered if lowered.count(c) > 1})
+    if dupes:
+        raise ValidationError([f"the query returns the column {d!r} more than once: alias one "
+                               "of them" for d in dupes])
+    return CheckedQuery(sql=_trimmed(sql), columns=columns)
+
+
+def _trimmed(sql: str) -> str:
+    """``sql`` up to its last token: without trailing semicolons and comments, so that
+    it can be wrapped in parentheses (a trailing ``-- comment`` would swallow the
+    closing one)."""
+    tokens = [t for t in sqlglot.tokenize(sql, read=DIALECT)
+              if t.token_type != TokenType.SEMICOLON]
+    return sql[:tokens[-1].end + 1].strip() if tokens else sql.strip()
+
+
+def _output_names(node: exp.Expression, qualified: exp.Expression,
+                  schema: dict[str, dict[str, str]]) -> tuple[str, ...]:
+    """The names DuckDB gives the output columns.
+
+    sqlglot lowercases identifiers and invents names (``_col_1``, or the inner
+    column of a CAST) for unaliased expressions. DuckDB keeps an alias as written,
+    spells a column as its table does, names an unaliased expression after its
+    text (approximated here: DuckDB writes ``(a * 2)``, ``count_star()``), and names
+    the columns of a bare VALUES ``col0``, ``col1``... The contract check uses
+    DuckDB's own DESCRIBE; these names serve the duplicate check and messages.
+    """
+    if isinstance(node, exp.Values):
+        first = node.expressions[0] if node.expressions else None
+        return tuple(f"col{i}" for i in range(len(first.expressions) if first else 0))
+    spelled: dict[str, str] = {}
+    for ident in node.find_all(exp.Identifier):  # aliases written in the query first
+        if isinstance(ident.parent, (exp.Alias, exp.TableAlias)):
+            spelled.setdefault(ident.name.lower(), ident.name)
+    for cols in schema.values():
+        for col in cols:
+            spelled.setdefault(col.lower(), col)
+
+    def leftmost(query: exp.Expression) -> exp.Expression:
+        while isinstance(query, (exp.SetOperation, exp.Subquery)):
+            query = query.this
+        return query
+
+    original, resolved = leftmost(node), leftmost(qualified)
+    if not isinstance(original, exp.Select) or not isinstance(resolved, exp.Select):
+        return tuple(spelled.get(n.lower(), n) for n in qualified.named_selects)
+    written, expanded = original.expressions, resolved.expressions
+    has_star = any(isinstance(e, exp.Star) or (isinstance(e, exp.Column)
+                                               and isinstance(e.this, exp.Star))
+                   for e in written)
+    one_to_one = not has_star and len(written) == len(expanded)
+    names = []
+    for i, select in enumerate(expanded):
+        mine = written[i] if one_to_one else None
+        if isinstance(mine, exp.Alias):
+            names.append(mine.alias)
+        elif mine is not None and not isinstance(mine, exp.Column):
+            names.append(mine.sql(dialect=DIALECT))
+        else:
+            names.append(spelled.get(select.alias_or_name.lower(), select.alias_or_name))
+    return tuple(names)
+
+
+def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> None:
+    """Every table the query reads must be a CTE or a warehouse table."""
+    ctes = {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
+    known = {t.lower() for t in schema}
+    problems = []
+    for table in node.find_all(exp.Table):
+        name = table.name
+        if isinstance(table.this, (exp.Func, exp.Anonymous)):
+            continue
+        qualifiers = [part.name.lower() for part in (table.args.get("catalog"),
+                                                     table.args.get("db")) if part]
+        if qualifiers and not set(qualifiers) <= _WAREHOUSE_QUALIFIERS:
+            # state.ledger, information_schema.tables, other attached databases
+            full = ".".join([*(p.name for p in (table.args.get("catalog"), table.args.get("db"))
+                               if p), name])
+            problems.append(f"table {full!r} is not in the warehouse "
+                            f"(tables: {', '.join(sorted(schema)) or 'none'})")
+            continue
+        if not name or name.lower() in known or (not qualifiers and name.lower() in ctes):
+            continue
+        near = difflib.get_close_matches(name, list(schema), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        available = "" if near else f" (tables: {', '.join(sorted(schema)) or 'none'})"
+        problems.append(f"table {name!r} is not in the warehouse{hint}{available}")
+    if problems:
+        raise ValidationError(sorted(set(problems)))
+
+
+def _explain(message: str, node: exp.Expression, schema: dict[str, dict[str, str]]) -> str:
+    """Turn sqlglot's resolution error into advice."""
+    known_columns = sorted({c for cols in schema.values() for c in cols})
+    for column in node.find_all(exp.Column):
+        ident = column.this
+        if isinstance(ident, exp.Identifier) and ident.quoted and \
+                ident.name.lower() not in {c.lower() for c in known_columns}:
+            return (f'"{ident.name}" is read as a column name (double quotes mark identifiers '
+                    f"in DuckDB); for a text value use single quotes: '{ident.name}'")
+    m = re.search(r"Column '\"?([^'\"]+)\"?' could not be resolved", message) or \
+        re.search(r"Unknown column: \"?([^\"\s,]+)", message)
+    if m:
+        missing = m.group(1)
+        near = difflib.get_close_matches(missing, known_columns, n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        return f"column {missing!r} is not in the warehouse tables the query reads{hint}"
+    m = re.search(r"Unknown table:? '?\"?([^'\"]+)", message) or \
+        re.search(r"Table '?([^' ]+)'? .*not found", message)
+    if m:
+        missing = m.group(1)
+        near = difflib.get_close_matches(missing, list(schema), n=3, cutoff=0.6)
+        hint = f"; did you mean {', '.join(near)}?" if near else ""
+        return f"table {missing!r} is not in the warehouse{hint}"
+    return f"the query does not resolve against the warehouse: {message}"
+
+
+def check_contract(columns: dict[str, str], contract: Contract, destination: str) -> list[str]:
+    """Problems with the query's output ``columns`` (name -> DuckDB type) for a
+    destination's ``contract``; empty when it fits."""
+    problems: list[str] = []
+    lower = {c.lower(): c for c in columns}
+    names = list(columns)
+
+    def suggest(missing: str) -> str:
+        near = difflib.get_close_matches(missing, names, n=2, cutoff=0.5)
+        near += [n for n in names if missing in n.lower() and n not in near][:2]
+        return f"; did you mean {' or '.join(dict.fromkeys(near))}?" if near else ""
+
+    for col in contract.required:
+        if col.name not in lower:
+            problems.append(f"column `{col.name}` is missing: the {destination} destination needs "
+                            f"it ({col.doc or col.expects()}); add `... AS {col.name}`"
+                            f"{suggest(col.name)}")
+    for group in contract.one_of:
+        if not any(c.name in lower for c in group):
+            listed = " or ".join(f"`{c.name}`" for c in group)
+            hints = "".join(suggest(c.name) for c in group)
+            problems.append(f"column {listed} is missing: the {destination} destination needs at "
+                            f"least one of them{hints}")
+    for name, col in contract.columns().items():
+        if name in lower:
+            dtype = columns[lower[name]]
+            if not col.accepts(dtype):
+                problems.append(f"column `{name}` is {dtype}, but the {destination} destination "
+                                f"needs {col.expects()}: CAST it in the query")
+    return problems
