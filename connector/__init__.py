@@ -1,30 +1,20 @@
 """offramp's core: saved SQL sync jobs over DuckDB and Parquet, streamed to plugins.
 
-Plugins import what they need from here; anything not in ``__all__`` is internal.
+The public parts: the plugin kit (:mod:`connector.kit`, whose names are also
+importable from here), the hooks (:mod:`connector.hookspecs`), the test kit
+(:mod:`connector.testing`) and the Python API (:mod:`connector.api`, whose names are
+importable from here too). Everything else is private.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from connector.hookspecs import hookimpl
-from connector.kit.contract import Column, Contract
-from connector.kit.destination import Batch, Destination, Limits, Outcome, RunContext, Settings
-from connector.kit.emulator import Emulator, Fault, Request, Response
-from connector.kit.errors import (
-    BatchRejected,
-    ConfigError,
-    DeliveryError,
-    Fatal,
-    OfframpError,
-    PluginError,
-    Retryable,
-    ValidationError,
-)
-from connector.kit.source import PullSummary, Source
+from connector.kit import *  # noqa: F403  (the kit's names, as its __all__ lists them)
+from connector.kit import __all__ as _KIT
 
 if TYPE_CHECKING:
-    from connector.api import (
+    from connector.api import (  # noqa: F401  (names of __all__, imported on first use)
         Events,
         Plan,
         Preview,
@@ -35,10 +25,9 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-#: The Python API (:mod:`connector.api.project`), imported on first use so that plugins
+#: The Python API (:mod:`connector.api`), imported on first use so that plugins
 #: importing ``connector`` do not load DuckDB and sqlglot.
-_API = frozenset({"Events", "Plan", "Preview", "ProjectHandle", "installed_destinations",
-                  "open_project"})
+_API = ("Events", "Plan", "Preview", "ProjectHandle", "installed_destinations", "open_project")
 
 
 def __getattr__(name: str) -> Any:
@@ -48,34 +37,5 @@ def __getattr__(name: str) -> Any:
         return getattr(api, name)
     raise AttributeError(f"module 'connector' has no attribute {name!r}")
 
-__all__ = [
-    "Batch",
-    "BatchRejected",
-    "Column",
-    "ConfigError",
-    "Contract",
-    "DeliveryError",
-    "Destination",
-    "Emulator",
-    "Events",
-    "Fatal",
-    "Fault",
-    "Limits",
-    "OfframpError",
-    "Outcome",
-    "Plan",
-    "PluginError",
-    "Preview",
-    "ProjectHandle",
-    "PullSummary",
-    "Request",
-    "Response",
-    "Retryable",
-    "RunContext",
-    "Settings",
-    "Source",
-    "ValidationError",
-    "hookimpl",
-    "installed_destinations",
-    "open_project",
-]
+
+__all__ = sorted([*_KIT, *_API])

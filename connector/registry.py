@@ -17,6 +17,7 @@ import importlib.metadata
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -94,6 +95,11 @@ def register(module: ModuleType | Any, *, name: str, distribution: str = "",
     misspelled hook implementation raises :class:`PluginError`.
     """
     global _destinations, _sources
+    try:
+        hash(module)
+    except TypeError:
+        raise PluginError(f"plugin {name!r} is a {type(module).__name__}, which pluggy cannot "
+                          "keep: register a module or an instance of a class") from None
     pm = manager()
     with _lock:
         try:
@@ -128,24 +134,50 @@ def plugins() -> list[PluginInfo]:
     return [_infos[name] for name in sorted(_infos)]
 
 
-def _collect(hook_name: str) -> dict[str, tuple[type, str]]:
+def call_one(hook_name: str, plugin: str, **kwargs: Any) -> None:
+    """Call one plugin's implementation of a hook, through pluggy: a hook caller
+    without the other plugins, so the implementation receives only the arguments it
+    takes, as the hooks promise."""
     pm = manager()
+    others = [p for p in pm.get_plugins() if pm.get_name(p) != plugin]
+    pm.subset_hook_caller(hook_name, remove_plugins=others)(**kwargs)
+
+
+def call_each(hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Exception | None]]:
+    """Call a hook one plugin at a time, in pluggy's order; yields each plugin's name
+    and what its implementation raised (None when it returned)."""
+    for impl in getattr(manager().hook, hook_name).get_hookimpls():
+        try:
+            call_one(hook_name, impl.plugin_name, **kwargs)
+        except Exception as exc:
+            yield impl.plugin_name, exc
+        else:
+            yield impl.plugin_name, None
+
+
+def _collect(hook_name: str, kind: str) -> dict[str, tuple[type, str]]:
     found: dict[str, tuple[type, str]] = {}
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
-        plugin_name = impl.plugin_name
-        where = _infos.get(plugin_name, PluginInfo(plugin_name)).distribution or plugin_name
+    for impl in getattr(manager().hook, hook_name).get_hookimpls():
+        plugin = impl.plugin_name
+        where = f"{plugin} ({_infos.get(plugin, PluginInfo(plugin)).distribution or plugin})"
 
-        def register_one(cls: type, _plugin: str = plugin_name, _where: str = where) -> None:
-            if not getattr(cls, "name", ""):
+        def register_one(cls: type, _plugin: str = plugin, _where: str = where) -> None:
+            name = getattr(cls, "name", "")
+            if not name:
                 raise PluginError(f"plugin {_plugin!r} registered {cls.__name__} without a name")
-            if cls.name in found and found[cls.name][0] is not cls:
-                raise PluginError(
-                    f"two plugins register the name {cls.name!r}: {found[cls.name][1]} and "
-                    f"{_plugin} ({_where}); uninstall or disable one "
-                    "(OFFRAMP_DISABLE_PLUGINS)")
-            found[cls.name] = (cls, f"{_plugin} ({_where})")
+            if name in found and found[name][0] is not cls:
+                raise PluginError(f"two plugins register the {kind} {name!r}: "
+                                  f"{found[name][1]} and {_where}; uninstall or disable one "
+                                  "(OFFRAMP_DISABLE_PLUGINS)")
+            found[name] = (cls, _where)
 
-        impl.function(register=register_one)
+        try:
+            call_one(hook_name, plugin, register=register_one)
+        except PluginError:
+            raise
+        except Exception as exc:
+            raise PluginError(f"plugin {plugin!r} failed to register its {kind}s: "
+                              f"{type(exc).__name__}: {exc}") from exc
     return dict(sorted(found.items()))
 
 
@@ -154,7 +186,7 @@ def destinations() -> dict[str, tuple[type, str]]:
     global _destinations
     with _lock:
         if _destinations is None:
-            _destinations = _collect("register_destinations")
+            _destinations = _collect("register_destinations", "destination")
         return _destinations
 
 
@@ -163,7 +195,7 @@ def sources() -> dict[str, tuple[type, str]]:
     global _sources
     with _lock:
         if _sources is None:
-            _sources = _collect("register_sources")
+            _sources = _collect("register_sources", "source")
         return _sources
 
 
@@ -186,3 +218,14 @@ def destination(name: str) -> type:
 def source(name: str) -> type:
     """The source registered as ``name``; a :class:`PluginError` lists the others."""
     return _one("source", sources(), name)
+
+
+def who(cls: type, kind: str = "destination") -> str:
+    """``cls`` as errors name it: ``the meta destination (plugin meta, package offramp)``."""
+    found = destinations() if kind == "destination" else sources()
+    name = getattr(cls, "name", cls.__name__)
+    if name not in found or found[name][0] is not cls:
+        return f"the {name} {kind}"
+    plugin = found[name][1].split(" (", 1)[0]
+    package = _infos.get(plugin, PluginInfo(plugin)).distribution
+    return f"the {name} {kind} (plugin {plugin}, package {package or 'unknown'})"

@@ -163,9 +163,9 @@ class ProjectDir:
 
     def state_rows(self, job: str, sql: str) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` over the job's state file (attached as ``state``)."""
-        from connector.engines.warehouse import open_state
+        from connector.engines.warehouse import connect_state
 
-        con = open_state(self.project.state_path(job))
+        con = connect_state(self.project.state_path(job))
         try:
             return con.execute(sql).fetchall()
         finally:

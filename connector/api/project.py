@@ -61,19 +61,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
+import pydantic
 
 from connector import registry
 from connector.api.shaped import STATUSES, Events, Plan, ShapedJob
-from connector.engines.warehouse import open_state
+from connector.engines.warehouse import WarehouseWriter
 from connector.kit.errors import ConfigError
+from connector.kit.runs import RunCounts, RunSummary
+from connector.kit.tables import PluginTables
 from connector.project import Project
 from connector.run import pipeline
-from connector.state.store import RunCounts, State
+from connector.state import State, open_state
+from connector.state.schema import TABLES
+from connector.validation.prepare import load_destination
 
 __all__ = ["STATUSES", "Events", "Plan", "Preview", "ProjectHandle", "installed_destinations",
            "open_project"]
@@ -142,7 +148,7 @@ class ProjectHandle:
 
     def run(self, job: str, *, dry_run: bool = False, full: bool = False,
             now: dt.datetime | None = None, sleep: Callable[[float], None] = time.sleep,
-            progress: Callable[[RunCounts], None] | None = None) -> pipeline.RunSummary:
+            progress: Callable[[RunCounts], None] | None = None) -> RunSummary:
         """Run a job (``offramp run``): shape, diff against the ledger, deliver, record.
 
         :param dry_run: build every request, send none (the run is recorded as a dry run).
@@ -172,27 +178,55 @@ class ProjectHandle:
     def table(self, job: str, name: str) -> pa.Table:
         """A table a plugin keeps in the job's state file, such as the Microsoft
         destination's ``microsoft_report_daily`` (see the plugin's documentation)."""
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in ("runs", "ledger", "rejects"):
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name in TABLES:
             raise ConfigError(f"{name!r} is not a plugin table: use runs(), ledger() or "
-                              "rejects() for those, and lower-case names for plugin tables")
+                              "rejects() for offramp's own, and lower-case names for plugin "
+                              "tables")
 
         def read(state: State) -> pa.Table:
-            found = [row[0] for row in state.con.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
-                "'state' ORDER BY table_name").fetchall()]
-            if name not in found:
-                others = ", ".join(t for t in found if t not in ("runs", "ledger", "rejects"))
+            found = state.read(name)
+            if found is None:
+                others = ", ".join(state.plugin_tables())
                 raise ConfigError(f"the state of {job} has no table {name!r} (plugin tables: "
                                   f"{others or 'none'})")
-            return state.con.sql(f'SELECT * FROM state."{name}"').to_arrow_table()
+            return found
 
         return self._read(job, read)
 
+    # -- for plugin commands -------------------------------------------------------------
+    def job_name(self, job: str) -> str:
+        """The name of ``job`` (a name, or the path of its ``.sql`` file)."""
+        return self.project.job(job).name
+
+    def destination(self, job: str) -> str:
+        """The name of the destination ``job`` sends to."""
+        return self.project.job(job).destination
+
+    def settings(self, job: str) -> pydantic.BaseModel:
+        """The job's ``[settings]``, validated by its destination (an instance of the
+        destination's ``Settings``); raises :class:`connector.ValidationError` naming
+        each setting at fault."""
+        return load_destination(self.project.job(job))[1]
+
+    @contextmanager
+    def tables(self, job: str) -> Iterator[PluginTables]:
+        """The tables the job's destination declares, in the job's state file, writable
+        for the block (a run of the job holding the file makes this a clear error)."""
+        ref = self.project.job(job)
+        cls = registry.destination(ref.destination)
+        with open_state(self.project.state_path(ref.name), write=True) as state:
+            yield PluginTables(cls.name, cls.tables, state)
+
+    def writer(self) -> WarehouseWriter:
+        """A writer of the project's warehouse (close it, or use ``with``): for building
+        a warehouse to try a job on, as ``offramp demo`` does."""
+        return WarehouseWriter(self.project.warehouse)
+
+    @property
+    def queries(self) -> Path:
+        """The folder of the saved jobs."""
+        return self.project.queries
+
     def _read(self, job: str, read: Callable[[State], pa.Table]) -> pa.Table:
-        con = open_state(self.project.state_path(self.project.job(job).name))
-        try:
-            return read(State(con, create=False))
-        finally:
-            con.close()
-
-
+        with open_state(self.project.state_path(self.project.job(job).name)) as state:
+            return read(state)

@@ -16,14 +16,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector.engines.warehouse import Engine, open_state
+from connector.engines.warehouse import Engine
 from connector.engines.warehouse import Error as EngineError
 from connector.kit.destination import RunContext
 from connector.kit.errors import OfframpError
 from connector.kit.secrets import redact
 from connector.project import Project
 from connector.run import pipeline
-from connector.state.store import SETTLED, State
+from connector.run.shaping import shaping
+from connector.state import open_state
 
 #: What the next run would do with an event (the ``status`` column of :class:`Events`).
 STATUSES = ("new", "changed", "retry", "unchanged", "rejected")
@@ -91,8 +92,9 @@ class ShapedJob:
             first_send = self._load_ledger(project.state_path(job.name))
             context = RunContext(job.name, self.now, first_send, True)
             dest = prep.destination(prep.settings, context)
-            shape = dest.shape_sql(self.engine.source(prep.sql), prep.columns)
-            diff = pipeline.diff_sql(shape, self.engine.describe(shape),
+            shape, columns = shaping(self.engine, dest, self.engine.source(prep.sql),
+                                     prep.columns)
+            diff = pipeline.diff_sql(shape, columns,
                                      resend_changed=dest.resend_changed,
                                      unique_keys=dest.unique_keys,
                                      ledger="SELECT * FROM offramp.ledger", all_payloads=True)
@@ -113,7 +115,7 @@ class ShapedJob:
             raise
 
     def _run(self, sql: str) -> None:
-        self.engine.con.execute(sql).fetchall()
+        self.engine.rows(sql)
 
     def _load_ledger(self, path: Path) -> bool:
         """Copy the ledger's latest state per event into ``offramp.ledger``; returns
@@ -122,17 +124,11 @@ class ShapedJob:
                   "(event_key VARCHAR, fingerprint VARCHAR, status VARCHAR, route VARCHAR)")
         if not path.is_file():
             return True
-        con = open_state(path)
-        try:
-            first_send = not State(con, create=False).has_delivered()
-            self.engine.con.register("_offramp_ledger", con.sql(SETTLED).to_arrow_reader(65536))
-            try:
+        with open_state(path) as state:
+            first_send = not state.has_delivered()
+            with self.engine.registered("_offramp_ledger", state.settled()):
                 self._run("INSERT INTO offramp.ledger "
                           "SELECT event_key, fingerprint, status, route FROM _offramp_ledger")
-            finally:
-                self.engine.con.unregister("_offramp_ledger")
-        finally:
-            con.close()
         return first_send
 
     def plan(self, relation: str) -> Plan:
@@ -199,12 +195,8 @@ class Events:
                batch_size: int = 65536) -> pa.RecordBatchReader:
         """Run ``query`` and stream its result as Arrow record batches. Read it to the
         end before the next query on this handle, and before :meth:`close`."""
-        con = self._shaped.engine.con
         try:
-            relation = con.sql(query, params=params) if params else con.sql(query)
-            if relation is None:  # a statement without a result (CREATE TEMP VIEW ...)
-                return pa.RecordBatchReader.from_batches(pa.schema([]), [])
-            return relation.to_arrow_reader(batch_size)
+            return self._shaped.engine.stream(query, params, batch_size)
         except EngineError as exc:
             raise OfframpError(f"DuckDB refused the query: {redact(str(exc))}") from None
 

@@ -3,7 +3,7 @@
 Each module adds its commands to the group :data:`connector.cli.app.cli` when imported.
 """
 
-from connector.cli import plugins, scaffold, state  # noqa: F401  (they register commands)
+from connector.cli import jobs, plugins, scaffold, state  # noqa: F401  (they register commands)
 from connector.cli.app import cli, main
 
 __all__ = ["cli", "main"]

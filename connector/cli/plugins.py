@@ -9,7 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from connector import registry
-from connector.cli.app import Context, _date, cli, err, out
+from connector.cli.app import Context, cli
+from connector.cli.output import err, out, parse_date
 from connector.kit.errors import ConfigError, ValidationError
 
 
@@ -77,10 +78,10 @@ class _PullGroup(click.Group):
 
         @click.pass_obj
         def pull_one(c: Context, date_from: str, date_to: str, **options: object) -> None:
-            from connector.engines.warehouse import WarehouseWriter
             from connector.kit import http
+            from connector.kit.warehouse import SourceWriter, WarehouseWriter
 
-            start, stop = _date(date_from), _date(date_to)
+            start, stop = parse_date(date_from), parse_date(date_to)
             if stop < start:
                 raise click.BadParameter("--to is before --from")
             project = c.project
@@ -89,7 +90,8 @@ class _PullGroup(click.Group):
             except Exception as exc:
                 raise ValidationError([f"[sources.{name}] in offramp.toml: {exc}"]) from None
             source = source_cls(settings, http.session())
-            with WarehouseWriter(project.warehouse) as writer:
+            with WarehouseWriter(project.warehouse) as raw:
+                writer = SourceWriter(name, source.tables(), raw)
                 summary = source.pull(writer=writer, start=start, stop=stop, options=options)
             for table, n in summary.rows.items():
                 out.print(f"[green]{table}[/]: {n:,} rows written")

@@ -9,7 +9,8 @@ from string import Template
 
 import click
 
-from connector.cli.app import cli, out
+from connector.cli.app import cli
+from connector.cli.output import out
 from connector.kit.errors import ConfigError
 
 #: template file -> where it goes in the new package ($package is substituted).

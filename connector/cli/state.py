@@ -8,9 +8,10 @@ import json
 
 import click
 
-from connector.cli.app import Context, _table, cli, out, pass_ctx
-from connector.engines.warehouse import open_state
+from connector.cli.app import Context, cli, pass_ctx
+from connector.cli.output import out, table
 from connector.kit.errors import ConfigError
+from connector.state import open_state
 
 
 @cli.command()
@@ -22,17 +23,10 @@ def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
     """Run history of one job, or of every job."""
     project = c.project
     names = [job] if job else [p.stem for p in sorted((project.home / "state").glob("*.duckdb"))]
-    cols = ("run_id, job, status, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, "
-            "round(epoch(finished_at) - epoch(started_at), 1) AS seconds, events, unchanged, "
-            "delivered, rejected, failed, error")
     records = []
     for name in names:
-        con = open_state(project.state_path(name))
-        try:
-            records += con.sql(f"SELECT {cols} FROM state.runs ORDER BY run_id DESC "
-                               f"LIMIT {int(limit)}").to_arrow_table().to_pylist()
-        finally:
-            con.close()
+        with open_state(project.state_path(name)) as state:
+            records += state.run_listing(limit).to_pylist()
     if fmt == "json":
         click.echo(json.dumps(records, indent=2, default=str))
         return
@@ -41,7 +35,7 @@ def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
         return
     import pyarrow as pa
 
-    out.print(_table(pa.Table.from_pylist(records), "runs"))
+    out.print(table(pa.Table.from_pylist(records), "runs"))
 
 
 @cli.command()
@@ -55,29 +49,21 @@ def rejects(c: Context, job: str, run_id: int | None, fmt: str, output: str | No
     """Events refused in a run, with the reason (never raw PII: keys and reasons only)."""
     project = c.project
     name = project.job(job).name
-    con = open_state(project.state_path(name))
-    try:
-        first, last, found = con.execute(
-            "SELECT min(run_id), max(run_id), count(*) FILTER (WHERE run_id = ?) FROM state.runs",
-            [run_id or 0]).fetchall()[0]
+    with open_state(project.state_path(name)) as state:
+        first, last = state.run_ids()
         if run_id is None:
             run_id = last
-        elif not found:
+        elif not state.has_run(run_id):
             known = f"runs {first} to {last}" if last is not None else "no runs yet"
             raise ConfigError(f"job {name} has no run {run_id} ({known})")
-        data = con.sql(
-            "SELECT run_id, event_key, route, stage, reason, recorded_at FROM state.rejects "
-            f"WHERE run_id = {int(run_id or 0)} ORDER BY stage, reason, event_key"
-        ).to_arrow_table()
-    finally:
-        con.close()
+        data = state.rejects(run_id or 0)
     records = data.to_pylist()
     if fmt == "table":
         text = None
         if not records:
             out.print(f"run {run_id} of {name} rejected nothing")
         else:
-            out.print(_table(data, f"run {run_id} of {name}: {len(records)} rejected"))
+            out.print(table(data, f"run {run_id} of {name}: {len(records)} rejected"))
     elif fmt == "json":
         text = json.dumps(records, indent=2, default=str) + "\n"
     else:

@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,12 +167,7 @@ class Engine:
             self._run(f"ATTACH {literal(str(state))} AS state")
         except duckdb.Error as exc:
             self.con.close()
-            if "lock" in str(exc).lower():
-                raise ConfigError(f"the state file {state} is in use by another offramp "
-                                  "command; try again when it ends") from None
-            raise ConfigError(f"could not open the state file {state}: {exc}. If it is "
-                              "damaged, move it away and run again: the job starts over with "
-                              "an empty ledger and sends every event again") from None
+            raise _state_error(state, exc) from None
 
     def interrupt(self) -> None:
         """Ask the running query to stop. DuckDB may refuse while the connection is
@@ -225,17 +221,32 @@ class Engine:
 
     def stream(self, sql: str, params: list[Any] | None = None,
                batch_size: int = 8192) -> pa.RecordBatchReader:
-        """Run ``sql`` and stream its result as Arrow record batches."""
+        """Run ``sql`` and stream its result as Arrow record batches (none for a
+        statement without a result, such as ``CREATE TEMP VIEW``)."""
         rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        if rel is None:
+            return pa.RecordBatchReader.from_batches(pa.schema([]), [])
         return rel.to_arrow_reader(batch_size)
 
-    def batches(self, sql: str, params: list[Any] | None = None,
-                batch_size: int = 8192) -> Iterator[pa.RecordBatch]:
-        yield from self.stream(sql, params, batch_size)
-
     def rows(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
-        """Run a small query and return its rows (for counts and metadata only)."""
+        """Run a statement, or a small query, and return its rows (for counts and
+        metadata only)."""
         return self.con.execute(sql, params or []).fetchall()
+
+    def table(self, sql: str, params: list[Any] | None = None) -> pa.Table:
+        """Run a small query (a preview, a listing) and return its result as a table."""
+        rel = self.con.sql(sql, params=params) if params else self.con.sql(sql)
+        return rel.to_arrow_table() if rel is not None else pa.table({})
+
+    @contextmanager
+    def registered(self, name: str, data: Any) -> Iterator[str]:
+        """``data`` (an Arrow table or record-batch reader) readable as the view ``name``
+        for the block."""
+        self.con.register(name, data)
+        try:
+            yield name
+        finally:
+            self.con.unregister(name)
 
 
 class WarehouseWriter:
@@ -303,9 +314,10 @@ def _slug(value: Any) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", str(value)).strip("-") or "none"
 
 
-def open_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnection:
-    """A connection with a job's state file attached as ``state``: read-only, or
-    read-write (created when missing) with ``write=True``."""
+def connect_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnection:
+    """A connection of its own with a job's state file attached as ``state``: read-only,
+    or read-write (created when missing) with ``write=True``. The state package wraps it
+    (:func:`connector.state.files.open_state`)."""
     if not write and not path.is_file():
         raise ConfigError(f"no state yet at {path}: the job has not run")
     con = duckdb.connect()
@@ -316,8 +328,15 @@ def open_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnection:
         con.execute(f"ATTACH {literal(str(path))} AS state{mode}").fetchall()
     except duckdb.Error as exc:
         con.close()
-        if "lock" in str(exc).lower():
-            raise ConfigError(f"{path} is in use by a running job; try again when it ends") \
-                from None
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        raise _state_error(path, exc) from None
     return con
+
+
+def _state_error(path: Path, exc: duckdb.Error) -> ConfigError:
+    """What to tell the user when the state file ``path`` cannot be attached."""
+    if "lock" in str(exc).lower():
+        return ConfigError(f"the state file {path} is in use by another offramp command; try "
+                           "again when it ends")
+    return ConfigError(f"could not open the state file {path}: {exc}. If it is damaged, move "
+                       "it away and run again: the job starts over with an empty ledger and "
+                       "sends every event again")

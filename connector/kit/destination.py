@@ -10,21 +10,24 @@ and calls :meth:`Destination.deliver` for each, from several threads at once.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import pyarrow as pa
 import pydantic
 
 from connector.kit.contract import Contract
+from connector.kit.events import SHAPED_EVENTS
 from connector.kit.secrets import Secret, from_env
-from connector.run import encoding
+from connector.kit.tables import PluginTable, PluginTables
 
 if TYPE_CHECKING:
     import requests
 
     from connector.kit.emulator import Emulator
+    from connector.kit.runs import RunSummary
 
 
 @dataclass(frozen=True)
@@ -76,35 +79,25 @@ class Batch:
     :param route: where these events go (for example a Meta dataset id); the
         ``route`` column of :meth:`Destination.shape_sql`, ``None`` when unused.
     :param keys: the event keys, in order.
-    :param payloads: each event's JSON text, in the same order, written as
-        ``encoding`` says (the destination's :attr:`Destination.payload_encoding`).
-    :param encoding: ``"json"`` (the text as it is) or ``"url"`` (percent-encoded).
+    :param payloads: each event's JSON text, in the same order.
     """
 
     route: str | None
     keys: Sequence[str]
     payloads: Sequence[str]
-    encoding: str = "json"
 
     def __len__(self) -> int:
         return len(self.payloads)
 
     def array(self) -> str:
-        """The payloads as one JSON array in the batch's encoding (``[a,b]``, or
-        ``%5Ba%2Cb%5D`` for ``url``), built without parsing them."""
-        return encoding.get(self.encoding).array(self.payloads)
-
-    def json_array(self) -> str:
-        """The payloads as one JSON array, built without parsing them."""
-        if self.encoding != "json":
-            raise ValueError(f"the payloads are {self.encoding}-encoded: use array()")
-        return self.array()
+        """The payloads as one JSON array (``[a,b]``), built without parsing them."""
+        return "[" + ",".join(self.payloads) + "]"
 
     def split(self) -> tuple[Batch, Batch]:
         """Two halves of this batch, for isolating a bad event."""
         mid = len(self) // 2
-        return (Batch(self.route, self.keys[:mid], self.payloads[:mid], self.encoding),
-                Batch(self.route, self.keys[mid:], self.payloads[mid:], self.encoding))
+        return (Batch(self.route, self.keys[:mid], self.payloads[:mid]),
+                Batch(self.route, self.keys[mid:], self.payloads[mid:]))
 
 
 @dataclass
@@ -157,12 +150,14 @@ class Destination:
     #: False unless the SQL guarantees it: :func:`connector.testing.check_destination`
     #: checks the claim by shaping every row twice.
     unique_keys: ClassVar[bool] = False
-    #: How payloads are written into a request body: ``"json"`` (as they are) or
-    #: ``"url"`` (percent-encoded, for a urlencoded form field). offramp
-    #: encodes them in DuckDB with the shaping, so :attr:`Batch.payloads` arrive
-    #: encoded, the request limits count encoded bytes, and :meth:`encode` only joins
-    #: them (:meth:`Batch.array`). See :mod:`connector.run.encoding`.
-    payload_encoding: ClassVar[str] = "json"
+    #: The columns :meth:`shape_sql` returns (:mod:`connector.kit.events`): the four
+    #: every shaping returns, and the optional ones it adds
+    #: (``shaped_schema(SOURCE_ROWS, ...)``). Checked once per run, before any row is read.
+    events_schema: ClassVar[pa.Schema] = SHAPED_EVENTS
+    #: Tables the destination keeps in each job's state file (:mod:`connector.kit.tables`),
+    #: written through the :class:`~connector.kit.tables.PluginTables` that
+    #: :meth:`after_run` receives.
+    tables: ClassVar[tuple[PluginTable, ...]] = ()
 
     def __init__(self, settings: pydantic.BaseModel, context: RunContext):
         self.settings = settings
@@ -173,20 +168,20 @@ class Destination:
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
         """Return one DuckDB SELECT over the relation named ``source`` (the job's
         query, as a view: write ``FROM {source} AS src``) that yields one row per event
-        with the columns:
+        with the columns of :attr:`events_schema` (see :mod:`connector.kit.events`):
 
-        * ``event_key VARCHAR``: stable identity of the event (the ledger key);
-        * ``route VARCHAR``: where it goes (NULL when the destination has one target);
-        * ``payload VARCHAR``: the event as JSON text. Build it for rejected events too
-          when you can: an event already delivered with the same payload counts as
+        * ``event_key``: stable identity of the event (the ledger key);
+        * ``route``: where it goes (NULL when the destination has one target);
+        * ``payload``: the event as JSON text. Build it for rejected events too when
+          you can: an event already delivered with the same payload counts as
           unchanged and is not rejected again when, say, it has aged out of the window;
-        * ``reject_reason VARCHAR``: why the event must not be sent, NULL when fine;
-        * ``source_rows BIGINT`` (optional): how many query rows made the event;
-        * ``source_key VARCHAR`` (when :meth:`source_key` gives a key): the key of the
-          rows that made the event, NULL when they have none;
-        * ``reject_timed BOOLEAN`` (optional, with ``source_key``): TRUE when the reject
-          reason could change with the run's clock alone (say, "in the future"). Rejects
-          it marks FALSE are remembered with their key, and reported again without
+        * ``reject_reason``: why the event must not be sent, NULL when fine;
+        * ``source_rows`` (optional): how many query rows made the event;
+        * ``source_key`` (when :meth:`source_key` gives a key): the key of the rows that
+          made the event, NULL when they have none;
+        * ``reject_timed`` (optional, with ``source_key``): TRUE when the reject reason
+          could change with the run's clock alone (say, "in the future"). Rejects it
+          marks FALSE are remembered with their key, and reported again without
           shaping while the key's rows stay the same; without the column, a key with a
           rejected event is shaped on every run.
 
@@ -217,7 +212,7 @@ class Destination:
     def encode(self, batch: Batch) -> bytes:
         """The request body for ``batch``. Dry runs call this to build every request
         without sending it; :meth:`deliver` usually calls it too. By default, the
-        payloads as one JSON array, in :attr:`payload_encoding`."""
+        payloads as one JSON array."""
         return batch.array().encode()
 
     def deliver(self, batch: Batch) -> Outcome:
@@ -235,13 +230,12 @@ class Destination:
     def close(self) -> None:
         """Release what :meth:`open` acquired."""
 
-    def after_run(self, summary: Any, store: Callable[..., int]) -> list[str]:
+    def after_run(self, summary: RunSummary, tables: PluginTables) -> list[str]:
         """Called once after a run that delivered events (never in dry runs), for
         follow-up work such as fetching the API's delivery report.
 
-        :param summary: the run's :class:`connector.run.pipeline.RunSummary`.
-        :param store: ``store(table, arrow_table, where={...})`` keeps a table in the
-            job's state file, replacing the rows that match ``where``.
+        :param summary: the run's :class:`connector.kit.runs.RunSummary`.
+        :param tables: the destination's declared :attr:`tables` in the job's state file.
         :return: lines to show the user. An exception here is reported, and does not
             change the run's outcome.
         """

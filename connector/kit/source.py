@@ -12,13 +12,14 @@ import pydantic
 
 from connector.kit.destination import Settings
 from connector.kit.secrets import Secret, from_env
+from connector.kit.tables import PluginTable
 
 if TYPE_CHECKING:
     import click
     import requests
 
-    from connector.engines.warehouse import WarehouseWriter
     from connector.kit.emulator import Emulator
+    from connector.kit.warehouse import SourceWriter
 
 
 @dataclass
@@ -47,17 +48,23 @@ class Source:
         self.settings = settings
         self.http = http
 
+    def tables(self) -> tuple[PluginTable, ...]:
+        """The warehouse tables the source writes, with their schemas and key columns
+        (their names may come from the settings); :meth:`pull` writes only these."""
+        return ()
+
     @classmethod
     def cli_options(cls) -> list[click.Parameter]:
         """Extra options for ``offramp pull NAME`` (their values reach :meth:`pull`)."""
         return []
 
-    def pull(self, *, writer: WarehouseWriter, start: dt.date, stop: dt.date,
+    def pull(self, *, writer: SourceWriter, start: dt.date, stop: dt.date,
              options: dict[str, Any]) -> PullSummary:
         """Fetch ``start``..``stop`` (inclusive days) and write it with ``writer``.
 
-        Re-pulling a window must replace it, never duplicate it: use
-        :meth:`connector.engines.warehouse.WarehouseWriter.replace`.
+        Write each window with :meth:`connector.kit.warehouse.SourceWriter.replace`, which
+        replaces the rows of the window's key values: re-pulling a window replaces it,
+        never duplicates it.
         """
         raise NotImplementedError
 

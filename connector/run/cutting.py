@@ -1,7 +1,7 @@
 """Streaming helpers for a run: the per-route buffers that cut events into requests.
 
 :class:`Cutter` serves both engines: the DuckDB pipeline and the Spark tasks feed it
-the events to send, their payloads already in the destination's encoding.
+the events to send.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connector.kit.destination import Batch
-from connector.run import encoding
 
 #: Stands for "every event" when no event names a route.
 ALL = object()
@@ -22,18 +21,17 @@ ALL = object()
 class Pending:
     """The events of one route waiting for their request to fill up."""
 
-    def __init__(self, separator: int = 1) -> None:
+    def __init__(self) -> None:
         self.keys: list[str] = []
         self.payloads: list[str] = []
         self.fps: list[str] = []
-        self.separator = separator  # characters between two payloads in a request
-        self.size = 0  # payload bytes (UTF-8) plus one separator per event
+        self.size = 0  # payload bytes (UTF-8) plus one comma per event
 
     def add(self, part: pa.Table, max_events: int,
             max_bytes: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
         """Append the events of ``part``, yielding each request that fills up: at most
-        ``max_events`` events and ``max_bytes`` (payload bytes in UTF-8 plus a
-        separator each).
+        ``max_events`` events and ``max_bytes`` (payload bytes in UTF-8 plus a comma
+        each).
 
         Runs of events that fit whole move with list slices; only a run that would go
         over the byte limit is walked one event at a time. The requests are the same as
@@ -41,7 +39,7 @@ class Pending:
         keys_in = part.column("event_key").to_pylist()
         payloads_in = part.column("payload").to_pylist()
         fps_in = part.column("fingerprint").to_pylist()
-        sizes = pc.add(pc.binary_length(part.column("payload")), self.separator).to_pylist()
+        sizes = pc.add(pc.binary_length(part.column("payload")), 1).to_pylist()
         i, n = 0, len(keys_in)
         while i < n:
             room = max_events - len(self.keys)
@@ -75,12 +73,11 @@ class Pending:
 
 class Cutter:
     """Cuts events into requests of at most ``max_events`` and ``max_bytes``, one
-    :class:`Pending` buffer per route. ``enc`` is the payloads' encoding: its
-    separator counts towards the bytes, and the requests carry its name."""
+    :class:`Pending` buffer per route. The bytes counted are those of the JSON array the
+    request body holds: each payload and the comma after it."""
 
-    def __init__(self, max_events: int, max_bytes: int,
-                 enc: encoding.PayloadEncoding = encoding.ENCODINGS["json"]):
-        self.max_events, self.max_bytes, self.encoding = max_events, max_bytes, enc
+    def __init__(self, max_events: int, max_bytes: int):
+        self.max_events, self.max_bytes = max_events, max_bytes
         self.pending: dict[str | None, Pending] = {}
 
     def feed(self, send: pa.Table) -> Iterator[tuple[Batch, list[str]]]:
@@ -91,15 +88,15 @@ class Cutter:
                 pc.equal(send.column("route"), route) if route is not None
                 else pc.is_null(send.column("route")))
             key = None if route is ALL else route
-            buffer = self.pending.setdefault(key, Pending(len(self.encoding.separator)))
+            buffer = self.pending.setdefault(key, Pending())
             for keys, payloads, fps in buffer.add(part, self.max_events, self.max_bytes):
-                yield Batch(key, keys, payloads, self.encoding.name), fps
+                yield Batch(key, keys, payloads), fps
 
     def flush(self) -> Iterator[tuple[Batch, list[str]]]:
         """The requests still filling up."""
         for key, buffer in self.pending.items():
             if buffer.keys:
-                yield Batch(key, buffer.keys, buffer.payloads, self.encoding.name), buffer.fps
+                yield Batch(key, buffer.keys, buffer.payloads), buffer.fps
         self.pending.clear()
 
 

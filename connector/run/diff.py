@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from connector.engines.warehouse import literal
-from connector.state.store import SETTLED
+from connector.state import SETTLED
 
 
 def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
              failed_first: bool = False, resend_changed: bool = True,
              ledger: str = SETTLED, all_payloads: bool = False,
-             unique_keys: bool = False, encode: str = "{}", keep: Sequence[str] = ()) -> str:
+             unique_keys: bool = False, keep: Sequence[str] = ()) -> str:
     """The events of ``shape`` (a destination's shaping SQL, whose output columns are
     ``shape_columns``) against the ledger, one row per event: ``event_key``, ``route``,
     ``reject_reason``, ``fingerprint``, ``source_rows``, ``unchanged`` (delivered or
@@ -31,9 +31,6 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     :param unique_keys: the destination's
         :attr:`~connector.kit.destination.Destination.unique_keys`: its shaping makes at most
         one event per key that is not rejected, so the duplicate-key check is skipped.
-    :param encode: a SQL expression (``{}`` for the payload) giving the ``payload``
-        column of the events to send (see :mod:`connector.run.encoding`); the fingerprint
-        is always of the JSON text.
     :param keep: more of the shaping's columns to pass through (``source_key`` and
         ``reject_timed``, for :mod:`connector.run.incremental`).
     :param ledger: a query giving each event's latest ``fingerprint``, ``status`` and
@@ -60,7 +57,7 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     order = "ORDER BY (l.status = 'failed') DESC NULLS LAST" if failed_first else ""
     payload = ("s.payload" if all_payloads else
                f"CASE WHEN {settled} OR s.reject_reason IS NOT NULL THEN NULL "
-               f"ELSE {encode.format('s.payload')} END")
+               "ELSE s.payload END")
     return f"""
         WITH checked AS (
             SELECT event_key, route, payload, {rows_expr} AS source_rows{key},

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,17 +25,20 @@ from connector.engines.warehouse import Error as EngineError
 from connector.kit import http
 from connector.kit.destination import Batch, Destination, RunContext
 from connector.kit.errors import OfframpError
-from connector.kit.secrets import redact
+from connector.kit.runs import RunCounts, RunSummary
 from connector.project import Job, Project
-from connector.run import encoding, incremental
+from connector.run import incremental
 from connector.run.cutting import Cutter, value_counts
 from connector.run.delivery import Deliverer, Result
 from connector.run.diff import diff_sql
 from connector.run.interrupt import StopOnSigint
 from connector.run.lock import JobLock
+from connector.run.preview import preview
+from connector.run.recorder import RunRecorder
 from connector.run.recording import LedgerWriter
-from connector.state.store import RunCounts, State
-from connector.validation.prepare import Prepared, load_destination, prepare, preview, validate
+from connector.run.shaping import shaping
+from connector.state import State
+from connector.validation.prepare import Prepared, load_destination, prepare, validate
 
 __all__ = ["Interrupted", "Prepared", "RunSummary", "diff_sql", "load_destination", "prepare",
            "preview", "run", "validate"]
@@ -45,22 +46,6 @@ __all__ = ["Interrupted", "Prepared", "RunSummary", "diff_sql", "load_destinatio
 
 class Interrupted(OfframpError):
     """The run was stopped by the user (SIGINT); what was confirmed is recorded."""
-
-
-@dataclass
-class RunSummary:
-    run_id: int
-    job: str
-    destination: str
-    status: str  # succeeded | failed | interrupted | dry_run
-    counts: RunCounts
-    error: str | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("succeeded", "dry_run")
 
 
 def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False,
@@ -80,29 +65,27 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
             StopOnSigint(engine.interrupt) as stop:
         state = State(engine.cursor())
         with stop.protected():
-            state.close_abandoned_runs()
-            run_id = state.start_run(job.name, job.destination, dry_run, now)
-        runner = _Run(engine, state, run_id, job, now, dry_run, full, sleep, progress, stop,
-                      project.root)
+            rec = RunRecorder(state, job.name, job.destination, dry_run=dry_run, now=now)
+        runner = _Run(engine, state, rec, job, now, full, sleep, progress, stop, project.root)
         try:
             return runner.execute()
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():
-                runner.finish("interrupted", f"stopped by the user ({stop.signal})")
-                raise Interrupted(f"run {run_id} of {job.name} was interrupted; "
-                                  f"{runner.counts.delivered} events delivered and recorded; "
+                rec.finish("interrupted", f"stopped by the user ({stop.signal})")
+                raise Interrupted(f"run {rec.run_id} of {job.name} was interrupted; "
+                                  f"{rec.counts.delivered} events delivered and recorded; "
                                   "run again to send the rest") from None
             if isinstance(exc, OfframpError):
-                runner.finish("failed", str(exc))
+                rec.finish("failed", str(exc))
                 raise
             if isinstance(exc, EngineError):
                 message = engine_message(exc, scrub=True)
-                runner.finish("failed", message)
+                rec.finish("failed", message)
                 raise OfframpError(message) from None
             if isinstance(exc, Exception):  # a bug: record it, then let the CLI report it
                 redact_exception(exc)
-                runner.finish("failed", f"internal error: {type(exc).__name__}: "
-                              f"{scrub_values(str(exc))}")
+                rec.finish("failed", f"internal error: {type(exc).__name__}: "
+                           f"{scrub_values(str(exc))}")
             raise
         finally:
             if runner.incremental is not None:  # its scratch file, whatever happened
@@ -116,22 +99,20 @@ _NOT_SETTLED = ("the settled keys were not remembered for the next run: DuckDB r
 
 
 class _Run:
-    def __init__(self, engine: Engine, state: State, run_id: int, job: Job, now: dt.datetime,
-                 dry_run: bool, full: bool, sleep: Callable[[float], None],
+    def __init__(self, engine: Engine, state: State, rec: RunRecorder, job: Job,
+                 now: dt.datetime, full: bool, sleep: Callable[[float], None],
                  progress: Callable[[RunCounts], None] | None, stop: StopOnSigint,
                  root: Path | None = None):
-        self.engine, self.state, self.run_id, self.job = engine, state, run_id, job
+        self.engine, self.state, self.rec, self.job = engine, state, rec, job
+        self.run_id, self.dry_run = rec.run_id, rec.dry_run
         self.stop, self.root = stop, root
-        self.now, self.dry_run, self.full, self.sleep = now, dry_run, full, sleep
+        self.now, self.full, self.sleep = now, full, sleep
         self.progress = progress or (lambda counts: None)
-        self.counts = RunCounts()
-        self.reasons: Counter[str] = Counter()
-        self.timings: dict[str, float] = Counter()
-        self.finished = False
+        self.counts, self.reasons, self.timings = rec.counts, rec.reasons, rec.timings
+        self.notes = rec.notes
         self.fatal: str | None = None
         self.failure: str | None = None
         self.incremental: incremental.Incremental | None = None
-        self.notes: list[str] = []
 
     # -- the whole run ------------------------------------------------------------------
     def execute(self) -> RunSummary:
@@ -141,22 +122,35 @@ class _Run:
         context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
                              self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
+        if not self.dry_run:
+            dest.open(http.session(pool_size=max(4, 2 * dest.limits.concurrency)))
+        try:
+            self._deliver(dest, prep)
+            self._settle()
+            self.timings["total"] = time.perf_counter() - t0
+            summary = self.rec.end(self.fatal, self.failure)
+            self.rec.follow_up(dest, summary)
+            return summary
+        finally:
+            if not self.dry_run:
+                dest.close()
+
+    def _deliver(self, dest: Destination, prep: Prepared) -> None:
+        """Stream the events, cut them into requests and send them (build them, in a dry
+        run), recording each request's outcome as it arrives."""
         limits = dest.limits
-        enc = encoding.get(dest.payload_encoding)
         deliverer = writer = None
         if not self.dry_run:
-            dest.open(http.session(pool_size=max(4, 2 * limits.concurrency)))
             writer = LedgerWriter(self.engine.cursor, self.run_id, sleep=self.sleep)
             deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
         stream = cut = None
         try:
-            stream = self._stream(dest, prep, enc)
-            cut = self._cut(stream, Cutter(limits.max_events, limits.max_bytes, enc))
+            stream = self._stream(dest, prep)
+            cut = self._cut(stream, Cutter(limits.max_events, limits.max_bytes))
             for batch, fps in cut:
                 if deliverer is None:
-                    t = time.perf_counter()
-                    body = dest.encode(batch)
-                    self.timings["encode"] += time.perf_counter() - t
+                    with self.rec.timed("encode"):
+                        body = dest.encode(batch)
                     self.counts.requests += 1
                     self.counts.bytes += len(body)
                     continue
@@ -182,55 +176,33 @@ class _Run:
                     generator.close()
             if deliverer is not None:
                 deliverer.close()
-                dest.close()
             if writer is not None:
                 writer.close()
-        if self.incremental is not None and not self.dry_run:
-            t = time.perf_counter()
+
+    def _settle(self) -> None:
+        """Remember the keys whose events are all settled, for the next run to skip."""
+        if self.incremental is None or self.dry_run:
+            return
+        with self.rec.timed("settle"):
             try:
                 with self.stop.protected():
                     self.incremental.settle(self.run_id)
             except OutOfMemory:
                 # Every outcome is in the ledger already: only next run's skip is lost.
                 self.notes.append(_NOT_SETTLED)
-            self.timings["settle"] = time.perf_counter() - t
-        self.timings["total"] = time.perf_counter() - t0
-        if self.fatal:
-            return self.finish("failed", self.fatal)
-        if self.failure:
-            return self.finish("failed", f"the destination kept failing ({self.failure}); "
-                               "the run stopped and the rest stays pending for the next run")
-        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
-        if not self.dry_run and summary.counts.delivered:
-            try:
-                summary.notes += dest.after_run(summary, self.state.replace)
-            except Exception as exc:  # follow-up work never changes the run's outcome
-                summary.notes.append(redact(f"after the run, {dest.name} failed: "
-                                            f"{type(exc).__name__}: {exc}"))
-        return summary
-
-    def finish(self, status: str, error: str | None) -> RunSummary:
-        self.counts.reasons = dict(self.reasons.most_common())
-        if not self.finished:
-            self.state.finish_run(self.run_id, status, self.counts, error)
-            self.finished = True
-        return RunSummary(self.run_id, self.job.name, self.job.destination, status, self.counts,
-                          redact(error) if error else None, dict(self.timings), list(self.notes))
 
     # -- stages -----------------------------------------------------------------------
-    def _stream(self, dest: Destination, prep: Prepared,
-                enc: encoding.PayloadEncoding) -> Iterator[pa.RecordBatch]:
-        """The shaped events, diffed against the ledger, as Arrow record batches, with
-        the payloads to send in ``enc``; ``timings["shape"]`` is the time in DuckDB."""
+    def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
+        """The shaped events, diffed against the ledger, as Arrow record batches;
+        ``timings["shape"]`` is the time in DuckDB."""
         source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
-        shape = dest.shape_sql(source, prep.columns)
-        shape_columns = self.engine.describe(shape)
+        shape, shape_columns = shaping(self.engine, dest, source, prep.columns)
         keep = ([] if self.incremental is None else
                 self.incremental.columns(shape_columns, dest.name))
         sql = diff_sql(shape, shape_columns, full=self.full,
                        failed_first=not self.full and self.state.has_failed(),
                        resend_changed=dest.resend_changed, unique_keys=dest.unique_keys,
-                       encode=enc.sql, keep=keep)
+                       keep=keep)
         # Read in this thread: a SIGINT then interrupts the very call DuckDB is in. (A
         # reader thread overlapped shaping with sending, but raced with Ctrl-C.)
         t = time.perf_counter()
@@ -259,7 +231,7 @@ class _Run:
         fixed = RunContext(self.job.name, incremental.SALT_CLOCK, False, True, root=self.root)
         salt = incremental.salt(prep.destination(prep.settings, fixed).shape_sql(
             source, prep.columns), prep.sql, prep.columns)
-        self.incremental = incremental.Incremental(self.engine.con, source, key, salt,
+        self.incremental = incremental.Incremental(self.engine, source, key, salt,
                                                    skip=not self.full, write=not self.dry_run,
                                                    scratch=(self.engine.spill, self.job.name))
         skipped = self.incremental.start(self.run_id, self.stop.protected)
@@ -278,8 +250,8 @@ class _Run:
              cutter: Cutter) -> Iterator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
         and cut the rest into requests with ``cutter``."""
-        enc, max_bytes = cutter.encoding, cutter.max_bytes
-        room = max_bytes - len(enc.open) - len(enc.close)  # for one event alone
+        max_bytes = cutter.max_bytes
+        room = max_bytes - len("[]")  # for one event alone
         for rb in reader:
             t = time.perf_counter()
             self.counts.events += rb.num_rows

@@ -33,7 +33,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait
 
 from connector.engines.warehouse import OutOfMemory
 from connector.run.delivery import Result
-from connector.state.store import State
+from connector.state import State
 
 #: Tries of a ledger write while DuckDB has no memory to give it: waits of 0.05 s
 #: doubling to 2 s, about a minute in all.

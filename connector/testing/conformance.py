@@ -44,12 +44,12 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
     import tempfile
 
     from connector import registry
-    from connector.engines.warehouse import open_state
     from connector.kit.contract import Contract
     from connector.kit.destination import Destination, Limits
     from connector.kit.errors import OfframpError, ValidationError
     from connector.project import Project
     from connector.run import pipeline
+    from connector.state import open_state
 
     seen: dict[str, str] = {}
     env = dict(env or {})
@@ -146,12 +146,9 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
                                      jobs={"job": (destination.name, settings, sql)})
                 result = pipeline.run(mixed, "job", sleep=lambda s: None)
                 assert result.counts.rejected >= 1, "bad rows were not rejected"
-                con = open_state(mixed.state_path("job"))
-                try:
-                    reasons = con.execute("SELECT reason FROM state.rejects").fetchall()
-                finally:
-                    con.close()
-                assert reasons and all(r[0] and r[0].strip() for r in reasons), \
+                with open_state(mixed.state_path("job")) as state:
+                    reasons = state.rejects(result.run_id).column("reason").to_pylist()
+                assert reasons and all(r and r.strip() for r in reasons), \
                     "a rejected event has no reason"
                 seen["rejects"] = f"{len(reasons)} rejected with reasons"
             # 6. Retryable errors are retried.

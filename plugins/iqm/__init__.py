@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connector import hookimpl
+from connector.kit import hookimpl
 from plugins.iqm.destination import IqmDestination
 from plugins.iqm.emulator import IqmEmulator
 from plugins.iqm.settings import IqmSettings

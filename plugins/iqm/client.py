@@ -25,7 +25,7 @@ from typing import Any
 
 import requests
 
-from connector import Fatal
+from connector.kit import Fatal
 from connector.kit.http import send
 from connector.kit.secrets import Secret, redact
 from plugins.iqm.errors import Refused, body_of, classify, data_of, on_hold

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from connector import ConfigError
+from connector.kit import ConfigError
 from plugins.iqm.client import IqmClient
 from plugins.iqm.errors import Refused
 from plugins.iqm.settings import ATTRIBUTION_IDS, PARTNER_TYPE_IDS, TYPE_IDS, IqmSettings

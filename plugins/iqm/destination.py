@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import pydantic
 import requests
 
-from connector import (
+from connector.kit import (
     Batch,
     BatchRejected,
     Column,

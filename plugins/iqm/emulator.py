@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connector import Emulator, Fault, Request, Response
+from connector.kit import Emulator, Fault, Request, Response
 from plugins.iqm.emulator_auth import AuthRoutes, Issued, User, fail, ok
 from plugins.iqm.emulator_checks import (
     Invalid,

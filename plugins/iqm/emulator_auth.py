@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from connector import Request, Response
+from connector.kit import Request, Response
 
 NOT_IN_WORKSPACE = "User doesn't exist or user is not allowed to provided workspace."
 

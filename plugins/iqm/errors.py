@@ -21,7 +21,7 @@ from typing import Any
 
 import requests
 
-from connector import Fatal, Retryable
+from connector.kit import Fatal, Retryable
 from connector.kit.http import retry_after
 from connector.kit.secrets import redact
 

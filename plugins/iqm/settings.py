@@ -11,7 +11,7 @@ from typing import Literal
 import pydantic
 from pydantic import Field
 
-from connector import Settings
+from connector.kit import Settings
 
 #: IQM's static attribution types ([IQM-OAS] mcp-conversion.json).
 ATTRIBUTION_IDS = {"hybrid": 1, "click_based": 2, "view_based": 3}

@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from connector import ValidationError
-from connector.kit import pii
+from connector.kit import ValidationError, pii
 from plugins.iqm.settings import IqmSettings
 
 MIRROR_KEY = "__mirror__"

@@ -19,7 +19,19 @@ import os
 import threading
 from pathlib import Path
 
-from connector import Batch, Column, Contract, Destination, Limits, Outcome, Settings, hookimpl
+from connector.kit import (
+    Batch,
+    Column,
+    Contract,
+    Destination,
+    Limits,
+    Outcome,
+    Settings,
+    hookimpl,
+    shaped_schema,
+)
+from connector.kit.events import SOURCE_ROWS
+from connector.kit.sql import identifier, literal
 
 
 class JsonlSettings(Settings):
@@ -34,6 +46,7 @@ class JsonlDestination(Destination):
     contract = Contract(required=(Column("id", "any", "a unique id per event"),))
     Settings = JsonlSettings
     limits = Limits(max_events=5000, max_bytes=16_000_000, concurrency=1)
+    events_schema = shaped_schema(SOURCE_ROWS)
 
     _lock = threading.Lock()
 
@@ -43,9 +56,8 @@ class JsonlDestination(Destination):
         checks = ["WHEN src.id IS NULL THEN 'id is missing'"]
         for name, dtype in columns.items():
             if dtype.upper() in ("DOUBLE", "FLOAT", "REAL"):
-                column = '"' + name.replace('"', '""') + '"'
-                reason = f"{name} is NaN or infinite: JSON cannot carry it".replace("'", "''")
-                checks.append(f"WHEN NOT isfinite(src.{column}) THEN '{reason}'")
+                reason = literal(f"{name} is NaN or infinite: JSON cannot carry it")
+                checks.append(f"WHEN NOT isfinite(src.{identifier(name)}) THEN {reason}")
         reject = f"CASE {' '.join(checks)} END"
         return (f"SELECT CAST(src.id AS VARCHAR) AS event_key, NULL::VARCHAR AS route, "
                 f"CASE WHEN ({reject}) IS NULL THEN to_json(src)::VARCHAR END AS payload, "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector import hookimpl
+from connector.kit import hookimpl
 from plugins.meta.destination import MetaDestination
 
 

@@ -83,7 +83,7 @@ from plugins.meta.demo_customers import customers
 from plugins.meta.demo_orders import transactions
 
 if TYPE_CHECKING:
-    from connector.engines.warehouse import WarehouseWriter
+    from connector.kit.warehouse import WarehouseWriter
 
 CUSTOMERS = "Customer_360"
 TRANSACTIONS = "Unified_Itemized_Transactions"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from connector import (
+from connector.kit import (
     Batch,
     BatchRejected,
     Column,
@@ -21,8 +21,10 @@ from connector import (
     Limits,
     Outcome,
     Retryable,
+    shaped_schema,
 )
 from connector.kit import http as offramp_http
+from connector.kit.events import REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
 from plugins.meta.emulator import MetaEmulator
 from plugins.meta.settings import MetaSettings
 from plugins.meta.shaping import order_key, shape_sql
@@ -60,8 +62,7 @@ class MetaDestination(Destination):
                     max_attempts=6, give_up_after=600.0)
     #: The shaping groups by order_id and prefixes each route's dataset id (digits).
     unique_keys = True
-    #: ``data`` is a multipart form field: the JSON goes as it is, never percent-encoded.
-    payload_encoding = "json"
+    events_schema = shaped_schema(SOURCE_ROWS, SOURCE_KEY, REJECT_TIMED)
 
     def __init__(self, settings: MetaSettings, context):
         super().__init__(settings, context)

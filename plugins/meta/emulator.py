@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from connector import Emulator, Fault, Request, Response
+from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules

@@ -18,7 +18,7 @@ import secrets
 import time
 from typing import Any
 
-from connector import Response
+from connector.kit import Response
 
 #: Throttling codes -> (HTTP status, message, subcode). Code 4 was observed with
 #: HTTP 403 and code 17 with HTTP 400 (see docs/meta-emulator.md); 341 and 80003

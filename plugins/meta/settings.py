@@ -6,8 +6,7 @@ import re
 
 import pydantic
 
-from connector import Settings
-from connector.kit import pii
+from connector.kit import Settings, pii
 
 #: Meta's standard events, plus Other (offline-events page; Amperity's list is a subset).
 STANDARD_EVENTS = (

@@ -36,8 +36,7 @@ from __future__ import annotations
 import datetime as dt
 from functools import partial
 
-from connector import ConfigError
-from connector.kit import pii
+from connector.kit import ConfigError, pii
 from plugins.meta import columns as job_columns
 from plugins.meta.columns import PROFILE, column_type, customer_hashes, order_key
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings

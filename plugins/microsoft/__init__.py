@@ -6,7 +6,7 @@ See docs/microsoft.md.
 
 from __future__ import annotations
 
-from connector import hookimpl
+from connector.kit import hookimpl
 
 
 @hookimpl

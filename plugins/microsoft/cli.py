@@ -13,34 +13,31 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import click
-import pydantic
 import requests
 
-from connector import ConfigError, ValidationError
-from connector.kit import http
+from connector import ProjectHandle
+from connector.kit import ConfigError, http
+from connector.kit.commands import project as current_project
 from connector.kit.secrets import from_env
-from connector.project import Project
 from plugins.microsoft import report as report_mod
 from plugins.microsoft.client import MicrosoftClient
 from plugins.microsoft.report_render import print_report
+from plugins.microsoft.report_store import store_report
 from plugins.microsoft.settings import UPLOAD_CHANNELS, MicrosoftSettings
 
 NAME = "microsoft"
 REPORT_TIMEOUT = 60.0
 
 
-def load_settings(project: Project, job_ref: str) -> MicrosoftSettings:
+def load_settings(project: ProjectHandle, job: str) -> MicrosoftSettings:
     """The validated settings of a Microsoft job (by name or path to its ``.sql``)."""
-    job = project.job(job_ref)
-    if job.destination != NAME:
-        raise ConfigError(f"job {job.name} sends to {job.destination!r}, not {NAME!r}: "
+    destination = project.destination(job)
+    if destination != NAME:
+        raise ConfigError(f"job {job} sends to {destination!r}, not {NAME!r}: "
                           f"`offramp report {NAME}` needs a Microsoft Advertising job")
-    try:
-        return MicrosoftSettings.model_validate(job.settings)
-    except pydantic.ValidationError as exc:
-        raise ValidationError([
-            f"setting `{'.'.join(str(p) for p in e['loc']) or 'settings'}` in {job.path.name}: "
-            f"{e['msg']}" for e in exc.errors()]) from None
+    settings = project.settings(job)
+    assert isinstance(settings, MicrosoftSettings)
+    return settings
 
 
 def report_for(settings: MicrosoftSettings, goal_ids: Sequence[str], start: dt.date,
@@ -75,12 +72,6 @@ def _date(value: str | None, option: str, default: dt.date | None = None) -> dt.
                                  param_hint=option) from None
 
 
-def _project(ctx: click.Context) -> Project:
-    obj = ctx.find_root().obj
-    project = getattr(obj, "project", None)
-    return project if isinstance(project, Project) else Project.find()
-
-
 @click.command(NAME)
 @click.argument("job")
 @click.option("--from", "date_from", required=True, help="First upload day (UTC), YYYY-MM-DD.")
@@ -103,7 +94,7 @@ def microsoft_report(ctx: click.Context, job: str, date_from: str, date_to: str 
     end = _date(date_to, "--to", dt.datetime.now(dt.UTC).date())
     if end < start:
         raise click.BadParameter("--to is before --from", param_hint="--to")
-    project = _project(ctx)
+    project = current_project(ctx)
     settings = load_settings(project, job)
     ids = [part.strip() for value in goal_ids for part in value.split(",") if part.strip()]
     ids = ids or list(settings.goal_ids)
@@ -126,23 +117,14 @@ def microsoft_report(ctx: click.Context, job: str, date_from: str, date_to: str 
         click.echo(text, nl=False)
 
 
-def _keep(project: Project, job_ref: str, settings: MicrosoftSettings,
+def _keep(project: ProjectHandle, job: str, settings: MicrosoftSettings,
           result: report_mod.Report) -> None:
     """Store the report in the job's state file (a running job holds it: then say so)."""
-    from connector.engines.warehouse import open_state
-    from connector.state.store import State
-    from plugins.microsoft.report_store import store_report
-
-    job = project.job(job_ref)
     try:
-        con = open_state(project.state_path(job.name), write=True)
+        with project.tables(job) as tables:
+            store_report(result, project.job_name(job), settings, tables)
     except ConfigError as exc:
         click.echo(f"note: the report was not stored: {exc}", err=True)
-        return
-    try:
-        store_report(result, job.name, settings, State(con).replace)
-    finally:
-        con.close()
 
 
 def add_commands(cli: click.Group) -> None:

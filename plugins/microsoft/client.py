@@ -16,7 +16,7 @@ from typing import Any
 
 import requests
 
-from connector import ConfigError, Fatal, Retryable
+from connector.kit import ConfigError, Fatal, Retryable
 from connector.kit.http import send
 from connector.kit.secrets import Secret, redact
 from plugins.microsoft.faults import TokenExpired, batch_errors, classify

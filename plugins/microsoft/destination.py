@@ -7,12 +7,24 @@ from typing import ClassVar
 
 import requests
 
-from connector import Batch, Column, Contract, Destination, Limits, Outcome, Retryable
+from connector.kit import (
+    Batch,
+    Column,
+    Contract,
+    Destination,
+    Limits,
+    Outcome,
+    PluginTables,
+    Retryable,
+    RunSummary,
+    shaped_schema,
+)
+from connector.kit.events import SOURCE_ROWS
 from plugins.microsoft import shaping
 from plugins.microsoft.client import APPLY_PATH, MicrosoftClient
 from plugins.microsoft.emulator import MicrosoftAdsEmulator
 from plugins.microsoft.faults import APPLY_FAILED, api_error
-from plugins.microsoft.report_store import store_report
+from plugins.microsoft.report_store import REPORT_TABLES, store_report
 from plugins.microsoft.settings import MicrosoftSettings
 
 CONTRACT = Contract(
@@ -48,6 +60,8 @@ class MicrosoftAdsDestination(Destination):
     limits: ClassVar[Limits] = Limits(max_events=1000, max_bytes=4_000_000, concurrency=4,
                                       max_attempts=6, give_up_after=600.0, timeout=60.0)
     emulator: ClassVar[type[MicrosoftAdsEmulator]] = MicrosoftAdsEmulator
+    events_schema = shaped_schema(SOURCE_ROWS)
+    tables = REPORT_TABLES
 
     settings: MicrosoftSettings
     client: MicrosoftClient | None = None
@@ -61,7 +75,7 @@ class MicrosoftAdsDestination(Destination):
                                       timeout=self.limits.timeout)
         self.client.prepare()
 
-    def after_run(self, summary, store) -> list[str]:
+    def after_run(self, summary: RunSummary, tables: PluginTables) -> list[str]:
         """With ``report_after_run``, fetch today's report for ``goal_ids`` and keep it."""
         if not (self.settings.report_after_run and self.settings.goal_ids):
             return []
@@ -69,7 +83,7 @@ class MicrosoftAdsDestination(Destination):
 
         today = self.context.now.date()
         report = report_for(self.settings, self.settings.goal_ids, today, today, session=self.http)
-        rows = store_report(report, self.context.job, self.settings, store)
+        rows = store_report(report, self.context.job, self.settings, tables)
         lines = [f"Microsoft report for {today}: {rows} goal-day rows kept in the state file"]
         for goal in report.goals.values():
             success = sum(d.success for d in goal.days.values())
@@ -79,7 +93,7 @@ class MicrosoftAdsDestination(Destination):
 
     def encode(self, batch: Batch) -> bytes:
         """``{"OfflineConversions": [...]}``, built without parsing the payloads."""
-        return ('{"OfflineConversions":' + batch.json_array() + "}").encode()
+        return ('{"OfflineConversions":' + batch.array() + "}").encode()
 
     def deliver(self, batch: Batch) -> Outcome:
         assert self.client is not None, "open() was not called"

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from connector import Emulator, Fault, Request, Response
+from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL
 from plugins.microsoft import emulator_report
 from plugins.microsoft.emulator_faults import (

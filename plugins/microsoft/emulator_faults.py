@@ -11,7 +11,7 @@ import itertools
 import uuid
 from typing import Any
 
-from connector import Response
+from connector.kit import Response
 
 #: code -> (ErrorCode, Message)
 CODES: dict[int, tuple[str, str]] = {

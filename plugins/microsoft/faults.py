@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from connector import BatchRejected, Fatal, Retryable
+from connector.kit import BatchRejected, Fatal, Retryable
 from connector.kit.http import retry_after
 from connector.kit.secrets import redact
 from plugins.microsoft.settings import MicrosoftSettings

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from connector import BatchRejected, Fatal, Retryable
+from connector.kit import BatchRejected, Fatal, Retryable
 from plugins.microsoft.client import REPORT_PATH, MicrosoftClient
 from plugins.microsoft.faults import api_error, as_int
 

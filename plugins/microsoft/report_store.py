@@ -8,16 +8,27 @@ unattributed reasons (``alerts``); ``microsoft_report_errors`` keeps PartialErro
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from plugins.microsoft.report import Report
+from connector.kit import PluginTable, PluginTables
+from plugins.microsoft.report import DAILY_SCHEMA, ERRORS_SCHEMA, Report
 from plugins.microsoft.settings import MicrosoftSettings
 
-DAILY = "microsoft_report_daily"
-ERRORS = "microsoft_report_errors"
+#: The columns that say which job and account a report row belongs to.
+SCOPE = (pa.field("job", pa.string()), pa.field("customer_id", pa.string()),
+         pa.field("account_id", pa.string()))
+FETCHED = pa.field("fetched_at", pa.timestamp("us"))
+
+DAILY = PluginTable("microsoft_report_daily",
+                    pa.schema([*DAILY_SCHEMA, *SCOPE, FETCHED]),
+                    key=("job", "customer_id", "account_id", "goal_id", "upload_date"))
+ERRORS = PluginTable("microsoft_report_errors",
+                     pa.schema([*ERRORS_SCHEMA, *SCOPE, FETCHED]),
+                     key=("job", "customer_id", "account_id", "goal_id"))
+#: The Microsoft destination's tables in a job's state file.
+REPORT_TABLES = (DAILY, ERRORS)
 
 
 def _keyed(table: pa.Table, job: str, settings: MicrosoftSettings, now: dt.datetime) -> pa.Table:
@@ -30,9 +41,10 @@ def _keyed(table: pa.Table, job: str, settings: MicrosoftSettings, now: dt.datet
     return table
 
 
-def store_report(report: Report, job: str, settings: MicrosoftSettings,
-                 store: Callable[..., int], now: dt.datetime | None = None) -> int:
-    """Write ``report`` with ``store(table, data, where=...)``; returns rows written."""
+def store_report(report: Report, job: str, settings: MicrosoftSettings, tables: PluginTables,
+                 now: dt.datetime | None = None) -> int:
+    """Keep ``report`` in ``tables``, replacing what an earlier fetch kept for the same
+    goals and days; returns the daily rows written."""
     now = now or dt.datetime.now(dt.UTC)
     daily = _keyed(report.daily_table(), job, settings, now)
     scope = {"job": job, "customer_id": settings.customer_id, "account_id": settings.account_id}
@@ -41,9 +53,10 @@ def store_report(report: Report, job: str, settings: MicrosoftSettings,
                                 for r in daily.select(["goal_id", "upload_date"]).to_pylist()}):
         rows = daily.filter(pc.and_(pc.equal(daily["goal_id"], goal_id),
                                     pc.equal(daily["upload_date"], day)))
-        written += store(DAILY, rows, where={**scope, "goal_id": goal_id, "upload_date": day})
+        written += tables.replace(DAILY, rows, where={**scope, "goal_id": goal_id,
+                                                      "upload_date": day})
     errors = _keyed(report.errors_table(), job, settings, now)
     for goal_id in sorted(set(report.goals)):
         rows = errors.filter(pc.equal(errors["goal_id"], goal_id))
-        store(ERRORS, rows, where={**scope, "goal_id": goal_id})
+        tables.replace(ERRORS, rows, where={**scope, "goal_id": goal_id})
     return written

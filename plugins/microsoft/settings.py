@@ -10,8 +10,7 @@ from typing import Literal
 
 import pydantic
 
-from connector import Settings
-from connector.kit import pii
+from connector.kit import Settings, pii
 
 #: REST hosts of the Campaign Management service (msads ``bingads/service_client.py``).
 HOSTS = {

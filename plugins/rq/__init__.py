@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from connector import hookimpl
+from connector.kit import hookimpl
 from plugins.rq.emulator import RqEmulator
 from plugins.rq.source import RqSettings, RqSource
 

@@ -28,14 +28,14 @@ import pyarrow as pa
 import pydantic
 import requests
 
-from connector import ConfigError, PullSummary, Settings, Source
+from connector.kit import ConfigError, PluginTable, PullSummary, Settings, Source
 from plugins.rq.client import Client, RqApiError
 from plugins.rq.emulator import RqEmulator
 from plugins.rq.formats import RESPONSE_PARAM, FormatError, parse
-from plugins.rq.schema import to_table
+from plugins.rq.schema import SCHEMA, to_table
 
 if TYPE_CHECKING:
-    from connector.engines.warehouse import WarehouseWriter
+    from connector.kit.warehouse import SourceWriter
 
 log = logging.getLogger("offramp.rq")
 
@@ -149,7 +149,11 @@ class RqSource(Source):
             raise _Aborted()
         self.sleep(seconds)
 
-    def pull(self, *, writer: WarehouseWriter, start: dt.date, stop: dt.date,
+    def tables(self) -> tuple[PluginTable, ...]:
+        """The report's table (``[sources.rq] table``): one window per company and day."""
+        return (PluginTable(self.config.table, SCHEMA, key=("company_id", "window_start")),)
+
+    def pull(self, *, writer: SourceWriter, start: dt.date, stop: dt.date,
              options: dict[str, Any]) -> PullSummary:
         s = self.config
         if stop < start:
@@ -213,11 +217,11 @@ class RqSource(Source):
         return Window(company, start, typed.table, rejected, parsed.repaired,
                       typed.unknown_columns)
 
-    def _write(self, writer: WarehouseWriter, window: Window, summary: PullSummary) -> None:
-        table = self.config.table
+    def _write(self, writer: SourceWriter, window: Window, summary: PullSummary) -> None:
+        (table,) = self.tables()
         written = writer.replace(table, window.table, where={"company_id": window.company_id,
                                                              "window_start": window.start})
-        summary.rows[table] = summary.rows.get(table, 0) + written
+        summary.rows[table.name] = summary.rows.get(table.name, 0) + written
         summary.windows += 1
         summary.rejected.extend(window.rejected)
 

@@ -11,14 +11,13 @@ import pytest
 from connector.run.cutting import Pending as _Pending
 
 
-def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int,
-               separator: int = 1) -> list[list[str]]:
+def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list[str]]:
     """The original loop of ``_Run._cut``: flush before an event that does not fit
-    (sizes in UTF-8 bytes, plus the separator)."""
+    (sizes in UTF-8 bytes, plus the comma)."""
     requests, payloads, size = [], [], 0
     for part in parts:
         for p in part:
-            n = len(p.encode()) + separator
+            n = len(p.encode()) + 1
             if payloads and (len(payloads) >= max_events or size + n > max_bytes):
                 requests.append(payloads)
                 payloads, size = [], 0
@@ -27,9 +26,8 @@ def one_by_one(parts: list[list[str]], max_events: int, max_bytes: int,
     return requests + ([payloads] if payloads else [])
 
 
-def sliced(parts: list[list[str]], max_events: int, max_bytes: int,
-           separator: int = 1) -> list[list[str]]:
-    pending, requests = _Pending(separator), []
+def sliced(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list[str]]:
+    pending, requests = _Pending(), []
     for n, part in enumerate(parts):
         table = pa.table({"event_key": [f"k{n}-{i}" for i in range(len(part))],
                           "payload": pa.array(part, pa.string()),
@@ -48,9 +46,8 @@ def test_same_requests_as_one_event_at_a_time(seed: int) -> None:
     max_bytes = rng.choice([5, 40, 100, 1000, 8_000_000])
     parts = [["é" * rng.choice([0, 1, 3, 10, 30, 120]) + str(i) for i in range(rng.randrange(60))]
              for _ in range(rng.randrange(1, 6))]
-    separator = rng.choice([1, 3])  # "," or "%2C"
-    expected = one_by_one(parts, max_events, max_bytes, separator)
-    assert sliced(parts, max_events, max_bytes, separator) == expected
+    expected = one_by_one(parts, max_events, max_bytes)
+    assert sliced(parts, max_events, max_bytes) == expected
     assert sum(map(len, expected)) == sum(map(len, parts))
 
 

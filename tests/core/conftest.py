@@ -32,9 +32,11 @@ from connector import (
     Retryable,
     Settings,
     hookimpl,
+    shaped_schema,
 )
 from connector.engines.warehouse import Engine, Warehouse
 from connector.kit import http as offramp_http
+from connector.kit.events import SOURCE_ROWS
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +122,7 @@ class SinkDestination(Destination):
     contract = Contract(required=(Column("id", "any"),),
                         optional=(Column("route", "text"),))
     Settings = SinkSettings
+    events_schema = shaped_schema(SOURCE_ROWS)
     #: every instance, so that tests can look at what a run saw
     instances: list[SinkDestination] = []
 

@@ -9,12 +9,16 @@ import click
 import pyarrow as pa
 import pytest
 
-from connector import PullSummary, Settings, Source, hookimpl
+from connector import PluginTable, PullSummary, Settings, Source, hookimpl
 from connector.engines.warehouse import Engine
 
 
 class WeatherSettings(Settings):
     city: str = "Seattle"
+
+
+WEATHER = PluginTable("weather", pa.schema([("day", pa.date32()), ("city", pa.string()),
+                                              ("degrees", pa.int64())]), key=("day",))
 
 
 class Weather(Source):
@@ -23,6 +27,9 @@ class Weather(Source):
     name = "weather"
     summary = "Daily weather, for tests"
     Settings = WeatherSettings
+
+    def tables(self) -> tuple[PluginTable, ...]:
+        return (WEATHER,)
 
     @classmethod
     def cli_options(cls) -> list[click.Parameter]:
@@ -36,7 +43,7 @@ class Weather(Source):
             table = pa.table({"day": [day], "city": [self.settings.city],
                               "degrees": [options["degrees"]]})
             summary.rows["weather"] = summary.rows.get("weather", 0) + writer.replace(
-                "weather", table, where={"day": day})
+                WEATHER, table, where={"day": day})
             summary.windows += 1
             day += dt.timedelta(days=1)
         summary.rejected.append(("2025-01-01", "a bad row"))

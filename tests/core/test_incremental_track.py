@@ -3,6 +3,8 @@ its key, and whether it is a lasting reject, one the clock cannot change."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -15,7 +17,8 @@ from connector.run.incremental import TRACKED, Incremental
 def incremental(tmp_path):
     con = duckdb.connect()
     con.execute("ATTACH ':memory:' AS state")
-    inc = Incremental(con, "source", "src.k", "salt", skip=True, write=True,
+    engine = SimpleNamespace(con=con, rows=lambda sql: con.execute(sql).fetchall())
+    inc = Incremental(engine, "source", "src.k", "salt", skip=True, write=True,
                       scratch=(tmp_path / "spill", "job"))
     inc.fingerprinted = True  # as start() leaves it
     yield inc

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from connector import Destination, PluginError, Source, hookimpl, hookspecs, registry
-from connector.cli.app import _register_plugin_commands, cli
+from connector.cli.app import cli, register_plugin_commands
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"
@@ -192,7 +192,7 @@ def test_two_plugins_registering_one_name_is_an_error_naming_both(registered) ->
     with pytest.raises(PluginError) as info:
         registry.destinations()
     message = str(info.value)
-    assert "two plugins register the name 'twin'" in message
+    assert "two plugins register the destination 'twin'" in message
     assert "first-plugin" in message and "second-plugin" in message
     assert "OFFRAMP_DISABLE_PLUGINS" in message
 
@@ -262,7 +262,7 @@ def test_plugin_commands_are_added_and_a_failing_hook_is_reported(registered) ->
     registered(Commands(), name="commands-plugin")
     registered(Broken(), name="broken-commands")
     try:
-        problems = _register_plugin_commands()
+        problems = register_plugin_commands()
         assert problems == ["plugin 'broken-commands' failed to add its commands: "
                             "RuntimeError: cannot add"]
         result = CliRunner().invoke(cli, ["hello-from-plugin"])

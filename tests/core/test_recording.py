@@ -31,7 +31,7 @@ def con(tmp_path):
 
 def result(name: str, route: str, *, rejected: bool = False) -> Result:
     keys = [f"{name}-{i}" for i in range(3)]
-    r = Result(Batch(route, keys, ["{}"] * 3, "json"), [f"fp-{k}" for k in keys])
+    r = Result(Batch(route, keys, ["{}"] * 3), [f"fp-{k}" for k in keys])
     if rejected:
         r.rejected = {0: "refused", 1: "refused"}
         r.delivered = [2]

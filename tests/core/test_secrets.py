@@ -10,7 +10,7 @@ import traceback
 import pytest
 
 from connector import Fault
-from connector.engines.warehouse import open_state
+from connector.engines.warehouse import connect_state
 from connector.kit.errors import ConfigError, Fatal, OfframpError, ValidationError
 from connector.kit.secrets import MASK, RedactingFilter, Secret, from_env, redact, remember
 from connector.run import pipeline as pl
@@ -113,7 +113,7 @@ def _everything_written(project) -> list[str]:
         if path.is_file():
             found.append(path.read_bytes().decode("latin-1"))
     for state in sorted((project.root / ".offramp" / "state").glob("*.duckdb")):
-        con = open_state(state)
+        con = connect_state(state)
         try:
             tables = con.execute("SELECT table_name FROM information_schema.tables "
                                  "WHERE table_catalog = 'state'").fetchall()

@@ -10,9 +10,10 @@ import pytest
 
 from connector.engines.warehouse import Engine
 from connector.kit.errors import ConfigError
+from connector.kit.runs import RunCounts
 from connector.kit.secrets import MASK, remember
 from connector.run.lock import JobLock
-from connector.state.store import RunCounts, State
+from connector.state import State
 
 from ..conftest import NOW  # noqa: TID252 - shared test data
 

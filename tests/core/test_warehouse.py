@@ -19,7 +19,7 @@ from connector.engines.warehouse import (
     Error,
     Warehouse,
     WarehouseWriter,
-    open_state,
+    connect_state,
     parquet_sources,
     parquet_views,
 )
@@ -233,7 +233,7 @@ def test_warehouse_writer_refuses_odd_names(tmp_path: Path) -> None:
 
 def test_open_state_needs_a_state_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="the job has not run"):
-        open_state(tmp_path / "missing.duckdb")
+        connect_state(tmp_path / "missing.duckdb")
 
 
 def test_running_out_of_memory_says_which_setting_to_raise(project) -> None:

@@ -50,7 +50,7 @@ demo_test = pytest.mark.slow  # builds a demo warehouse and runs the job twice
 
 
 def invoke(*args: str):
-    offramp_cli._register_plugin_commands()
+    offramp_cli.register_plugin_commands()
     return CliRunner().invoke(offramp_cli.cli, list(args), catch_exceptions=False)
 
 
@@ -63,7 +63,7 @@ def flat(text: str) -> str:
 def demo(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("demo")
     env_before = {k: os.environ.get(k) for k in ("META_BASE_URL", "META_ACCESS_TOKEN")}
-    result = invoke("--project", str(root), "demo", "--orders", "300")
+    result = invoke("demo", str(root), "--orders", "300")
     env_after = {k: os.environ.get(k) for k in ("META_BASE_URL", "META_ACCESS_TOKEN")}
     return root, result, env_before, env_after
 
@@ -122,14 +122,14 @@ def test_the_saved_job_validates_against_meta(demo) -> None:
 
 @demo_test
 def test_demo_keeps_a_job_the_user_edited(tmp_path: Path) -> None:
-    first = invoke("--project", str(tmp_path), "demo", "--orders", "50")
+    first = invoke("demo", str(tmp_path), "--orders", "50")
     assert first.exit_code == 0, first.output
     job = tmp_path / "queries" / f"{JOB}.sql"
     edited = job.read_text(encoding="utf-8").replace("WHERE uit.order_datetime",
                                                      "WHERE uit.item_quantity > 0 AND "
                                                      "uit.order_datetime")
     job.write_text(edited, encoding="utf-8")
-    second = invoke("--project", str(tmp_path), "demo", "--orders", "50")
+    second = invoke("demo", str(tmp_path), "--orders", "50")
     assert second.exit_code == 0, second.output
     assert job.read_text(encoding="utf-8") == edited
     assert "quantity <= 0" not in second.output  # the user's filter took effect

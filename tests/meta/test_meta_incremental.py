@@ -131,8 +131,8 @@ def shaped_rows(monkeypatch) -> list[list[tuple]]:
 
     def rows(self) -> str:
         relation = original(self)
-        seen.append(sorted(self.con.execute(
-            f"SELECT order_id, product_id FROM {relation}").fetchall(),
+        seen.append(sorted(self.engine.rows(
+            f"SELECT order_id, product_id FROM {relation}"),
             key=lambda r: (r[0] or "", r[1] or "")))
         return relation
 

@@ -99,7 +99,7 @@ def test_preview_and_validate(project, clock):
 
 
 def test_report_after_run_is_fetched_and_kept_in_the_state_file(project, emulator, clock):
-    from connector.engines.warehouse import open_state
+    from connector.engines.warehouse import connect_state
 
     job = project.queries / "ms_sales.sql"
     job.write_text(job.read_text().replace(
@@ -107,7 +107,7 @@ def test_report_after_run_is_fetched_and_kept_in_the_state_file(project, emulato
     summary = pipeline.run(project, "ms_sales", now=clock.now, sleep=lambda s: None)
     assert summary.status == "succeeded", summary.error
     assert summary.notes and "goal 4000123" in summary.notes[-1], summary.notes
-    con = open_state(project.state_path("ms_sales"))
+    con = connect_state(project.state_path("ms_sales"))
     try:
         rows = con.execute("SELECT job, goal_id, customer_id, success_count + unattributed_count "
                            "FROM state.microsoft_report_daily").fetchall()
@@ -119,7 +119,7 @@ def test_report_after_run_is_fetched_and_kept_in_the_state_file(project, emulato
     # fetching again replaces the day's rows instead of adding to them
     again = pipeline.run(project, "ms_sales", now=clock.now, sleep=lambda s: None, full=True)
     assert again.status == "succeeded"
-    con = open_state(project.state_path("ms_sales"))
+    con = connect_state(project.state_path("ms_sales"))
     try:
         assert con.execute("SELECT count(*) FROM state.microsoft_report_daily").fetchall()[0][0] \
             == len(rows)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import types
 
 from connector import Plan, hookimpl
 from connector import registry
@@ -110,12 +109,14 @@ class _OnceDestination(JsonlDestination):
 
 
 @hookimpl
-def _register(register):
-    register(_OnceDestination)
+class _OncePlugin:
+    @hookimpl
+    def register_destinations(self, register):
+        register(_OnceDestination)
 
 
 def test_destinations_that_never_resend_plan_changed_events_as_unchanged(jsonl_project):
-    plugin = types.SimpleNamespace(register_destinations=_register)
+    plugin = _OncePlugin()
     registry.register(plugin, name="test-jsonl-once")
     try:
         job = jsonl_project.root / "queries" / "people.sql"

@@ -173,10 +173,12 @@ def _keyed(name: str, payload: str, *, with_column: bool = True, reject: str = "
     """A destination grouping rows by ``k`` into one event each, that declares
     ``source_key``; ``payload`` and ``reject`` (its reject reason, marked not timed) are
     SQL over the group (``g``) and the run's clock ``{now}``."""
-    from connector import Column, Contract, Destination, Outcome
+    from connector import Column, Contract, Destination, Outcome, shaped_schema
+    from connector.kit.events import REJECT_TIMED, SOURCE_KEY
 
     class Keyed(Destination):
         contract = Contract(required=(Column("k"), Column("v")))
+        events_schema = shaped_schema(SOURCE_KEY, REJECT_TIMED)
 
         def source_key(self, columns):
             return "CAST(src.k AS VARCHAR)"
@@ -198,7 +200,8 @@ def _keyed(name: str, payload: str, *, with_column: bool = True, reject: str = "
 
 
 @pytest.mark.parametrize(("payload", "with_column", "message", "reject"), [
-    ("'{{\"total\":' || total || '}}'", False, "has no source_key column", "NULL"),
+    ("'{{\"total\":' || total || '}}'", False, "returns no source_key, reject_timed column",
+     "NULL"),
     ("'{{\"share\":' || (total / everyone) || '}}'", True,
      "differ when their rows are shaped without the others'", "NULL"),
     ("'{{\"total\":' || total || ',\"sent_at\":' || {now} || '}}'", True,
@@ -213,9 +216,9 @@ def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp
 
     install(offramp_plugin, destination, "keyed-plugin")
     rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
-    from connector.kit.errors import OfframpError
+    from connector.kit.errors import PluginError
 
-    with pytest.raises(AssertionError if with_column else OfframpError, match=message):
+    with pytest.raises(AssertionError if with_column else PluginError, match=message):
         check_destination(destination, settings={}, rows=rows, emulator=None, workdir=tmp_path)
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 
 from connector import Fault
-from connector.engines.warehouse import Warehouse, WarehouseWriter, open_state
+from connector.engines.warehouse import Warehouse, WarehouseWriter, connect_state
 from connector.kit.emulator import CONTROL, Request, Response
 from connector.project import Project
 from connector.run import pipeline
@@ -201,7 +201,7 @@ class Shop:
 
     # -- the state file ------------------------------------------------------------
     def query_state(self, sql: str, job: str = "sync") -> list[dict[str, Any]]:
-        con = open_state(self.project.state_path(job))
+        con = connect_state(self.project.state_path(job))
         try:
             return con.sql(sql).to_arrow_table().to_pylist()
         finally:
@@ -241,7 +241,7 @@ def cli(shop: Shop, *args: str) -> Any:
 @contextmanager
 def wide_consoles() -> Iterator[None]:
     """Make the CLI's rich consoles wide enough that no message wraps."""
-    from connector.cli import app as cli_module
+    from connector.cli import output as cli_module
 
     consoles = (cli_module.out, cli_module.err)
     widths = [c._width for c in consoles]

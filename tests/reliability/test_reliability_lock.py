@@ -22,8 +22,8 @@ def test_a_second_run_of_a_job_is_refused_while_another_job_runs(shop: Shop,
     assert (f"error: job 'sync' is already running (pid {first.popen.pid}); wait for it to "
             "finish or stop it, then run again") in second.stderr
     history = cli(shop, "runs", "sync")  # the state file is the running job's
-    assert history.exit_code == 1 and "in use by a running job; try again when it ends" \
-        in history.stderr
+    assert history.exit_code == 1 and "is in use by another offramp command; try again when " \
+        "it ends" in history.stderr
 
     other = shop.run("other")  # a different job, meanwhile: its own lock and state file
     assert other.status == "succeeded" and other.counts.delivered == 2000

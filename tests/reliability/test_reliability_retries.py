@@ -10,7 +10,7 @@ import time
 from reliability_kit import GatedMeta, Shop, Sleeps, wide_consoles
 
 from connector import Fault
-from connector.cli.app import print_summary
+from connector.cli.output import print_summary
 
 
 def test_throttling_is_waited_out_as_asked_and_never_used_up(shop: Shop, emu: GatedMeta) -> None:

@@ -8,7 +8,8 @@ import duckdb
 import pytest
 from reliability_kit import GatedMeta, Shop
 
-from connector.state.store import RunCounts, State
+from connector.kit.runs import RunCounts
+from connector.state import State
 
 
 def test_a_destination_reject_goes_to_the_ledger_and_the_rejects_table_or_neither() -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from connector.engines.warehouse import Warehouse, WarehouseWriter
 from connector.kit.http import session
+from connector.kit.warehouse import SourceWriter
 from plugins.rq.emulator import DEMO_BASIC, DEMO_BEARER, RqEmulator
 from plugins.rq.source import RqSettings, RqSource
 
@@ -95,8 +96,10 @@ class Harness:
     @staticmethod
     def pull(source: RqSource, writer: Any, start: dt.date = DAY, stop: dt.date | None = None,
              **options: Any) -> Any:
-        """Run one pull like ``offramp pull rq --from start --to stop [options]``."""
-        return source.pull(writer=writer, start=start, stop=stop or start, options=options)
+        """Run one pull like ``offramp pull rq --from start --to stop [options]``: through
+        the writer of the source's declared tables, over ``writer``."""
+        declared = SourceWriter(source.name, source.tables(), writer)
+        return source.pull(writer=declared, start=start, stop=stop or start, options=options)
 
     def record(self, source: RqSource, start: dt.date = DAY, stop: dt.date | None = None,
                **options: Any) -> tuple[Any, Recorder]:

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from connector.engines.warehouse import Warehouse, WarehouseWriter, open_state
+from connector.engines.warehouse import Warehouse, WarehouseWriter, connect_state
 from plugins.meta.demo import DATASET, TOKEN
 from plugins.meta.demo_data import build_demo_warehouse, demo_query
 
@@ -49,7 +49,7 @@ def make_project(root: Path, warehouse: Path, url: str, *, duckdb_file: bool = F
 
 
 def rows(state: Path, sql: str) -> list[tuple[Any, ...]]:
-    con = open_state(state)
+    con = connect_state(state)
     try:
         return con.execute(sql).fetchall()
     finally:

@@ -26,6 +26,7 @@ from connector.engines.warehouse import Engine, Warehouse
 from connector.kit.errors import ConfigError
 from connector.project import Project
 from connector.run import pipeline
+from connector.state import State
 from plugins.meta.emulator import MetaEmulator
 from tests.spark.spark_support import ENV, JOB, by_order, ledger, make_project, rejects, rows
 
@@ -131,7 +132,7 @@ def test_a_driver_killed_before_the_merge_leaves_no_ledger_rows_and_resumes(
 
     with MetaEmulator() as emu:
         project = Project(make_project(tmp_path, warehouse, emu.url))
-        monkeypatch.setattr(spark_run, "merge", killed)
+        monkeypatch.setattr(State, "merge_outcome_files", killed)
         with pytest.raises(DriverKilled):
             spark_run.run(project, JOB, spark=spark, now=NOW)
         monkeypatch.undo()

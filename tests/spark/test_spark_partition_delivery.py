@@ -19,20 +19,19 @@ import pyarrow.parquet as pq
 import pytest
 
 from connector.engines.spark.delivery import (
-    OUTCOMES,
-    SHAPE_REJECTED,
     TaskPlan,
     deliver_partition,
     outcome_name,
     share,
 )
-from connector.engines.spark.ledger import committed, export_settled, merge
+from connector.engines.spark.ledger import committed
 from connector.engines.spark.session import parquet_tables, register_warehouse
-from connector.engines.warehouse import Warehouse, open_state, parquet_views
+from connector.engines.warehouse import Warehouse, connect_state, parquet_views
 from connector.kit.destination import Limits, RunContext
 from connector.kit.errors import ConfigError
 from connector.run.cutting import Cutter
-from connector.state.store import State
+from connector.state import State
+from connector.state.outcomes import OUTCOMES, SHAPE_REJECTED
 from plugins.meta.demo import DATASET
 from plugins.meta.emulator import MetaEmulator
 
@@ -178,11 +177,12 @@ def test_merge_writes_the_ledger_and_rejects_in_one_transaction(tmp_path):
     files = [_write(out, 0, 0, ["k1", "k2"], "delivered"),
              _write(out, 1, 0, ["k3"], "rejected"),
              _write(out, 2, 0, ["k4"], SHAPE_REJECTED)]
-    con = open_state(tmp_path / "state.duckdb", write=True)
+    con = connect_state(tmp_path / "state.duckdb", write=True)
     try:
         state = State(con)
         run_id = state.start_run("job", "meta", False, dt.datetime(2026, 1, 1))
-        assert merge(con, run_id, files) == {"delivered": 2, "rejected": 1, SHAPE_REJECTED: 1}
+        assert state.merge_outcome_files(run_id, files) == {
+            "delivered": 2, "rejected": 1, SHAPE_REJECTED: 1}
         assert con.execute("SELECT event_key, status, fingerprint FROM state.ledger "
                            "ORDER BY event_key").fetchall() == [
             ("k1", "delivered", "fp-k1"), ("k2", "delivered", "fp-k2"),
@@ -190,13 +190,13 @@ def test_merge_writes_the_ledger_and_rejects_in_one_transaction(tmp_path):
         assert con.execute("SELECT event_key, stage FROM state.rejects ORDER BY 1").fetchall() \
             == [("k3", "destination"), ("k4", "shape")]
         exported = tmp_path / "ledger.parquet"
-        assert export_settled(con, exported) == 3
+        assert state.export_settled(exported) == 3
         assert sorted(pq.read_table(exported).column("event_key").to_pylist()) == \
             ["k1", "k2", "k3"]
         bad = out / outcome_name(3, 0)
         bad.write_bytes(b"not parquet")
         with pytest.raises(Exception):  # noqa: B017 - any read error rolls everything back
-            merge(con, run_id, [files[0], bad])
+            state.merge_outcome_files(run_id, [files[0], bad])
         assert con.execute("SELECT count(*) FROM state.ledger").fetchall() == [(3,)]
     finally:
         con.close()

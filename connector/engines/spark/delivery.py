@@ -33,15 +33,10 @@ import pyarrow.parquet as pq
 from connector import registry
 from connector.kit import http
 from connector.kit.destination import Batch, Limits, RunContext
-from connector.run import encoding
 from connector.run.cutting import Cutter
 from connector.run.delivery import Deliverer, Result
+from connector.state.outcomes import OUTCOMES, SHAPE_REJECTED
 
-#: What each task attempt writes, one row per settled event.
-OUTCOMES = pa.schema([("event_key", pa.string()), ("fingerprint", pa.string()),
-                      ("status", pa.string()), ("reason", pa.string()), ("route", pa.string())])
-#: Status of events rejected by the shaping SQL (stored as rejects, not in the ledger).
-SHAPE_REJECTED = "shape_rejected"
 #: The one row each task attempt yields to the driver.
 SUMMARY = pa.schema([
     ("partition", pa.int32()), ("attempt", pa.int32()), ("file", pa.string()),
@@ -127,10 +122,9 @@ def deliver_partition(plan: TaskPlan, batches: Iterator[pa.RecordBatch], partiti
         if not plan.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * plan.limits.concurrency)))
             deliverer = Deliverer(dest, plan.limits, sleep=sleep)
-        enc = encoding.get(cls.payload_encoding)
-        cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes, enc)
+        cutter = Cutter(plan.limits.max_events, plan.limits.max_bytes)
         for rb in _timed(batches, tally):
-            for batch, fps in cutter.feed(_encoded(_split(rb, tally, writer), enc)):
+            for batch, fps in cutter.feed(_split(rb, tally, writer)):
                 _send(batch, fps, dest, deliverer, tally, writer)
         for batch, fps in cutter.flush():
             _send(batch, fps, dest, deliverer, tally, writer)
@@ -177,16 +171,6 @@ def _split(rb: pa.RecordBatch, tally: _Tally, writer: pq.ParquetWriter) -> pa.Ta
             "reason": rejects.column("reject_reason"),
             "route": rejects.column("route")}, schema=OUTCOMES))
     return active.filter(pc.invert(rejected))
-
-
-def _encoded(send: pa.Table, enc: encoding.PayloadEncoding) -> pa.Table:
-    """``send`` with its payloads in ``enc``, encoded in Python: Spark has no function
-    giving the same bytes as DuckDB's (the twins are tested alike)."""
-    if enc.name == "json":
-        return send
-    payloads = pa.array([enc.python(p) for p in send.column("payload").to_pylist()],
-                        pa.string())
-    return send.set_column(send.schema.get_field_index("payload"), "payload", payloads)
 
 
 def _send(batch: Batch, fps: list[str], dest: Any, deliverer: Deliverer | None, tally: _Tally,

@@ -27,24 +27,25 @@ import json
 import logging
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector.engines.spark.delivery import SUMMARY_DDL, TaskPlan, share, task
-from connector.engines.spark.ledger import committed, export_settled, merge
+from connector.engines.spark.ledger import committed
 from connector.engines.spark.session import Plan, register_warehouse, session, spark_error
 from connector.engines.warehouse import Engine
 from connector.kit import http
 from connector.kit.destination import RunContext
 from connector.kit.errors import OfframpError
+from connector.kit.runs import RunSummary
 from connector.kit.secrets import redact
 from connector.project import Project
-from connector.run import incremental
 from connector.run.lock import JobLock
-from connector.run.pipeline import RunSummary, prepare
-from connector.state.store import RunCounts, State
+from connector.run.recorder import RunRecorder
+from connector.run.shaping import shaping
+from connector.state import Sources, State
+from connector.validation.prepare import prepare
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -79,22 +80,20 @@ def run(project: Project, ref: str, *, master: str | None = None,
             Engine(warehouse, state=project.state_path(job.name), temp_dir=project.spill,
                    settings=project.engine_settings) as engine:
         state = State(engine.cursor())
-        state.close_abandoned_runs()
-        run_id = state.start_run(job.name, job.destination, dry_run, now)
+        rec = RunRecorder(state, job.name, job.destination, dry_run=dry_run, now=now)
         if not dry_run:  # what a Spark run sends, the DuckDB engine's skips never see
-            incremental.forget(state.con)
-        work = work_root / job.name / f"run-{run_id}"
-        runner = _SparkRun(engine, state, spark, run_id, now, dry_run, full, work, say)
-        runner.root = project.root
+            Sources(state.con).forget()
+        work = work_root / job.name / f"run-{rec.run_id}"
+        runner = _SparkRun(engine, state, rec, spark, now, full, work, say, project.root)
         try:
             return runner.execute(job, partitions)
         except OfframpError as exc:
-            runner.finish("failed", str(exc))
+            rec.finish("failed", str(exc))
             raise
         except Exception as exc:  # Spark's own errors: one line, recorded
             log.debug("Spark failed", exc_info=True)
             message = redact(f"Spark failed: {spark_error(exc)}")
-            runner.finish("failed", message)
+            rec.finish("failed", message)
             raise OfframpError(message) from None
         finally:
             if runner.merged:  # the outcome files are in the state file now
@@ -106,22 +105,16 @@ def _log_line(line: str) -> None:
 
 
 class _SparkRun:
-    def __init__(self, engine: Engine, state: State, spark: SparkSession, run_id: int,
-                 now: dt.datetime, dry_run: bool, full: bool, work: Path,
-                 say: Callable[[str], None]):
-        self.engine, self.state, self.spark, self.run_id = engine, state, spark, run_id
-        self.now, self.dry_run, self.full, self.work, self.say = now, dry_run, full, work, say
-        self.counts = RunCounts()
-        self.reasons: Counter[str] = Counter()
-        self.timings: dict[str, float] = {}
-        self.notes: list[str] = []
-        self.job_name, self.destination = "", ""
-        self.finished = False
+    def __init__(self, engine: Engine, state: State, rec: RunRecorder, spark: SparkSession,
+                 now: dt.datetime, full: bool, work: Path, say: Callable[[str], None],
+                 root: Path):
+        self.engine, self.state, self.rec, self.spark = engine, state, rec, spark
+        self.run_id, self.dry_run = rec.run_id, rec.dry_run
+        self.now, self.full, self.work, self.say, self.root = now, full, work, say, root
+        self.counts, self.reasons, self.timings = rec.counts, rec.reasons, rec.timings
         self.merged = False
-        self.root: Path | None = None
 
     def execute(self, job: Any, partitions: int | None) -> RunSummary:
-        self.job_name, self.destination = job.name, job.destination
         t0 = time.perf_counter()
         prep = prepare(self.engine, job)
         context = RunContext(job.name, self.now, not self.state.has_delivered(), self.dry_run,
@@ -131,11 +124,12 @@ class _SparkRun:
 
         t = time.perf_counter()
         ledger = self.work / "ledger.parquet"
-        settled = export_settled(self.state.con, ledger)
+        settled = self.state.export_settled(ledger)
         retry_first = not self.full and self.state.has_failed()
         self.timings["export"] = time.perf_counter() - t
 
         t = time.perf_counter()
+        shaping(self.engine, dest, self.engine.source(prep.sql), prep.columns)  # its columns
         plan = Plan(self.spark, prep.sql, lambda src: dest.shape_sql(src, prep.columns),
                     dest.name)
         events = plan.events(ledger, full=self.full, resend_changed=dest.resend_changed,
@@ -170,14 +164,8 @@ class _SparkRun:
         self.timings["total"] = time.perf_counter() - t0
         fatal = next((r["fatal"] for r in rows if r["fatal"]), None)
         failure = next((r["failure"] for r in rows if r["failure"]), None)
-        if fatal:
-            return self.finish("failed", fatal)
-        if failure:
-            return self.finish("failed", f"the destination kept failing ({failure}); the run "
-                               "stopped and the rest stays pending for the next run")
-        summary = self.finish("dry_run" if self.dry_run else "succeeded", None)
-        if not self.dry_run and summary.counts.delivered:
-            summary.notes += self._after_run(dest, summary)
+        summary = self.rec.end(fatal, failure)
+        self.rec.follow_up(dest, summary, open_with=http.session)  # tasks opened theirs
         return summary
 
     def _tally(self, rows: list[Any]) -> None:
@@ -195,29 +183,10 @@ class _SparkRun:
         t = time.perf_counter()
         files = committed(self.work / "outcomes", succeeded)
         if succeeded is None and files:
-            merged = merge(self.state.con, self.run_id, files)
+            merged = self.state.merge_outcome_files(self.run_id, files)
             self.counts.delivered = merged.get("delivered", 0)
             self.counts.failed = merged.get("failed", 0)
         elif files:
-            merge(self.state.con, self.run_id, files)
+            self.state.merge_outcome_files(self.run_id, files)
         self.merged = True
         self.timings["merge"] = time.perf_counter() - t
-
-    def _after_run(self, dest: Any, summary: RunSummary) -> list[str]:
-        try:
-            dest.open(http.session())
-            try:
-                return list(dest.after_run(summary, self.state.replace))
-            finally:
-                dest.close()
-        except Exception as exc:  # follow-up work never changes the run's outcome
-            return [redact(f"after the run, {dest.name} failed: {type(exc).__name__}: {exc}")]
-
-    def finish(self, status: str, error: str | None) -> RunSummary:
-        self.counts.reasons = dict(self.reasons.most_common())
-        if not self.finished:
-            self.state.finish_run(self.run_id, status, self.counts, error)
-            self.finished = True
-        return RunSummary(self.run_id, self.job_name, self.destination, status, self.counts,
-                          redact(error) if error else None, dict(self.timings),
-                          list(self.notes))

@@ -1,0 +1,85 @@
+"""What the command line prints: its consoles, run summaries, tables, and the
+progress line of a run."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+import pyarrow as pa
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from connector.kit.runs import RunCounts, RunSummary
+from connector.project import Project
+from connector.run import pipeline
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def run_with_progress(project: Project, job: str, *, dry_run: bool = False, full: bool = False,
+                      quiet: bool = False) -> RunSummary:
+    """Run a job with a live progress line on stderr."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    if quiet:
+        return pipeline.run(project, job, dry_run=dry_run, full=full)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task(f"{job}: starting")
+
+        def show(counts: RunCounts) -> None:
+            verb = "built" if dry_run else "delivered"
+            done = counts.requests if dry_run else counts.delivered
+            bar.update(task, description=(
+                f"{job}: {counts.rows_read:,} rows read, {counts.events:,} events, "
+                f"{done:,} {'requests ' if dry_run else ''}{verb}, {counts.unchanged:,} "
+                f"unchanged, {counts.rejected:,} rejected, {counts.failed:,} failed"))
+
+        return pipeline.run(project, job, dry_run=dry_run, full=full, progress=show)
+
+
+def print_summary(summary: RunSummary, profile: bool = False) -> None:
+    k = summary.counts
+    colour = {"succeeded": "green", "dry_run": "cyan"}.get(summary.status, "red")
+    out.print(f"[{colour}]{summary.status}[/]: run {summary.run_id} of {summary.job} -> "
+              f"{summary.destination}")
+    out.print(f"  rows read {k.rows_read:,} | events {k.events:,} | unchanged {k.unchanged:,} | "
+              f"delivered {k.delivered:,} | rejected {k.rejected:,} | failed {k.failed:,}"
+              + (f" | requests built {k.requests:,} ({k.bytes:,} bytes)"
+                 if summary.status == "dry_run" else f" | requests {k.requests:,}"))
+    if k.reasons:
+        out.print("  rejected, by reason:")
+        for reason, n in list(k.reasons.items())[:10]:
+            out.print(f"    {n:>8,}  {escape(reason)}")
+        if len(k.reasons) > 10:
+            out.print(f"    ... {len(k.reasons) - 10} more reasons: `offramp rejects "
+                      f"{summary.job}`")
+    if summary.error:
+        out.print(f"  [red]{escape(summary.error)}[/]")
+    for note in summary.notes:
+        out.print(f"  {note}", markup=False)
+    if profile and summary.timings:
+        out.print("  time by stage (s): " + ", ".join(
+            f"{name} {secs:.2f}" for name, secs in summary.timings.items()))
+        if "record" in summary.timings:
+            out.print("  (send: the reader waiting for the senders; record: the senders' "
+                      "ledger writes, summed over their threads, overlapped with the rest)")
+
+
+def table(data: pa.Table, title: str = "") -> Table:
+    table = Table(*(escape(name) for name in data.column_names), title=escape(title))
+    for rec in data.to_pylist():
+        table.add_row(*("" if v is None else escape(str(v)) for v in rec.values()))
+    return table
+
+
+def parse_date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+

@@ -1,0 +1,61 @@
+"""What a run did: its counts and its summary, as the CLI, the Python API and a
+destination's :meth:`~connector.kit.Destination.after_run` see them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: How a run ended.
+STATUSES = ("succeeded", "failed", "interrupted", "dry_run", "killed")
+
+
+@dataclass
+class RunCounts:
+    """The counts of one run.
+
+    :param rows_read: the query's rows the run read.
+    :param events: events made from them (unchanged ones included).
+    :param unchanged: events already delivered with this very payload: not sent again.
+    :param delivered: events the destination accepted.
+    :param rejected: events refused, before sending or by the destination, each with a
+        reason (by reason in ``reasons``).
+    :param failed: events whose request kept failing: sent again first next run.
+    :param pending: events the run did not get to send (it stopped): sent next run.
+    :param requests: requests sent (built, in a dry run).
+    :param bytes: request bytes built in a dry run.
+    """
+
+    rows_read: int = 0
+    events: int = 0
+    unchanged: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    failed: int = 0
+    pending: int = 0
+    requests: int = 0
+    bytes: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class RunSummary:
+    """One run: its id, how it ended (one of :data:`STATUSES`), its counts, the error
+    that stopped it, the time per stage, and notes for the user."""
+
+    run_id: int
+    job: str
+    destination: str
+    status: str
+    counts: RunCounts
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the run did what it set out to do (a dry run included)."""
+        return self.status in ("succeeded", "dry_run")

@@ -1,0 +1,137 @@
+"""The ``ledger`` and ``rejects`` tables: what became of each event.
+
+Every outcome a run learns is appended here: delivered, rejected by the destination
+(also listed in ``rejects``), failed; and events refused before sending go to
+``rejects`` alone. The latest ledger row of an event is its state
+(:data:`~connector.state.schema.SETTLED`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from connector.state.base import Connected
+from connector.state.schema import SETTLED
+
+#: What a Spark task attempt writes, one row per settled event
+#: (:mod:`connector.engines.spark.delivery`).
+OUTCOMES = pa.schema([("event_key", pa.string()), ("fingerprint", pa.string()),
+                      ("status", pa.string()), ("reason", pa.string()), ("route", pa.string())])
+#: The status of events an outcome file lists as rejected while shaping: they go to
+#: ``rejects`` only, as the DuckDB engine stores them.
+SHAPE_REJECTED = "shape_rejected"
+#: The columns of the settled ledger that a run diffs against.
+SETTLED_SCHEMA = pa.schema([("event_key", pa.string()), ("fingerprint", pa.string()),
+                            ("status", pa.string()), ("route", pa.string())])
+
+
+class Outcomes(Connected):
+    def record(self, run_id: int, status: str, keys: list[str], fingerprints: list[str],
+               route: str | None | list[str | None],
+               reasons: list[str | None] | None = None) -> None:
+        """Append one outcome per event to the ledger, in one transaction (rejected ones
+        to ``rejects`` too). ``route`` is the events' route, or a list of one per event."""
+        if not keys:
+            return
+        n = len(keys)
+        routes = route if isinstance(route, list) else [route] * n
+        table = pa.table({
+            "event_key": pa.array(keys, pa.string()),
+            "fingerprint": pa.array(fingerprints, pa.string()),
+            "status": pa.array([status] * n, pa.string()),
+            "reason": pa.array(reasons or [None] * n, pa.string()),
+            "run_id": pa.array([run_id] * n, pa.int64()),
+            "route": pa.array(routes, pa.string()),
+        })
+        with self.registered("_outcomes", table):
+            if status != "rejected":
+                self._append_ledger("_outcomes")
+                return
+            with self.transaction():  # the ledger and the rejects table, or neither
+                self._append_ledger("_outcomes")
+                self.run("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
+                         "SELECT run_id, event_key, route, 'destination', reason FROM _outcomes")
+
+    def _append_ledger(self, view: str) -> None:
+        self.run("INSERT INTO state.ledger (event_key, fingerprint, status, reason, run_id, "
+                 f"route) SELECT event_key, fingerprint, status, reason, run_id, route FROM {view}")
+
+    def record_shape_rejects(self, run_id: int, rejects: pa.Table) -> None:
+        """Store events refused before sending (columns event_key, route, reject_reason)."""
+        if rejects.num_rows == 0:
+            return
+        with self.registered("_rejects", rejects):
+            self.run("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
+                     "SELECT ?, event_key, route, 'shape', reject_reason FROM _rejects", [run_id])
+
+    def merge_outcome_files(self, run_id: int, files: list[Path]) -> dict[str, int]:
+        """Append the outcome files of a run's Spark task attempts (:data:`OUTCOMES`), in
+        one transaction; returns the rows by status."""
+        counts: dict[str, int] = {}
+        with self.transaction():
+            for path in files:
+                table = pq.read_table(path, schema=OUTCOMES)
+                if not table.num_rows:
+                    continue
+                table = table.append_column("run_id", pa.array([run_id] * table.num_rows,
+                                                               pa.int64()))
+                with self.registered("_spark_outcomes", table):
+                    self.run("INSERT INTO state.ledger (event_key, fingerprint, status, reason, "
+                             "run_id, route) SELECT event_key, fingerprint, status, reason, "
+                             f"run_id, route FROM _spark_outcomes "
+                             f"WHERE status <> '{SHAPE_REJECTED}'")
+                    self.run("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
+                             f"SELECT run_id, event_key, route, CASE WHEN status = "
+                             f"'{SHAPE_REJECTED}' THEN 'shape' ELSE 'destination' END, reason "
+                             f"FROM _spark_outcomes WHERE status IN ('rejected', "
+                             f"'{SHAPE_REJECTED}')")
+                    for status, n in self.run("SELECT status, count(*) FROM _spark_outcomes "
+                                              "GROUP BY status"):
+                        counts[status] = counts.get(status, 0) + n
+        return counts
+
+    # -- reading -------------------------------------------------------------------
+    def has_delivered(self) -> bool:
+        return bool(self.one("SELECT count(*) > 0 FROM (SELECT 1 FROM state.ledger "
+                             "WHERE status = 'delivered' LIMIT 1)"))
+
+    def has_failed(self) -> bool:
+        """Whether some event's latest outcome is ``failed``. The latest state of every
+        event is a grouping of the whole ledger, so it is only worked out when some row
+        says ``failed`` at all (a scan of one column)."""
+        if not self.one("SELECT count(*) > 0 FROM (SELECT 1 FROM state.ledger "
+                        "WHERE status = 'failed' LIMIT 1)"):
+            return False
+        return bool(self.one(f"SELECT count(*) > 0 FROM ({SETTLED}) WHERE status = 'failed'"))
+
+    def rejects(self, run_id: int | None = None) -> pa.Table:
+        """The events refused in run ``run_id`` (default: the latest run with rejects)."""
+        if run_id is None:
+            run_id = self.one("SELECT max(run_id) FROM state.rejects")
+        return self.table(
+            "SELECT run_id, event_key, route, stage, reason, recorded_at FROM state.rejects "
+            f"WHERE run_id = {int(run_id or 0)} ORDER BY stage, reason, event_key")
+
+    def ledger(self) -> pa.Table:
+        """Each event's latest outcome: key, fingerprint, status."""
+        return self.table(f"SELECT event_key, fingerprint, status FROM ({SETTLED}) "
+                          "ORDER BY event_key")
+
+    def settled(self, batch_size: int = 65536) -> pa.RecordBatchReader:
+        """Each event's latest outcome (:data:`SETTLED_SCHEMA`), streamed."""
+        return self.con.sql(f"SELECT event_key, fingerprint, status, route FROM ({SETTLED})"
+                            ).to_arrow_reader(batch_size)
+
+    def export_settled(self, path: Path) -> int:
+        """Write each event's latest outcome to the Parquet file ``path`` (streamed);
+        returns the number of events."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = 0
+        with pq.ParquetWriter(path, SETTLED_SCHEMA) as writer:
+            for batch in self.settled():
+                writer.write_batch(batch.cast(SETTLED_SCHEMA))
+                rows += batch.num_rows
+        return rows
