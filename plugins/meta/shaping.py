@@ -20,15 +20,12 @@ Each CTE is read by as few others as possible: DuckDB holds a CTE's whole result
 when several readers consume it at different paces, and ``rows`` is the whole
 result of the query. So ``rows`` is read by the grouping and the distinct
 customers only (returns and rows without an order id come out of the grouping too),
-``grouped`` by ``events`` only (5 s of 47 at 10M line items when three readers
-shared it), and no window numbers the rows. Measured at 1M line items: 6.1 s before
-these changes, 4.1 s after. The grouping holds two hashes of the customer fields, not
-the 15 fields: at 10M line items it spills 2.7 GB instead of 6.5, and with ``grouped``
-read once the query takes 42 s instead of 50-55. It collects each line's item as its
-JSON text, one string, and ``contents`` lists them in the byte order of that text:
-DuckDB's list aggregate keeps a struct field by field, and a list of the six values
-the items are made of, sorted afterwards, cost twice as much at 10M line items (the
-query: 44 s instead of 38; ``docs/benchmarks.md``).
+``grouped`` by ``events`` only, and no window numbers the rows. The grouping holds
+two hashes of the customer fields, not the 15 fields, which keeps its state small.
+It collects each line's item as its JSON text, one string, and ``contents`` lists
+them in the byte order of that text: DuckDB's list aggregate keeps a struct field by
+field, and a list of the six values the items are made of, sorted afterwards, costs
+more. ``docs/benchmarks.md`` has what each of these choices saved.
 """
 
 from __future__ import annotations
@@ -169,8 +166,7 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
 
     def agg(aggregate: str, column: str | None, constant: str) -> str:
         """``aggregate`` per order, or ``constant`` when the job has no such ``column``:
-        an aggregate over a constant still costs the grouping a pass over every row (at
-        10M line items, 7 of them cost about 5 CPU s)."""
+        an aggregate over a constant still costs the grouping a pass over every row."""
         return aggregate if column not in (None, "NULL") else constant
 
     value_check = ("" if value_col is None else
