@@ -8,20 +8,24 @@ combination of settings and columns below: the clock, first sends, routing by ev
 name, event-name maps (quotes included), content types, value columns, Limited Data
 Use, hashing off, default countries and action sources, column names in any case, and
 the column types that change the SQL (fractional identifiers, epoch and date times,
-numeric postal codes and birthdates).
+numeric postal codes and birthdates). Also: the module docstring lists the steps in
+their order, each function is small and documented, and the reject rules are the
+``CASE`` in their order.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import difflib
+import inspect
 import itertools
+import re
 from typing import Any
 
 import pytest
 
 from connector import ConfigError
-from plugins.meta import shaping
+from plugins.meta import shaping, shaping_rejects
 from plugins.meta.columns import PROFILE
 from plugins.meta.settings import MetaSettings
 from tests.meta import frozen_shaping
@@ -137,3 +141,43 @@ def test_the_cases_reach_every_branch() -> None:
     assert any("data_processing_options" in t for t in texts)
     assert any("CASE o.category WHEN" in t for t in texts)
     assert len(set(texts)) > len(texts) * 0.9
+
+
+def test_the_docstring_lists_the_steps_in_order() -> None:
+    """The module docstring documents the query step by step (``:func:`step```, one
+    paragraph each): the steps it lists are :data:`STEPS`, in the same order."""
+    listed = re.findall(r"^:func:`(\w+)`", shaping.__doc__ or "", flags=re.MULTILINE)
+    assert listed == [step.__name__ for step in shaping.STEPS]
+
+
+STEP_MODULES = ["shaping", "shaping_context", "shaping_rows", "shaping_users",
+                "shaping_events", "shaping_rejects"]
+
+
+@pytest.mark.parametrize("module", STEP_MODULES)
+def test_each_function_is_small_and_says_what_it_does(module: str) -> None:
+    """One function per step (and per reject rule), each with a docstring and well
+    under 40 lines, so that the query reads step by step."""
+    mod = __import__(f"plugins.meta.{module}", fromlist=["_"])
+    functions = [f for _, f in inspect.getmembers(mod, inspect.isfunction)]
+    functions += [f for _, c in inspect.getmembers(mod, inspect.isclass)
+                  for f in vars(c).values() if inspect.isfunction(f)]
+    functions = [f for f in functions if f.__code__.co_filename == mod.__file__]
+    assert functions
+    for f in functions:
+        assert inspect.getdoc(f), f"{module}.{f.__qualname__} has no docstring"
+        assert len(inspect.getsourcelines(f)[0]) < 40, f"{module}.{f.__qualname__} is long"
+
+
+def test_the_reject_rules_are_the_case_in_order() -> None:
+    """``reject_reason`` is a ``CASE`` of the :data:`REJECTS`, in their order (the value
+    rules are two, with a value column)."""
+    s = MetaSettings(**SETTINGS["value-column"])
+    ctx = shaping.context("t", COLUMNS["full"], s, NOW, True)
+    case = shaping_rejects.reject_reason(ctx)
+    made = [rule(ctx) for rule in shaping_rejects.REJECTS]
+    rules = [r for m in made for r in (m if isinstance(m, tuple) else (m,))]
+    assert len(rules) == len(shaping_rejects.REJECTS) + 1
+    at = [case.find(rule.sql()) for rule in rules]
+    assert -1 not in at and at == sorted(at)
+    assert case.startswith("CASE\n") and case.endswith("END AS reject_reason")
