@@ -281,6 +281,7 @@ class GoogleEmulator(Emulator):
         path = schema.Path(self.camel_case_paths)
         parsed = schema.parse(body, self.camel_case_paths)
         entry["events"] = len(parsed.get("events", []))
+        rules.check_destinations(parsed, path, self.limits)
         self._authorize(parsed, path)
         now = self.clock()
         warnings = rules.check(parsed, path, now, self.limits)

@@ -37,17 +37,24 @@ class Limits:
     future_skew: float = 600.0
 
 
-def check(request: dict[str, Any], path: Path, now: float, limits: Limits) -> list[dict]:
-    """Raise the first violation; return the field warnings of an acceptable request."""
+def check_destinations(request: dict[str, Any], path: Path, limits: Limits) -> set[str]:
+    """Raise the first problem of the destinations; return their references."""
     destinations = request.get("destinations") or []
-    events = request.get("events") or []
     if not destinations:
         raise _missing(path / "destinations")
     if len(destinations) > limits.max_destinations:
         raise errors.invalid(str(path / "destinations"), "TOO_MANY_DESTINATIONS",
                              f"At most {limits.max_destinations} destinations are allowed; "
                              f"this request has {len(destinations)}.")
-    references = _check_destinations(destinations, path)
+    return _check_destinations(destinations, path)
+
+
+def check(request: dict[str, Any], path: Path, now: float, limits: Limits) -> list[dict]:
+    """Raise the first violation of the events and request options (the destinations
+    passed :func:`check_destinations`); return the field warnings of the request."""
+    destinations = request["destinations"]
+    references = {d["reference"] for d in destinations if d.get("reference")}
+    events = request.get("events") or []
     if not events:
         raise _missing(path / "events")
     if len(events) > limits.max_events:
