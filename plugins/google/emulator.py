@@ -221,17 +221,12 @@ class GoogleEmulator(Emulator):
             self._lose_responses = 0
 
     def reset(self) -> None:
-        """Forget requests, events, dedup keys, quota use and faults; keep the settings and
-        credentials (revocations and expiries are undone for static tokens only)."""
+        """Forget requests, events, dedup keys, quota use, faults, issued tokens and
+        revocations; keep the settings, clients, service accounts and static tokens."""
         with self.lock:
             self.clear_faults()
             self.calls.clear()
-            self.auth.revoked.clear()
-            for token in list(self.auth.tokens):
-                if self.auth.tokens[token].expires_at is not None:
-                    del self.auth.tokens[token]
-                else:
-                    self.auth.tokens[token].expires_at = None
+            self.auth.forget()
             self._reset_state()
 
     # -- the API ----------------------------------------------------------------------------

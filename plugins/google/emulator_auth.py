@@ -60,6 +60,7 @@ class Authority:
         self.clients: dict[str, Client] = {}
         self.service_accounts: dict[str, Any] = {}  # email -> public key
         self.tokens: dict[str, Token] = {}
+        self.static: dict[str, frozenset[str]] = {}
         self.revoked: set[str] = set()
         self.issued = 0
 
@@ -77,7 +78,8 @@ class Authority:
         self.service_accounts[email] = load_pem_public_key(data)
 
     def add_static(self, token: str, scopes: tuple[str, ...] = (SCOPE,)) -> None:
-        """A token that never expires (until :meth:`expire`)."""
+        """A token that never expires (until :meth:`expire`; :meth:`forget` revives it)."""
+        self.static[token] = frozenset(scopes)
         self.tokens[token] = Token("static", frozenset(scopes), None)
 
     def issue(self, subject: str, scopes: frozenset[str], now: float) -> str:
@@ -91,6 +93,12 @@ class Authority:
             self.tokens[token].expires_at = now - 1
         else:
             self.tokens[token] = Token("unknown", frozenset(), now - 1)
+
+    def forget(self) -> None:
+        """Drop issued tokens, their count and revocations; static tokens live again."""
+        self.revoked.clear()
+        self.issued = 0
+        self.tokens = {t: Token("static", scopes, None) for t, scopes in self.static.items()}
 
     def expire_all(self, now: float) -> None:
         for token in self.tokens.values():
