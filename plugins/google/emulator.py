@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from connector import Emulator, Fault, Request, Response
+from connector.kit import Emulator, Fault, Request, Response
 from plugins.google import emulator_errors as errors
 from plugins.google import emulator_rules as rules
 from plugins.google import emulator_schema as schema

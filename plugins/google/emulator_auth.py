@@ -25,7 +25,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector import Request, Response
+from connector.kit import Request, Response
 from plugins.google import emulator_errors as errors
 
 SCOPE = "https://www.googleapis.com/auth/datamanager"

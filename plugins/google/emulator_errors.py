@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector import Response
+from connector.kit import Response
 
 DOMAIN = "datamanager.googleapis.com"
 SERVICE = "datamanager.googleapis.com"
