@@ -111,8 +111,8 @@ class Engine:
         ``memory_limit`` defaults to :data:`DEFAULT_MEMORY_LIMIT`: DuckDB's own default
         (80% of the machine) lets a large shaping query grow to many GB, whereas with a
         limit it spills to ``temp_dir`` and memory stays bounded whatever the row count.
-        (1GB, tried first, ran a 10M-line Meta job out of memory: part of the shaping
-        cannot spill, and the run writes its state file beside it.)
+        The default leaves room for the part of the shaping that cannot spill and for
+        the state file the run writes beside it (docs/benchmarks.md).
     """
 
     def __init__(self, warehouse: Warehouse, *, state: Path | None = None,

@@ -146,7 +146,7 @@ class Destination:
     resend_changed: bool = True
     #: :meth:`shape_sql` makes at most one event per ``event_key`` that is not rejected
     #: (it groups by the key, say). offramp then skips its own duplicate-key check, a
-    #: window over every event that costs more than the shaping itself at scale. Leave
+    #: window over every event that can cost more than the shaping itself. Leave
     #: False unless the SQL guarantees it: :func:`connector.testing.check_destination`
     #: checks the claim by shaping every row twice.
     unique_keys: ClassVar[bool] = False

@@ -43,9 +43,8 @@ HEX64 = "'[0-9a-fA-F]{64}'"
 #: removes only the space character.
 WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 # Written as RE2 escapes: the SQL text stays ASCII (duckdb's Python client re-indexes
-# non-ASCII query text character by character, a fifth of a second per shaping query),
-# and a regular expression is as fast as trim() here, where trim(x, <29 characters>)
-# is several times slower.
+# non-ASCII query text character by character), and a regular expression is as fast as
+# trim() here, where trim(x, <many characters>) is much slower (docs/benchmarks.md).
 _WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
 _STRIP = f"'^{_WS}+|{_WS}+$'"
 

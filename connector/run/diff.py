@@ -42,8 +42,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     run would find one changed and send it again. An event sent to another route than
     last time is not unchanged: the new target never saw it.
 
-    The duplicate-key check is a window over every event, payloads included: at 1M line
-    items it took twice as long as the shaping itself, so destinations whose shaping
+    The duplicate-key check is a window over every event, payloads included, which can
+    cost more than the shaping itself (docs/benchmarks.md), so destinations whose shaping
     groups by the key declare :attr:`~connector.kit.destination.Destination.unique_keys`.
     """
     rows_expr = "source_rows" if "source_rows" in shape_columns else "NULL::BIGINT"

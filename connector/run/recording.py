@@ -6,10 +6,10 @@ the reading thread next gets round to it: a crash then loses only the answers be
 written, and the writes overlap with DuckDB producing the next events.
 
 The writes are group commits. One delivering thread at a time writes; answers that
-arrive meanwhile wait, and the next write commits all of them at once (4,000 rows
-cost DuckDB 4.8 ms of CPU in one insert and 12.4 ms in four, most of it the fixed cost
-of a statement). Each thread's :meth:`~LedgerWriter.record` returns only once its own
-outcomes are committed, so nothing waits longer than it did for DuckDB's own lock.
+arrive meanwhile wait, and the next write commits all of them at once: most of an
+insert's cost is the fixed cost of a statement (docs/benchmarks.md). Each thread's
+:meth:`~LedgerWriter.record` returns only once its own outcomes are committed, so
+nothing waits longer than it did for DuckDB's own lock.
 What changes is a write that fails (a full disk): it loses the outcomes of every
 request in its group, whose events the next run sends again.
 

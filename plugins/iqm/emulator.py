@@ -99,7 +99,7 @@ class IqmEmulator(AuthRoutes, Emulator):
 
     def start(self) -> IqmEmulator:
         """Start serving, with Nagle's algorithm off: the base handler writes headers and
-        body separately, and Nagle plus delayed ACKs would stall small answers ~200 ms."""
+        body separately, and Nagle plus delayed ACKs would stall small answers."""
         super().start()
         assert self._server is not None
         self._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
@@ -107,8 +107,7 @@ class IqmEmulator(AuthRoutes, Emulator):
 
     def stop(self) -> None:
         """Stop the server without waiting out its poll interval: the base's shutdown()
-        blocks until the serving loop wakes, so connect until it has (about 50 ms saved
-        per test)."""
+        blocks until the serving loop wakes, so connect until it has."""
         server = self._server
         if server is None:
             return

@@ -60,10 +60,10 @@ def customer_hashes(columns: dict[str, str]) -> str:
     """Two 64-bit hashes of a row's customer fields (``customer``, ``customer_check``).
 
     The grouping by order keeps their smallest and largest values instead of the
-    fields themselves (fixed-size state: about half of the grouping's memory and CPU
-    at 10M rows), and finds each order's customer by them among the distinct
-    customers. Two different customers with both hashes equal (fewer than 1 in 10^12
-    runs at 1.4M customers) would give an order the other customer's fields."""
+    fields themselves (fixed-size state, a large part of the grouping's memory and CPU:
+    docs/benchmarks.md), and finds each order's customer by them among the distinct
+    customers. Two different customers with both hashes equal (two independent 64-bit
+    hashes colliding at once) would give an order the other customer's fields."""
     values = [text_column(columns, name) for name in PROFILE]
     return (f"hash({', '.join(values)}) AS customer, "
             f"hash('offramp', {', '.join(reversed(values))}) AS customer_check")
