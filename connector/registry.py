@@ -20,12 +20,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from connector import hookspecs
 from connector.kit.errors import PluginError
+
+if TYPE_CHECKING:
+    from connector.kit.destination import Destination
+    from connector.kit.emulator import Emulator
+    from connector.kit.source import Source
 
 
 @dataclass
@@ -41,8 +46,8 @@ _pm: pluggy.PluginManager | None = None
 _infos: dict[str, PluginInfo] = {}
 #: entry-point name -> the error that kept it from loading.
 load_errors: dict[str, str] = {}
-_destinations: dict[str, tuple[type, str]] | None = None
-_sources: dict[str, tuple[type, str]] | None = None
+_destinations: dict[str, tuple[type[Destination], str]] | None = None
+_sources: dict[str, tuple[type[Source], str]] | None = None
 
 
 def _switch(name: str) -> set[str] | None:
@@ -155,8 +160,8 @@ def call_each(hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Exception | 
             yield impl.plugin_name, None
 
 
-def _collect(hook_name: str, kind: str) -> dict[str, tuple[type, str]]:
-    found: dict[str, tuple[type, str]] = {}
+def _collect(hook_name: str, kind: str) -> dict[str, tuple[Any, str]]:
+    found: dict[str, tuple[Any, str]] = {}
     for impl in getattr(manager().hook, hook_name).get_hookimpls():
         plugin = impl.plugin_name
         where = f"{plugin} ({_infos.get(plugin, PluginInfo(plugin)).distribution or plugin})"
@@ -181,7 +186,7 @@ def _collect(hook_name: str, kind: str) -> dict[str, tuple[type, str]]:
     return dict(sorted(found.items()))
 
 
-def destinations() -> dict[str, tuple[type, str]]:
+def destinations() -> dict[str, tuple[type[Destination], str]]:
     """name -> (destination class, "plugin (distribution)")."""
     global _destinations
     with _lock:
@@ -190,7 +195,7 @@ def destinations() -> dict[str, tuple[type, str]]:
         return _destinations
 
 
-def sources() -> dict[str, tuple[type, str]]:
+def sources() -> dict[str, tuple[type[Source], str]]:
     """name -> (source class, "plugin (distribution)")."""
     global _sources
     with _lock:
@@ -199,7 +204,7 @@ def sources() -> dict[str, tuple[type, str]]:
         return _sources
 
 
-def _one(kind: str, found: dict[str, tuple[type, str]], name: str) -> type:
+def _one(kind: str, found: dict[str, tuple[Any, str]], name: str) -> Any:
     if name not in found:
         if name in load_errors:  # installed, but its plugin failed to import
             raise PluginError(f"the {name!r} {kind} is unavailable: its plugin failed to "
@@ -210,12 +215,12 @@ def _one(kind: str, found: dict[str, tuple[type, str]], name: str) -> type:
     return found[name][0]
 
 
-def destination(name: str) -> type:
+def destination(name: str) -> type[Destination]:
     """The destination registered as ``name``; a :class:`PluginError` lists the others."""
     return _one("destination", destinations(), name)
 
 
-def source(name: str) -> type:
+def source(name: str) -> type[Source]:
     """The source registered as ``name``; a :class:`PluginError` lists the others."""
     return _one("source", sources(), name)
 
@@ -229,3 +234,15 @@ def who(cls: type, kind: str = "destination") -> str:
     plugin = found[name][1].split(" (", 1)[0]
     package = _infos.get(plugin, PluginInfo(plugin)).distribution
     return f"the {name} {kind} (plugin {plugin}, package {package or 'unknown'})"
+
+
+def emulator(name: str) -> type[Emulator] | None:
+    """The emulator class that the destination or source called ``name`` ships; None when
+    it ships none. A name nothing registers is a :class:`PluginError` listing the names."""
+    found: dict[str, Any] = {**{n: c for n, (c, _) in destinations().items()},
+                             **{n: c for n, (c, _) in sources().items()}}
+    if name not in found:
+        raise PluginError(f"no destination or source named {name!r} is installed "
+                          f"(installed: {', '.join(sorted(found)) or 'none'}); see "
+                          "`offramp destinations` and `offramp sources`")
+    return found[name].emulator

@@ -1,4 +1,5 @@
-"""ruff is part of the test suite: the code base stays lint-clean."""
+"""ruff and mypy are part of the test suite: the code base stays lint-clean, and the core
+(connector/) type-checks."""
 
 from __future__ import annotations
 
@@ -11,5 +12,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_ruff_is_clean():
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_is_clean_on_the_core():
+    result = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental"], cwd=REPO,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -7,6 +7,7 @@ import logging
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -36,7 +37,7 @@ pass_ctx = click.make_pass_decorator(Context)
 class OfframpGroup(click.Group):
     """Turns offramp's errors into one clear line and an exit code, never a traceback."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[override]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except Interrupted as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -23,7 +25,7 @@ def list_plugins() -> None:
     click.echo(json.dumps(data, indent=2))
 
 
-def _listing(kind: str, found: dict[str, tuple[type, str]]) -> None:
+def _listing(kind: str, found: Mapping[str, tuple[Any, str]]) -> None:
     table = Table(kind, "plugin", "emulator", "summary")
     for name, (cls, where) in found.items():
         table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
@@ -47,13 +49,10 @@ def sources() -> None:
 @click.option("--port", default=0, show_default=True, help="Port on 127.0.0.1 (0: any free one).")
 def emulate(name: str, port: int) -> None:
     """Serve a plugin's local API emulator on 127.0.0.1 until interrupted."""
-    found = {**{n: c for n, (c, _) in registry.sources().items()},
-             **{n: c for n, (c, _) in registry.destinations().items()}}
-    if name not in found:
-        raise ConfigError(f"no destination or source named {name!r}; see `offramp destinations`")
-    if found[name].emulator is None:
+    cls = registry.emulator(name)
+    if cls is None:
         raise ConfigError(f"{name} ships no emulator")
-    emulator = found[name].emulator(port=port)
+    emulator = cls(port=port)
     emulator.start()
     err.print(f"{name} emulator listening on {emulator.url} (faults: POST "
               f"{emulator.url}/__emulator__/faults; state: GET {emulator.url}/__emulator__/state)")

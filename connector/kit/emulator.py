@@ -141,7 +141,7 @@ class Emulator:
     def url(self) -> str:
         assert self._server is not None, "the emulator is not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> Emulator:
         server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))

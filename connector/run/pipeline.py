@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -143,7 +143,8 @@ class _Run:
         if not self.dry_run:
             writer = LedgerWriter(self.engine.cursor, self.run_id, sleep=self.sleep)
             deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
-        stream = cut = None
+        stream: Generator[pa.RecordBatch] | None = None
+        cut: Generator[tuple[Batch, list[str]]] | None = None
         try:
             stream = self._stream(dest, prep)
             cut = self._cut(stream, Cutter(limits.max_events, limits.max_bytes))
@@ -192,7 +193,7 @@ class _Run:
                 self.notes.append(_NOT_SETTLED)
 
     # -- stages -----------------------------------------------------------------------
-    def _stream(self, dest: Destination, prep: Prepared) -> Iterator[pa.RecordBatch]:
+    def _stream(self, dest: Destination, prep: Prepared) -> Generator[pa.RecordBatch]:
         """The shaped events, diffed against the ledger, as Arrow record batches;
         ``timings["shape"]`` is the time in DuckDB."""
         source = self._unchanged_skipped(dest, prep, self.engine.source(prep.sql))
@@ -247,7 +248,7 @@ class _Run:
         return self.incremental.rows()
 
     def _cut(self, reader: Iterator[pa.RecordBatch],
-             cutter: Cutter) -> Iterator[tuple[Batch, list[str]]]:
+             cutter: Cutter) -> Generator[tuple[Batch, list[str]]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
         and cut the rest into requests with ``cutter``."""
         max_bytes = cutter.max_bytes

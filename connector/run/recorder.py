@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -42,7 +42,7 @@ class RunRecorder:
         self.run_id = state.start_run(job, destination, dry_run, now)
         self.counts = RunCounts()
         self.reasons: Counter[str] = Counter()
-        self.timings: Counter[str] = Counter()
+        self.timings: defaultdict[str, float] = defaultdict(float)
         self.notes: list[str] = []
         self.finished = False
 

@@ -198,7 +198,7 @@ def _shared_keys(project: Any) -> list[tuple[str, int]]:
                     strict=True))
 
 
-def _check_empty(destination: type, settings: dict[str, Any], rows: list[dict[str, Any]],
+def _check_empty(destination: Any, settings: dict[str, Any], rows: list[dict[str, Any]],
                  base: Path, sql: str, calls: Callable[[], int],
                  seen: dict[str, str]) -> dict[str, str]:
     """8. Empty input: a run with no rows succeeds and sends nothing."""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from connector.kit.emulator import Emulator
+from connector.kit.errors import PluginError
 from connector.testing.projects import make_project
 from connector.testing.sink import RecordingSink
 
@@ -39,11 +40,13 @@ def offramp_emulator() -> Iterator[Callable[..., Emulator]]:
     started: list[Emulator] = []
 
     def start(name: str, **kwargs: Any) -> Emulator:
-        found = {**{n: c for n, (c, _) in registry.sources().items()},
-                 **{n: c for n, (c, _) in registry.destinations().items()}}
-        if name not in found or found[name].emulator is None:
-            raise LookupError(f"no installed plugin named {name!r} ships an emulator")
-        emulator = found[name].emulator(**kwargs).start()
+        try:
+            cls = registry.emulator(name)
+        except PluginError as exc:
+            raise LookupError(str(exc)) from None
+        if cls is None:
+            raise LookupError(f"the installed plugin {name!r} ships no emulator")
+        emulator = cls(**kwargs).start()
         started.append(emulator)
         return emulator
 

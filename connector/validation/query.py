@@ -43,7 +43,7 @@ _WRITING_FUNCTIONS = frozenset({"nextval", "setval"})
 #: Where the warehouse's tables live once attached (see connector.engines.warehouse.Engine).
 _WAREHOUSE_QUALIFIERS = frozenset({"wh", "main", "memory"})
 
-_WRITE_NODES: tuple[type[exp.Expression], ...] = tuple(
+_WRITE_NODES: tuple[type[exp.Expr], ...] = tuple(
     getattr(exp, name) for name in (
         "Insert", "Update", "Delete", "Merge", "Create", "Drop", "Alter", "Copy", "Command",
         "Pragma", "Set", "Use", "Attach", "Detach", "Install", "Load", "Transaction",
@@ -60,7 +60,7 @@ class CheckedQuery:
     columns: tuple[str, ...]
 
 
-def _statement_kind(node: exp.Expression) -> str:
+def _statement_kind(node: exp.Expr) -> str:
     if isinstance(node, exp.Command):
         return (node.name or "command").upper()
     if isinstance(node, exp.Column):  # a lone word such as CHECKPOINT parses as a column
@@ -128,7 +128,7 @@ def check_query(sql: str, schema: dict[str, dict[str, str]]) -> CheckedQuery:
     """
     node = parse_one_query(sql)
     _check_tables(node, schema)
-    mapping = MappingSchema(schema, dialect=DIALECT, normalize=True)
+    mapping = MappingSchema(dict(schema), dialect=DIALECT, normalize=True)
     try:
         qualified = qualify(node.copy(), schema=mapping, dialect=DIALECT,
                             validate_qualify_columns=True, quote_identifiers=False,
@@ -153,7 +153,7 @@ def _trimmed(sql: str) -> str:
     return sql[:tokens[-1].end + 1].strip() if tokens else sql.strip()
 
 
-def _output_names(node: exp.Expression, qualified: exp.Expression,
+def _output_names(node: exp.Expr, qualified: exp.Expr,
                   schema: dict[str, dict[str, str]]) -> tuple[str, ...]:
     """The names DuckDB gives the output columns.
 
@@ -175,14 +175,15 @@ def _output_names(node: exp.Expression, qualified: exp.Expression,
         for col in cols:
             spelled.setdefault(col.lower(), col)
 
-    def leftmost(query: exp.Expression) -> exp.Expression:
+    def leftmost(query: exp.Expr) -> exp.Expr:
         while isinstance(query, (exp.SetOperation, exp.Subquery)):
             query = query.this
         return query
 
     original, resolved = leftmost(node), leftmost(qualified)
     if not isinstance(original, exp.Select) or not isinstance(resolved, exp.Select):
-        return tuple(spelled.get(n.lower(), n) for n in qualified.named_selects)
+        names = qualified.named_selects if isinstance(qualified, exp.Query) else []
+        return tuple(spelled.get(n.lower(), n) for n in names)
     written, expanded = original.expressions, resolved.expressions
     has_star = any(isinstance(e, exp.Star) or (isinstance(e, exp.Column)
                                                and isinstance(e.this, exp.Star))
@@ -200,7 +201,7 @@ def _output_names(node: exp.Expression, qualified: exp.Expression,
     return tuple(names)
 
 
-def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> None:
+def _check_tables(node: exp.Expr, schema: dict[str, dict[str, str]]) -> None:
     """Every table the query reads must be a CTE or a warehouse table."""
     ctes = {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
     known = {t.lower() for t in schema}
@@ -228,7 +229,7 @@ def _check_tables(node: exp.Expression, schema: dict[str, dict[str, str]]) -> No
         raise ValidationError(sorted(set(problems)))
 
 
-def _explain(message: str, node: exp.Expression, schema: dict[str, dict[str, str]]) -> str:
+def _explain(message: str, node: exp.Expr, schema: dict[str, dict[str, str]]) -> str:
     """Turn sqlglot's resolution error into advice."""
     known_columns = sorted({c for cols in schema.values() for c in cols})
     for column in node.find_all(exp.Column):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -133,12 +132,10 @@ def test_the_rate_share_is_honoured_by_each_partition(tmp_path, emu, meta_env):
     waits: list[float] = []
     plan = _plan(tmp_path, emu.url, share(Limits(max_events=1, concurrency=2,
                                                  rate_per_second=20.0), 2))
-    t = time.monotonic()
     deliver_partition(plan, iter([_events(["o1", "o2", "o3"])]), 0, 0, sleep=waits.append)
     assert plan.limits.rate_per_second == 10.0 and plan.limits.concurrency == 1
     # 10 requests/s: starts 0.1 s apart (the recorder does not sleep, so waits add up)
     assert waits == [pytest.approx(0.1, abs=0.03), pytest.approx(0.2, abs=0.03)]
-    assert time.monotonic() - t < 2
 
 
 def test_the_cutter_respects_count_bytes_and_routes():

@@ -10,15 +10,15 @@ from connector.engines.spark.sql.base import READ, Notes, TranspileError, spark
 from connector.engines.spark.sql.text import comparator
 
 
-def _collect(fn: str, value: exp.Expression, where: exp.Where | None) -> exp.Expression:
-    agg: exp.Expression = exp.Anonymous(this=fn, expressions=[value])
+def _collect(fn: str, value: exp.Expr, where: exp.Where | None) -> exp.Expr:
+    agg: exp.Expr = exp.Anonymous(this=fn, expressions=[value])
     return agg if where is None else exp.Filter(this=agg, expression=where)
 
 
-def _sorted(order: exp.Order, where: exp.Where | None) -> tuple[exp.Expression, exp.Expression]:
+def _sorted(order: exp.Order, where: exp.Where | None) -> tuple[exp.Expr, exp.Expr]:
     """``collect_list(named_struct(k0, .., v))`` and its ``v`` values in ORDER BY order."""
     keys = list(order.expressions)
-    fields: list[exp.Expression] = []
+    fields: list[exp.Expr] = []
     for n, key in enumerate(keys):
         fields += [exp.Literal.string(f"k{n}"), key.this]
     fields += [exp.Literal.string("v"), order.this]
@@ -30,7 +30,7 @@ def _sorted(order: exp.Order, where: exp.Where | None) -> tuple[exp.Expression, 
     return agg, values
 
 
-def _string_agg(node: exp.GroupConcat, where: exp.Where | None, notes: Notes) -> exp.Expression:
+def _string_agg(node: exp.GroupConcat, where: exp.Where | None, notes: Notes) -> exp.Expr:
     sep = node.args.get("separator") or exp.Literal.string(",")
     value = node.this
     order = value if isinstance(value, exp.Order) else None
@@ -64,7 +64,7 @@ def _string_agg(node: exp.GroupConcat, where: exp.Where | None, notes: Notes) ->
                   a=agg, b=agg.copy(), s=sep)
 
 
-def _list_agg(node: exp.ArrayAgg, where: exp.Where | None, notes: Notes) -> exp.Expression:
+def _list_agg(node: exp.ArrayAgg, where: exp.Where | None, notes: Notes) -> exp.Expr:
     if not isinstance(node.this, exp.Order):
         notes.add("list(x) -> collect_list(x) (sqlglot; Spark drops NULL elements)")
         return _collect("collect_list", node.this, where)
@@ -76,7 +76,7 @@ def _list_agg(node: exp.ArrayAgg, where: exp.Where | None, notes: Notes) -> exp.
     return spark("CASE WHEN size(:a) > 0 THEN :v END", a=agg, v=values)
 
 
-def aggregate(node: exp.GroupConcat | exp.ArrayAgg, notes: Notes) -> exp.Expression | None:
+def aggregate(node: exp.GroupConcat | exp.ArrayAgg, notes: Notes) -> exp.Expr | None:
     if isinstance(node.parent, exp.Filter):
         return None  # the FILTER's rule rewrites both
     if isinstance(node, exp.GroupConcat):
@@ -84,7 +84,7 @@ def aggregate(node: exp.GroupConcat | exp.ArrayAgg, notes: Notes) -> exp.Express
     return _list_agg(node, None, notes)
 
 
-def filter_(node: exp.Filter, notes: Notes) -> exp.Expression | None:
+def filter_(node: exp.Filter, notes: Notes) -> exp.Expr | None:
     agg, where = node.this, node.expression
     if isinstance(node.parent, exp.Window):
         notes.add("mapped agg(x) FILTER (WHERE c) OVER (...) -> agg(CASE WHEN c THEN x END) "
@@ -108,7 +108,7 @@ _NEEDS_ORDER = (exp.RowNumber, exp.Rank, exp.DenseRank, exp.Ntile, exp.PercentRa
                 exp.CumeDist, exp.Lag, exp.Lead)
 
 
-def window(node: exp.Window, notes: Notes) -> exp.Expression | None:
+def window(node: exp.Window, notes: Notes) -> exp.Expr | None:
     func = node.this
     if not isinstance(func, _NEEDS_ORDER) or node.args.get("order") is not None:
         return None

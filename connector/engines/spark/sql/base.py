@@ -29,11 +29,11 @@ class Notes:
         return tuple(f"{note}{f' ({n}x)' if n > 1 else ''}" for note, n in self.counts.items())
 
 
-def spark(template: str, **values: exp.Expression) -> exp.Expression:
+def spark(template: str, **values: exp.Expr) -> exp.Expr:
     """A Spark SQL expression with ``:name`` placeholders filled by ``values``."""
     return exp.replace_placeholders(sqlglot.parse_one(template, read=WRITE), **values)
 
 
-def literal_text(node: exp.Expression | None) -> str | None:
+def literal_text(node: exp.Expr | None) -> str | None:
     """The value of a string literal, else None."""
     return node.this if isinstance(node, exp.Literal) and node.is_string else None

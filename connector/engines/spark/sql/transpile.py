@@ -69,7 +69,7 @@ def to_spark(sql: str, *, what: str = "the query",
     return Transpiled(out, notes.lines())
 
 
-def _rewrite(tree: exp.Expression, notes: Notes) -> exp.Expression:
+def _rewrite(tree: exp.Expr, notes: Notes) -> exp.Expr:
     """Apply the rules bottom-up: children are rewritten before their parents."""
     for node in reversed(list(tree.walk())):
         for kind, rule in _RULES:
@@ -85,7 +85,7 @@ def _rewrite(tree: exp.Expression, notes: Notes) -> exp.Expression:
 
 
 # -- regular expressions ------------------------------------------------------------------
-def _flags(options: exp.Expression | None, function: str, allowed: str = "ci") -> str:
+def _flags(options: exp.Expr | None, function: str, allowed: str = "ci") -> str:
     """DuckDB regex options to a Java inline flag prefix."""
     if options is None:
         return ""
@@ -99,7 +99,7 @@ def _flags(options: exp.Expression | None, function: str, allowed: str = "ci") -
     return "(?i)" if "i" in value else ""
 
 
-def _pattern(pattern: exp.Expression, prefix: str = "", anchored: bool = False) -> exp.Expression:
+def _pattern(pattern: exp.Expr, prefix: str = "", anchored: bool = False) -> exp.Expr:
     head, tail = (prefix + "^(?:", ")\\z") if anchored else (prefix, "")
     text = literal_text(pattern)
     if text is not None:
@@ -110,14 +110,14 @@ def _pattern(pattern: exp.Expression, prefix: str = "", anchored: bool = False) 
     return exp.Concat(expressions=parts)
 
 
-def _full_match(node: exp.RegexpFullMatch, notes: Notes) -> exp.Expression:
+def _full_match(node: exp.RegexpFullMatch, notes: Notes) -> exp.Expr:
     notes.add("mapped regexp_full_match(x, p) -> x RLIKE '^(?:p)\\z' (Spark's RLIKE finds; "
               "anchored to the whole text)")
     prefix = _flags(node.args.get("options"), "regexp_full_match")
     return exp.RegexpLike(this=node.this, expression=_pattern(node.expression, prefix, True))
 
 
-def _matches(node: exp.RegexpLike, notes: Notes) -> exp.Expression | None:
+def _matches(node: exp.RegexpLike, notes: Notes) -> exp.Expr | None:
     flag = node.args.get("flag")
     if node.args.get("full_match"):
         return None
@@ -128,7 +128,7 @@ def _matches(node: exp.RegexpLike, notes: Notes) -> exp.Expression | None:
     return exp.RegexpLike(this=node.this, expression=_pattern(node.expression, prefix))
 
 
-def _replace(node: exp.RegexpReplace, notes: Notes) -> exp.Expression:
+def _replace(node: exp.RegexpReplace, notes: Notes) -> exp.Expr:
     modifiers = node.args.get("modifiers")
     flags = literal_text(modifiers) if modifiers is not None else ""
     if flags is None or "g" not in flags:
@@ -153,7 +153,7 @@ _SCALAR_JSON = ("nullif(regexp_extract(to_json(array(:x), map('ignoreNullFields'
                 "'(?s)^\\\\[(.*)\\\\]$', 1), 'null')")
 
 
-def _anonymous(node: exp.Anonymous, notes: Notes) -> exp.Expression | None:
+def _anonymous(node: exp.Anonymous, notes: Notes) -> exp.Expr | None:
     name = node.name.lower()
     args = node.expressions
     if name == "to_json" and len(args) == 1:
@@ -175,7 +175,7 @@ def _anonymous(node: exp.Anonymous, notes: Notes) -> exp.Expression | None:
     return None
 
 
-def _json_object(node: exp.JSONObject, notes: Notes) -> exp.Expression:
+def _json_object(node: exp.JSONObject, notes: Notes) -> exp.Expr:
     pairs = []
     for kv in node.expressions:
         if not isinstance(kv, exp.JSONKeyValue) or literal_text(kv.this) is None:
@@ -187,7 +187,7 @@ def _json_object(node: exp.JSONObject, notes: Notes) -> exp.Expression:
     return spark("to_json(:s, map('ignoreNullFields', 'false'))", s=struct)
 
 
-def _format(node: exp.Format, notes: Notes) -> exp.Expression:
+def _format(node: exp.Format, notes: Notes) -> exp.Expr:
     fmt = literal_text(node.this)
     if fmt is None or "{" in fmt.replace("{}", ""):
         raise TranspileError("format() with a computed format or {:...} specifiers has no Spark "
@@ -202,7 +202,7 @@ def _format(node: exp.Format, notes: Notes) -> exp.Expression:
     return exp.Case(ifs=[exp.If(this=null, true=exp.Null())], default=call)
 
 
-def _is_nan(node: exp.IsNan, notes: Notes) -> exp.Expression:
+def _is_nan(node: exp.IsNan, notes: Notes) -> exp.Expr:
     notes.add("mapped isnan(x) -> CASE WHEN x IS NULL THEN NULL ELSE isnan(x) END "
               "(Spark's isnan(NULL) is false)")
     return spark("CASE WHEN :x IS NULL THEN NULL ELSE isnan(:y) END",
@@ -217,8 +217,8 @@ def _java_format(fmt: str, parse: bool) -> str:
         raise TranspileError(str(exc)) from None
 
 
-def _strptime(value: exp.Expression, formats: exp.Expression, safe: bool,
-              notes: Notes) -> exp.Expression:
+def _strptime(value: exp.Expr, formats: exp.Expr, safe: bool,
+              notes: Notes) -> exp.Expr:
     name = "try_strptime" if safe else "strptime"
     items = formats.expressions if isinstance(formats, exp.Array) else [formats]
     texts = [literal_text(f) for f in items]
@@ -238,14 +238,14 @@ def _strptime(value: exp.Expression, formats: exp.Expression, safe: bool,
     return exp.Coalesce(this=calls[0], expressions=calls[1:])
 
 
-def _str_to_time(node: exp.StrToTime, notes: Notes) -> exp.Expression:
+def _str_to_time(node: exp.StrToTime, notes: Notes) -> exp.Expr:
     fmt = literal_text(node.args.get("format"))
     if fmt is None:
         raise TranspileError("strptime() with a computed format has no Spark mapping")
     return _strptime(node.this, exp.Literal.string(fmt), bool(node.args.get("safe")), notes)
 
 
-def _time_to_str(node: exp.TimeToStr, notes: Notes) -> exp.Expression:
+def _time_to_str(node: exp.TimeToStr, notes: Notes) -> exp.Expr:
     fmt = literal_text(node.args.get("format"))
     if fmt is None:
         raise TranspileError("strftime() with a computed format has no Spark mapping")
@@ -254,7 +254,7 @@ def _time_to_str(node: exp.TimeToStr, notes: Notes) -> exp.Expression:
         node.this, exp.Literal.string(_java_format(fmt, parse=False))])
 
 
-def _epoch(node: exp.TimeToUnix, notes: Notes) -> exp.Expression:
+def _epoch(node: exp.TimeToUnix, notes: Notes) -> exp.Expr:
     notes.add("mapped epoch(t) -> unix_micros(CAST(t AS TIMESTAMP)) / 1000000 (seconds with "
               "their fraction, as DuckDB)")
     return spark("unix_micros(CAST(:t AS TIMESTAMP)) / 1000000", t=node.this)
@@ -268,20 +268,20 @@ def _cast(node: exp.Cast, notes: Notes) -> None:
 
 
 # -- arithmetic -----------------------------------------------------------------------------
-def _div(node: exp.Div, notes: Notes) -> exp.Expression:
+def _div(node: exp.Div, notes: Notes) -> exp.Expr:
     notes.add("mapped a / b -> try_divide(CAST(a AS DOUBLE), CAST(b AS DOUBLE)) (DuckDB divides "
               "in DOUBLE; x / 0 is NULL on Spark, +-inf or NaN on DuckDB)")
     return spark("try_divide(CAST(:a AS DOUBLE), CAST(:b AS DOUBLE))",
                   a=node.this, b=node.expression)
 
 
-def _int_div(node: exp.IntDiv, notes: Notes) -> exp.Expression:
+def _int_div(node: exp.IntDiv, notes: Notes) -> exp.Expr:
     notes.add("mapped a // b -> CASE WHEN b = 0 THEN NULL ELSE a DIV b END")
     return spark("CASE WHEN :b = 0 THEN NULL ELSE :a DIV :c END",
                   b=node.expression.copy(), a=node.this, c=node.expression)
 
 
-def _bracket(node: exp.Bracket, notes: Notes) -> exp.Expression | None:
+def _bracket(node: exp.Bracket, notes: Notes) -> exp.Expr | None:
     """DuckDB's ``l[i]`` counts from 1, Spark's from 0: sqlglot shifts a literal index
     but leaves a computed one as it is, one element off; ``element_at`` counts from 1."""
     index = node.expressions[0] if len(node.expressions) == 1 else None
@@ -300,8 +300,8 @@ def _alias(node: exp.Alias, notes: Notes) -> None:
 
 
 # -- recognized as they are (noted so the transpile step lists every translation) ---------
-def _noted(note: str) -> Callable[[exp.Expression, Notes], None]:
-    def rule(node: exp.Expression, notes: Notes) -> None:
+def _noted(note: str) -> Callable[[exp.Expr, Notes], None]:
+    def rule(node: exp.Expr, notes: Notes) -> None:
         notes.add(note)
         return None
     return rule
@@ -322,7 +322,7 @@ def _cte(node: exp.CTE, notes: Notes) -> None:
     return None
 
 
-_RULES: list[tuple[type[exp.Expression], Callable[..., exp.Expression | None]]] = [
+_RULES: list[tuple[type[exp.Expr], Callable[..., exp.Expr | None]]] = [
     (exp.RegexpFullMatch, _full_match),
     (exp.RegexpLike, _matches),
     (exp.RegexpReplace, _replace),
