@@ -271,6 +271,46 @@ def test_plugin_commands_are_added_and_a_failing_hook_is_reported(registered) ->
         cli.commands.pop("hello-from-plugin", None)
 
 
+def test_implementations_may_take_only_the_arguments_they_need(registered) -> None:
+    """pluggy's opt-in arguments: an implementation that takes none of the hook's
+    arguments is called all the same, and breaks neither listing nor the other plugins."""
+    calls: list[str] = []
+
+    class Quiet:
+        @hookimpl
+        def register_destinations(self):
+            calls.append("destinations")
+
+        @hookimpl
+        def register_commands(self):
+            calls.append("commands")
+
+    registered(Quiet(), name="quiet-plugin")
+    registered(Registers(_dest("optin")), name="optin-plugin")
+    assert "optin" in registry.destinations() and "jsonl" in registry.destinations()
+    assert register_plugin_commands() == []
+    assert calls == ["destinations", "commands"]
+
+
+def test_a_register_hook_that_raises_is_a_plugin_error_naming_the_plugin(registered) -> None:
+    class Failing:
+        @hookimpl
+        def register_destinations(self, register):
+            raise KeyError("boom")
+
+    registered(Failing(), name="failing-plugin")
+    with pytest.raises(PluginError, match="plugin 'failing-plugin' failed to register its "
+                                          "destinations: KeyError: 'boom'"):
+        registry.destinations()
+
+
+def test_a_plugin_object_pluggy_cannot_keep_is_refused_clearly() -> None:
+    import types
+
+    with pytest.raises(PluginError, match="register a module or an instance of a class"):
+        registry.register(types.SimpleNamespace(), name="unhashable")
+
+
 # -- the documented contract ----------------------------------------------------------------------
 
 def test_every_hookspec_is_documented_in_code_and_in_docs() -> None:
