@@ -116,7 +116,7 @@ class LedgerWriter:
                 write()
 
     def close(self) -> None:
-        self.state.con.close()
+        self.state.close()
 
 
 def _write(state: State, run_id: int, results: list[Result],

@@ -1,6 +1,8 @@
 """``connector`` never imports ``plugins``: built-ins arrive through entry points, like
-everybody else's. Only connector/warehouse.py imports duckdb; only sql_check.py sqlglot,
-and sql_spark*.py, the DuckDB -> Spark transpile step of ``--engine spark``."""
+everybody else's. Only connector/engines/warehouse.py imports duckdb, and only it and the
+state package run statements on DuckDB connections; only connector/validation/query.py
+imports sqlglot, with connector/engines/spark/sql/, the DuckDB -> Spark transpile step of
+``--engine spark``."""
 
 from __future__ import annotations
 
@@ -57,3 +59,41 @@ def test_fast_moving_libraries_are_fenced_in_one_module(library: str, owners: li
     users = sorted(str(p.relative_to(CONNECTOR)) for p in MODULES
                    if any(n == library or n.startswith(library + ".") for n in imported(p)))
     assert users == owners
+
+
+#: The modules that run statements on DuckDB connections: the engine over the warehouse,
+#: and the state package (the one owner of the state file).
+DUCKDB_OWNERS = ("engines/warehouse.py", "state/")
+_STATEMENTS = {"execute", "sql", "register", "unregister", "fetchall", "fetchone"}
+
+
+def duckdb_calls(path: Path) -> list[int]:
+    """Lines of ``path`` that call a statement method on a connection (``con.execute``,
+    ``x.con.sql``, ``cursor.register``, ...)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in _STATEMENTS:
+            receiver = node.func.value
+            name = receiver.id if isinstance(receiver, ast.Name) else \
+                receiver.attr if isinstance(receiver, ast.Attribute) else ""
+            if name in ("con", "cursor", "connection"):
+                lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(CONNECTOR)))
+def test_duckdb_statements_run_only_in_the_modules_that_own_them(path: Path) -> None:
+    where = str(path.relative_to(CONNECTOR))
+    if where.startswith(DUCKDB_OWNERS):
+        return
+    assert not duckdb_calls(path), (f"{where} runs DuckDB statements on a connection at lines "
+                                    f"{duckdb_calls(path)}: go through connector.engines.warehouse."
+                                    "Engine or the connector.state package")
+
+
+def test_the_statement_check_sees_connections(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text("con.execute('x')\nself.engine.con.sql('y')\nregistry.register(p)\n"
+                      "engine.rows('z')\n")
+    assert duckdb_calls(sample) == [1, 2]
