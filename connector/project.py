@@ -80,6 +80,8 @@ class Job:
     settings: dict[str, Any]
     sql: str
     options: dict[str, Any] = field(default_factory=dict)
+    #: the line of the file where :attr:`sql` starts (error messages name file lines)
+    sql_line: int = 1
 
 
 def parse_job(path: Path) -> Job:
@@ -114,8 +116,11 @@ def parse_job(path: Path) -> Job:
     if not isinstance(settings, dict):
         raise ConfigError(f"[settings] in {path} must be a table")
     settings = expand(settings, f"[settings] of {path.name}")
+    rest = text[m.end():]
+    sql = rest.strip()
+    sql_line = text[:m.end()].count("\n") + rest[:rest.find(sql)].count("\n") + 1 if sql else 1
     return Job(name=path.stem, path=path, destination=destination, settings=settings,
-               sql=text[m.end():].strip(), options=header)
+               sql=sql, options=header, sql_line=sql_line)
 
 
 class Project:

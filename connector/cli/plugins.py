@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
+import pydantic
 from rich.markup import escape
 from rich.table import Table
 
@@ -14,6 +15,7 @@ from connector import registry
 from connector.cli.app import Context, cli
 from connector.cli.output import err, out, parse_date
 from connector.kit.errors import ConfigError, ValidationError
+from connector.validation.settings import settings_problems
 
 
 @cli.command("plugins")
@@ -86,8 +88,10 @@ class _PullGroup(click.Group):
             project = c.project
             try:
                 settings = source_cls.Settings.model_validate(project.source_settings(name))
-            except Exception as exc:
-                raise ValidationError([f"[sources.{name}] in offramp.toml: {exc}"]) from None
+            except pydantic.ValidationError as exc:
+                raise ValidationError(settings_problems(
+                    exc, source_cls.Settings, f"the {name} source",
+                    f"[sources.{name}] of offramp.toml")) from None
             source = source_cls(settings, http.session())
             with WarehouseWriter(project.warehouse) as raw:
                 writer = SourceWriter(name, source.tables(), raw)

@@ -15,6 +15,7 @@ from connector.kit.destination import Destination
 from connector.kit.errors import ValidationError
 from connector.project import Job, Project
 from connector.validation.query import check_contract, check_query
+from connector.validation.settings import settings_problems
 
 
 @dataclass
@@ -29,29 +30,39 @@ class Prepared:
 
 
 def load_destination(job: Job) -> tuple[type[Destination], pydantic.BaseModel]:
-    """The job's destination class and its validated settings."""
+    """The job's destination class and its validated settings; a
+    :class:`ValidationError` names each setting at fault and what to write instead."""
     cls = registry.destination(job.destination)
     try:
-        settings = cls.Settings.model_validate(job.settings)
+        return cls, cls.Settings.model_validate(job.settings)
     except pydantic.ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"]) or "settings"
-            problems.append(f"setting `{where}` in {job.path.name}: {err['msg']}")
-        raise ValidationError(problems) from None
-    return cls, settings
+        raise ValidationError(settings_problems(exc, cls.Settings, f"the {cls.name} destination",
+                                                job.path.name)) from None
 
 
 def prepare(engine: Engine, job: Job) -> Prepared:
-    """Check the job before any row is read: settings, SQL, columns, types."""
-    cls, settings = load_destination(job)
-    checked = check_query(job.sql, engine.schema())
+    """Check the job before any row is read: settings, SQL, columns, types. Every problem
+    of every stage is listed in one :class:`ValidationError` (a stage that cannot run
+    without an earlier one, such as the columns without SQL that parses, is skipped)."""
+    problems: list[str] = []
+    cls = registry.destination(job.destination)
+    settings = None
     try:
+        settings = cls.Settings.model_validate(job.settings)
+    except pydantic.ValidationError as exc:
+        problems += settings_problems(exc, cls.Settings, f"the {cls.name} destination",
+                                     job.path.name)
+    checked = columns = None
+    try:
+        checked = check_query(job.sql, engine.schema(), job.sql_line)
         columns = engine.describe(checked.sql)
+    except ValidationError as exc:
+        problems += exc.problems
     except EngineError as exc:
-        raise ValidationError([engine_message(exc)]) from None
-    problems = check_contract(columns, cls.contract, cls.name)
-    if problems:
+        problems.append(engine_message(exc))
+    if columns is not None:
+        problems += check_contract(columns, cls.contract, cls.name)
+    if problems or settings is None or checked is None or columns is None:
         raise ValidationError(problems)
     return Prepared(job, cls, settings, columns, checked.sql)
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import OptimizeError, ParseError
+from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 from sqlglot.tokens import TokenType
 
 from connector.kit.contract import Contract
 from connector.kit.errors import ValidationError
+from connector.validation.syntax import explain
 
 DIALECT = "duckdb"
 # sqlglot logs a warning when it falls back to a generic Command; we report it ourselves.
@@ -68,20 +69,18 @@ def _statement_kind(node: exp.Expr) -> str:
     return node.key.upper()
 
 
-def parse_one_query(sql: str) -> exp.Query:
+def parse_one_query(sql: str, first_line: int = 1) -> exp.Query:
     """Parse ``sql`` and return its single read-only query, or raise
-    :class:`ValidationError` saying what is not allowed."""
+    :class:`ValidationError` saying what is not allowed. ``first_line``: the line of the
+    job file where ``sql`` starts, for the line a syntax error names."""
     if not sql.strip():
         raise ValidationError(["the job has no SQL: write one SELECT after the header"])
     try:
         # a comment after the last ';' parses as an empty statement (exp.Semicolon)
         statements = [s for s in sqlglot.parse(sql, dialect=DIALECT)
                       if s is not None and not isinstance(s, exp.Semicolon)]
-    except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        where = f" at line {first.get('line')}, column {first.get('col')}" if first else ""
-        detail = first.get("description", str(exc)) if first else str(exc)
-        raise ValidationError([f"the SQL does not parse{where}: {detail}"]) from None
+    except (ParseError, TokenError) as exc:
+        raise ValidationError([explain(sql, exc, first_line)]) from None
     if not statements:
         raise ValidationError(["the job has no SQL: write one SELECT after the header"])
     if len(statements) > 1:
@@ -118,15 +117,16 @@ def parse_one_query(sql: str) -> exp.Query:
     return node  # type: ignore[return-value]
 
 
-def check_query(sql: str, schema: dict[str, dict[str, str]]) -> CheckedQuery:
+def check_query(sql: str, schema: dict[str, dict[str, str]],
+                first_line: int = 1) -> CheckedQuery:
     """Validate ``sql`` and resolve its output columns against ``schema``
-    (table -> {column: type}).
+    (table -> {column: type}); ``first_line`` as for :func:`parse_one_query`.
 
     >>> check_query("SELECT o.id AS order_id, * EXCLUDE (id) FROM orders o",
     ...             {"orders": {"id": "INT", "email": "VARCHAR"}}).columns
     ('order_id', 'email')
     """
-    node = parse_one_query(sql)
+    node = parse_one_query(sql, first_line)
     _check_tables(node, schema)
     mapping = MappingSchema(dict(schema), dialect=DIALECT, normalize=True)
     try:
@@ -260,7 +260,9 @@ def check_contract(columns: dict[str, str], contract: Contract, destination: str
     destination's ``contract``; empty when it fits."""
     problems: list[str] = []
     lower = {c.lower(): c for c in columns}
-    names = list(columns)
+    # A column already named for another of the contract's columns is not a suggestion.
+    known = contract.columns()
+    names = [c for c in columns if c.lower() not in known]
 
     def suggest(missing: str) -> str:
         near = difflib.get_close_matches(missing, names, n=2, cutoff=0.5)

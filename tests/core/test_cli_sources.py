@@ -84,7 +84,8 @@ def test_pull_reads_its_settings_from_offramp_toml(project, cli_runner, weather)
         assert engine.rows("SELECT city FROM weather") == [("Oslo",)]
     (project.root / "offramp.toml").write_text('[sources.weather]\nwind = "strong"\n')
     bad = cli_runner("pull", "weather", "--from", "2025-01-01", "--to", "2025-01-01")
-    assert bad.exit_code == 1 and "[sources.weather] in offramp.toml" in bad.stderr
+    assert bad.exit_code == 1 and "setting `wind` in [sources.weather] of offramp.toml: the " \
+        "weather source has no such setting" in bad.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [

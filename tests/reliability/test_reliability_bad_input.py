@@ -50,7 +50,8 @@ def test_bad_sql(shop: Shop, emu: GatedMeta) -> None:
     shop.write_orders(10)
     shop.write_job(sql="SELEC order_id FROM orders")
     result = run_cleanly(shop, 1)
-    assert "the SQL does not parse at line 1" in result.stderr
+    assert "the SQL does not parse at line 9, column 1:" in result.stderr  # the file's line
+    assert "`SELEC` is not a SQL keyword: did you mean SELECT?" in result.stderr
     assert_failed_run(shop, "the SQL does not parse")
     assert emu.arrivals == 0
 
