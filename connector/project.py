@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connector import config
 from connector.engines.warehouse import Warehouse
 from connector.kit.errors import ConfigError
 
@@ -128,13 +129,19 @@ class Project:
 
     def __init__(self, root: Path):
         self.root = root.resolve()
+        if not self.root.is_dir():
+            raise ConfigError(f"the project folder {self.root} does not exist" if not
+                              self.root.exists() else f"{self.root} is a file, not a project "
+                              "folder")
         config_path = self.root / CONFIG
-        self.config: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
         if config_path.is_file():
             try:
-                self.config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+                raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
             except tomllib.TOMLDecodeError as exc:
                 raise ConfigError(f"{config_path} is not valid TOML: {exc}") from None
+        #: ``offramp.toml``, checked (:mod:`connector.config`).
+        self.config = config.check(raw, str(config_path))
 
     @classmethod
     def find(cls, start: Path | str | None = None) -> Project:
@@ -168,19 +175,19 @@ class Project:
 
     @property
     def warehouse(self) -> Warehouse:
-        section = self.config.get("warehouse", {})
-        if "duckdb" in section and "parquet" in section:
-            raise ConfigError(f"{CONFIG}: [warehouse] sets both duckdb and parquet; keep one")
-        if "parquet" in section:
-            return Warehouse("parquet", self._path(section["parquet"]))
-        return Warehouse("duckdb", self._path(section.get("duckdb", DEFAULT_WAREHOUSE)))
+        section = self.config.warehouse
+        if section.parquet:
+            return Warehouse("parquet", self._path(section.parquet))
+        return Warehouse("duckdb", self._path(section.duckdb or DEFAULT_WAREHOUSE))
 
     @property
-    def engine_settings(self) -> dict[str, Any]:
-        return dict(self.config.get("engine", {}))
+    def engine_settings(self) -> dict[str, str]:
+        """``[engine]``: DuckDB settings for sync queries."""
+        return self.config.engine.duckdb_settings()
 
     def source_settings(self, name: str) -> dict[str, Any]:
-        return dict(self.config.get("sources", {}).get(name, {}))
+        """``[sources.NAME]``: a source's settings (its plugin validates them)."""
+        return dict(self.config.sources.get(name, {}))
 
     def _path(self, value: str) -> Path:
         path = Path(value).expanduser()

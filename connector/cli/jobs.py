@@ -7,10 +7,9 @@ import sys
 
 import click
 from rich.markup import escape
-from rich.table import Table
 
 from connector.cli.app import Context, cli, pass_ctx
-from connector.cli.output import err, out, print_summary, run_with_progress, table
+from connector.cli.output import FORMAT, err, listing, out, print_summary, run_with_progress
 from connector.kit.errors import OfframpError
 from connector.kit.secrets import redact
 from connector.run import pipeline
@@ -28,12 +27,14 @@ def validate(c: Context, job: str) -> None:
 
 @cli.command()
 @click.argument("job")
-@click.option("--limit", default=10, show_default=True, help="Rows and events to show.")
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Rows and events to show.")
 @pass_ctx
 def preview(c: Context, job: str, limit: int) -> None:
     """Show the first rows of a job and the events it would send."""
     rows, events = pipeline.preview(c.project, job, limit)
-    out.print(table(rows, f"first {rows.num_rows} rows"))
+    listing(rows.to_pylist(), "table", title=f"first {rows.num_rows} rows",
+            empty="the query returns no rows")
     for rec in events.to_pylist():
         if rec["reject_reason"]:
             out.print(f"[red]rejected[/] {escape(str(rec['event_key']))}: "
@@ -75,18 +76,19 @@ def run(c: Context, job: str, dry_run: bool, full: bool, profile: bool, quiet: b
 
 
 @cli.command()
+@FORMAT
 @pass_ctx
-def jobs(c: Context) -> None:
+def jobs(c: Context, fmt: str) -> None:
     """List saved jobs and whether each validates."""
     project = c.project
-    table = Table("job", "destination", "status")
+    records: list[dict[str, str | None]] = []
     for path in project.job_paths():
         try:
             prep = pipeline.validate(project, str(path))
-            table.add_row(path.stem, prep.destination.name, "[green]valid[/]")
+            records.append({"job": path.stem, "destination": prep.destination.name,
+                            "status": "valid"})
         except OfframpError as exc:
             first = str(exc).splitlines()[0].lstrip("- ")
-            table.add_row(path.stem, "?", f"[red]{escape(redact(first))}[/]")
-    out.print(table if table.rows else f"no jobs in {escape(str(project.queries))}")
-
-
+            records.append({"job": path.stem, "destination": None,
+                            "status": redact(first)})
+    listing(records, fmt, empty=f"no jobs in {escape(str(project.queries))}")

@@ -3,7 +3,11 @@ progress line of a run."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
+import json
+from typing import Any
 
 import click
 import pyarrow as pa
@@ -72,8 +76,72 @@ def print_summary(summary: RunSummary, profile: bool = False) -> None:
 def table(data: pa.Table, title: str = "") -> Table:
     table = Table(*(escape(name) for name in data.column_names), title=escape(title))
     for rec in data.to_pylist():
-        table.add_row(*("" if v is None else escape(str(v)) for v in rec.values()))
+        table.add_row(*(escape(cell(v)) for v in rec.values()))
     return table
+
+
+def cell(value: Any) -> str:
+    """A value as a table shows it: nothing for NULL, yes/no for a boolean."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+#: ``--format`` of every listing command.
+FORMAT = click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
+                      default="table", show_default=True,
+                      help="table (fits the terminal), json or csv.")
+
+
+def listing(records: list[dict[str, Any]], fmt: str, *, title: str = "", empty: str = "",
+            output: str | None = None) -> None:
+    """Print ``records`` as ``fmt``: a table that fits the terminal (one record per block
+    of ``field: value`` lines when the columns would not fit), JSON or CSV, to standard
+    output or to the file ``output``."""
+    if fmt == "table" and output is None:
+        if not records:
+            out.print(empty or "nothing to list")
+        elif _table_width(records) <= out.width:
+            out.print(table(pa.Table.from_pylist(records), title))
+        else:
+            vertical(records, title)
+        return
+    if fmt == "json":
+        text = json.dumps(records, indent=2, default=str) + "\n"
+    else:
+        buf = io.StringIO()
+        names = list(records[0]) if records else []
+        writer = csv.DictWriter(buf, fieldnames=names)
+        writer.writeheader()
+        writer.writerows(records)
+        text = buf.getvalue()
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+def vertical(records: list[dict[str, Any]], title: str = "") -> None:
+    """Each record as ``field: value`` lines, with a blank line between records: readable
+    at any width."""
+    if title:
+        out.print(escape(title), style="italic")
+    width = max((len(name) for rec in records for name in rec), default=0)
+    for n, rec in enumerate(records):
+        if n:
+            out.print()
+        for name, value in rec.items():
+            out.print(f"{escape(name):>{width}}  {escape(cell(value))}", highlight=False)
+
+
+def _table_width(records: list[dict[str, Any]]) -> int:
+    """The width a rich table of ``records`` needs without wrapping a cell."""
+    names = list(records[0])
+    widths = [max(len(name), *(len(cell(r.get(name))) for r in records)) for name in names]
+    return sum(widths) + 3 * len(widths) + 1
 
 
 def parse_date(value: str) -> dt.date:

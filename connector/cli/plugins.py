@@ -2,48 +2,57 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import click
 import pydantic
 from rich.markup import escape
-from rich.table import Table
 
 from connector import registry
 from connector.cli.app import Context, cli
-from connector.cli.output import err, out, parse_date
+from connector.cli.output import FORMAT, err, listing, out, parse_date
 from connector.kit.errors import ConfigError, ValidationError
 from connector.validation.settings import settings_problems
 
 
 @cli.command("plugins")
-def list_plugins() -> None:
+@FORMAT
+def list_plugins(fmt: str) -> None:
     """Installed plugins: package, version, hooks, and the ones that failed to load."""
-    data = [{"name": p.name, "package": p.distribution, "version": p.version, "hooks": p.hooks}
-            for p in registry.plugins()]
-    data += [{"name": name, "error": error} for name, error in sorted(registry.load_errors.items())]
-    click.echo(json.dumps(data, indent=2))
+    data: list[dict[str, Any]] = [
+        {"name": p.name, "package": p.distribution, "version": p.version, "hooks": p.hooks}
+        for p in registry.plugins()]
+    failed = [{"name": name, "error": error}
+              for name, error in sorted(registry.load_errors.items())]
+    if fmt == "json":
+        listing(data + failed, fmt)
+        return
+    # one shape for every row of a table or CSV
+    rows = [{**row, "hooks": ", ".join(row["hooks"]), "error": None} for row in data]
+    rows += [{"name": f["name"], "package": None, "version": None, "hooks": "",
+              "error": f["error"]} for f in failed]
+    listing(rows, fmt, empty="no plugins are loaded")
 
 
-def _listing(kind: str, found: Mapping[str, tuple[Any, str]]) -> None:
-    table = Table(kind, "plugin", "emulator", "summary")
-    for name, (cls, where) in found.items():
-        table.add_row(name, escape(where), "yes" if cls.emulator else "", escape(cls.summary))
-    out.print(table)
+def _registered(kind: str, found: Mapping[str, tuple[Any, str]], fmt: str) -> None:
+    records = [{kind: name, "plugin": where, "emulator": bool(cls.emulator),
+                "summary": cls.summary} for name, (cls, where) in found.items()]
+    listing(records, fmt, empty=f"no {kind}s are installed")
 
 
 @cli.command()
-def destinations() -> None:
+@FORMAT
+def destinations(fmt: str) -> None:
     """Installed destinations and the plugin each comes from."""
-    _listing("destination", registry.destinations())
+    _registered("destination", registry.destinations(), fmt)
 
 
 @cli.command()
-def sources() -> None:
+@FORMAT
+def sources(fmt: str) -> None:
     """Installed sources and the plugin each comes from."""
-    _listing("source", registry.sources())
+    _registered("source", registry.sources(), fmt)
 
 
 @cli.command()

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-
 import click
 
 from connector.cli.app import Context, cli, pass_ctx
-from connector.cli.output import out, table
+from connector.cli.output import FORMAT, listing
 from connector.kit.errors import ConfigError
 from connector.state import open_state
 
@@ -17,31 +13,25 @@ from connector.state import open_state
 @cli.command()
 @click.argument("job", required=False)
 @click.option("--limit", default=20, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@FORMAT
 @pass_ctx
 def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
     """Run history of one job, or of every job."""
     project = c.project
-    names = [job] if job else [p.stem for p in sorted((project.home / "state").glob("*.duckdb"))]
+    names = [project.job(job).name] if job else [path.stem for path in project.job_paths()]
     records = []
     for name in names:
+        if not project.state_path(name).exists():
+            continue  # the job has not run yet
         with open_state(project.state_path(name)) as state:
             records += state.run_listing(limit).to_pylist()
-    if fmt == "json":
-        click.echo(json.dumps(records, indent=2, default=str))
-        return
-    if not records:
-        out.print("no runs yet")
-        return
-    import pyarrow as pa
-
-    out.print(table(pa.Table.from_pylist(records), "runs"))
+    listing(records, fmt, title="runs", empty="no runs yet")
 
 
 @cli.command()
 @click.argument("job")
 @click.option("--run", "run_id", type=int, default=None, help="Run id (default: the latest).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table")
+@FORMAT
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="Write to this file instead of standard output.")
 @pass_ctx
@@ -57,24 +47,6 @@ def rejects(c: Context, job: str, run_id: int | None, fmt: str, output: str | No
             known = f"runs {first} to {last}" if last is not None else "no runs yet"
             raise ConfigError(f"job {name} has no run {run_id} ({known})")
         data = state.rejects(run_id or 0)
-    records = data.to_pylist()
-    if fmt == "table":
-        text = None
-        if not records:
-            out.print(f"run {run_id} of {name} rejected nothing")
-        else:
-            out.print(table(data, f"run {run_id} of {name}: {len(records)} rejected"))
-    elif fmt == "json":
-        text = json.dumps(records, indent=2, default=str) + "\n"
-    else:
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=data.column_names)
-        writer.writeheader()
-        writer.writerows(records)
-        text = buf.getvalue()
-    if text is not None:
-        if output:
-            with open(output, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        else:
-            click.echo(text, nl=False)
+    listing(data.to_pylist(), fmt, output=output,
+            title=f"run {run_id} of {name}: {data.num_rows} rejected",
+            empty=f"run {run_id} of {name} rejected nothing")

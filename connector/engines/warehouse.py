@@ -148,7 +148,7 @@ class Engine:
             self._run(f"SET temp_directory = {literal(str(temp))}")
             allowed.append(str(temp.resolve()) + os.sep)
             for key, value in {"memory_limit": DEFAULT_MEMORY_LIMIT, **(settings or {})}.items():
-                self._run(f"SET {key} = {literal(str(value))}")
+                self._setting(key, str(value))
             listed = ", ".join(literal(a) for a in allowed)
             self._run(f"SET allowed_directories = [{listed}]")
             if paths:
@@ -161,6 +161,16 @@ class Engine:
 
     def _run(self, sql: str) -> None:
         self.con.execute(sql).fetchall()
+
+    def _setting(self, key: str, value: str) -> None:
+        """``SET key = value`` for one ``[engine]`` setting; DuckDB refusing the value is
+        the setting's fault, not the warehouse's."""
+        try:
+            self._run(f"SET {key} = {literal(value)}")
+        except duckdb.Error as exc:
+            self.con.close()
+            raise ConfigError(f"offramp.toml: [engine] {key} = {value!r} was refused by "
+                              f"DuckDB: {str(exc).splitlines()[0]}") from None
 
     def _attach_state(self, state: Path) -> None:
         try:

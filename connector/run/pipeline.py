@@ -59,6 +59,8 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
     """
     job = project.job(ref)
     now = now or dt.datetime.now(dt.UTC)
+    if not project.state_path(job.name).exists():
+        validate(project, ref)  # a job that never validated gets no state file
     with JobLock(project.lock_path(job.name), job.name), \
             Engine(project.warehouse, state=project.state_path(job.name),
                    temp_dir=project.spill, settings=project.engine_settings) as engine, \

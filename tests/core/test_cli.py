@@ -210,7 +210,7 @@ def test_an_internal_error_says_so_without_a_traceback(project, cli_runner, regi
 def test_destinations_and_plugins(cli_runner) -> None:
     out = _ok(cli_runner("destinations"))
     assert "jsonl" in out and "Append events as JSON lines" in out
-    listed = json.loads(_ok(cli_runner("plugins")))
+    listed = json.loads(_ok(cli_runner("plugins", "--format", "json")))
     (jsonl,) = [p for p in listed if p["name"] == "jsonl"]
     assert jsonl["package"] == "offramp" and jsonl["hooks"] == ["register_destinations"]
 
@@ -297,5 +297,65 @@ def test_preview_of_a_query_that_fails_on_the_data(project, cli_runner) -> None:
     result = cli_runner("preview", "conv")
     _ok(result, 1)
     assert "error: DuckDB refused the query: Conversion Error" in result.stderr
-    empty = _ok(cli_runner("preview", "conv", "--limit", "-1"))  # nothing is read
-    assert "0 rows" in empty and "event" not in empty
+    for wrong in ("-1", "0"):
+        refused = cli_runner("preview", "conv", "--limit", wrong)
+        assert refused.exit_code == 2 and "--limit" in refused.stderr
+
+
+# -- listings that fit, in every format ------------------------------------------------------
+LISTINGS = [("jobs",), ("runs",), ("rejects", "with_nulls"), ("plugins",), ("destinations",),
+            ("sources",)]
+
+
+@pytest.mark.parametrize("command", LISTINGS, ids=lambda c: c[0])
+def test_every_listing_offers_json_and_csv(jobs, cli_runner, command) -> None:
+    _ok(cli_runner("run", "with_nulls", "--quiet"))
+    as_json = json.loads(_ok(cli_runner(*command, "--format", "json")))
+    assert isinstance(as_json, list) and as_json, command
+    rows = list(csv.DictReader(io.StringIO(_ok(cli_runner(*command, "--format", "csv")))))
+    assert len(rows) == len(as_json) and set(rows[0]) >= set(as_json[0])
+
+
+def test_a_listing_too_wide_for_the_terminal_becomes_one_block_per_record(jobs, cli_runner,
+                                                                          monkeypatch) -> None:
+    from connector.cli import output
+
+    _ok(cli_runner("run", "with_nulls", "--quiet"))
+    monkeypatch.setattr(output.out, "_width", 60)
+    text = _ok(cli_runner("runs", "with_nulls"))
+    assert "│" not in text and "┃" not in text  # no table: it would not fit
+    assert max(len(line) for line in text.splitlines()) <= 60 or "error" in text
+    assert "   status  succeeded" in text and "delivered  " in text
+
+
+def test_a_listing_that_fits_is_a_table(jobs, cli_runner) -> None:
+    text = _ok(cli_runner("destinations"))
+    assert "destination" in text and "│" in text
+
+
+def test_preview_rows_too_wide_become_blocks(project, cli_runner, monkeypatch) -> None:
+    from connector.cli import output
+
+    project.jsonl_job("wide", "SELECT amperity_id AS id, * FROM Customer_360 ORDER BY id")
+    monkeypatch.setattr(output.out, "_width", 80)
+    text = _ok(cli_runner("preview", "wide", "--limit", "2"))
+    assert "ex… em…" not in text and "│" not in text.split("event")[0]
+    assert "amperity_id  a1" in text and "     email  Ann.Lee@Example.com" in text
+
+
+def test_a_project_folder_that_does_not_exist_is_an_error_not_an_empty_project(
+        tmp_path, cli_runner) -> None:
+    import connector
+
+    missing = tmp_path / "does" / "not" / "exist"
+    result = cli_runner.at(missing)("jobs")
+    assert result.exit_code == 1 and f"the project folder {missing} does not exist" \
+        in result.stderr
+    with pytest.raises(connector.ConfigError, match="does not exist"):
+        connector.open_project(missing)
+
+
+def test_runs_of_a_job_that_does_not_exist_says_so(jobs, cli_runner) -> None:
+    result = cli_runner("runs", "nosuchjob")
+    assert result.exit_code == 1 and "no job named 'nosuchjob'" in result.stderr
+    assert "no runs yet" in _ok(cli_runner("runs", "customers"))

@@ -406,13 +406,26 @@ def test_a_query_that_fails_while_running_is_recorded(project, sink) -> None:
     assert row[1] == "failed" and "Conversion Error" in row[5]
 
 
-def test_validation_failures_record_nothing_but_the_run(project, sink) -> None:
+def test_a_job_that_never_validated_gets_no_state_file(project, sink) -> None:
     job = sink_job(project, sink, sql="SELECT email FROM Customer_360")
+    for dry_run in (True, False):
+        with pytest.raises(OfframpError, match="column `id` is missing"):
+            run(project, job, dry_run=dry_run)
+    assert sink.calls == []
+    assert not project.project.state_path(job).exists()
+
+
+def test_validation_failures_of_a_job_that_ran_record_nothing_but_the_run(project,
+                                                                          sink) -> None:
+    job = sink_job(project, sink)
+    run(project, job)
+    sent = len(sink.calls)
+    sink_job(project, sink, sql="SELECT email FROM Customer_360")
     with pytest.raises(OfframpError, match="column `id` is missing"):
         run(project, job)
-    assert sink.calls == []
-    assert runs(project)[0][1] == "failed"
-    assert ledger(project) == {}
+    assert len(sink.calls) == sent
+    assert [r[1] for r in runs(project)] == ["succeeded", "failed"]
+    assert "column `id` is missing" in runs(project)[-1][5]
 
 
 def test_a_parquet_warehouse_runs_the_same(parquet_project, sink) -> None:

@@ -136,7 +136,7 @@ def test_the_cli_works_beside_a_broken_plugin(fresh_plugins, fake_dist, monkeypa
     monkeypatch.setenv("OFFRAMP_LOAD_PLUGINS", "jsonl,broken")
     project.jsonl_job("j", "SELECT amperity_id AS id FROM Customer_360")
     runner = CliRunner()
-    listed = runner.invoke(cli, ["plugins"])
+    listed = runner.invoke(cli, ["plugins", "--format", "json"])
     assert listed.exit_code == 0
     data = json.loads(listed.stdout)
     assert {"name": "broken",
@@ -151,7 +151,7 @@ def test_offramp_plugins_in_a_real_process(fake_dist, project) -> None:
     env = {**os.environ, "OFFRAMP_LOAD_PLUGINS": "jsonl,broken",
            "PYTHONPATH": os.pathsep.join([str(ROOT), fake_dist["site"]])}
     done = subprocess.run([sys.executable, "-c", "from connector.cli import main; main()",
-                           "--project", str(project.root), "plugins"],
+                           "--project", str(project.root), "plugins", "--format", "json"],
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.kit.errors import ConfigError
+from connector.kit.errors import ConfigError, OfframpError
 from connector.project import Project, parse_job
 
 
@@ -126,7 +126,7 @@ base_url = "http://127.0.0.1:1"
     project = Project(tmp_path)
     assert project.warehouse.kind == "parquet"
     assert project.warehouse.path == tmp_path.resolve() / "exports"
-    assert project.engine_settings == {"threads": 2, "memory_limit": "1GB"}
+    assert project.engine_settings == {"threads": "2", "memory_limit": "1GB"}
     assert project.source_settings("rq") == {"base_url": "http://127.0.0.1:1"}
     assert project.source_settings("other") == {}
 
@@ -139,12 +139,45 @@ def test_offramp_toml_absolute_warehouse(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "message"), [
     ("[warehouse\nduckdb = 'x'", "offramp.toml is not valid TOML"),
-    ("[warehouse]\nduckdb = 'a.duckdb'\nparquet = 'b'", "sets both duckdb and parquet"),
+    ("[warehouse]\nduckdb = 'a.duckdb'\nparquet = 'b'",
+     r"\[warehouse\] sets both duckdb and parquet: keep one"),
+    ("[warehous]\nduckdb = 'a.duckdb'", r"unknown section \[warehous\]; did you mean "
+     r"\[warehouse\]\?"),
+    ("[warehouse]\nduckb = 'a.duckdb'", r"unknown key `duckb` in \[warehouse\]; did you mean "
+     r"`duckdb`\?"),
+    ("[engine]\nmemory_limt = '4GB'", r"unknown key `memory_limt` in \[engine\]; did you mean "
+     r"`memory_limit`\?"),
+    ("[engine]\nmemory_limit = 'lots'", r"\[engine\] memory_limit = 'lots' is not a size: write "
+     r"a number and a unit"),
+    ("[engine]\nthreads = 0", r"\[engine\] threads must be at least 1"),
+    ("[spark]\nmastr = 'local[2]'", r"unknown key `mastr` in \[spark\]; did you mean `master`"),
+    ("[zzz]\nx = 1", r"unknown section \[zzz\] \(valid: \[warehouse\], \[engine\], "
+     r"\[spark\], \[sources\]\)"),
 ])
 def test_offramp_toml_errors(tmp_path: Path, text: str, message: str) -> None:
     _write(tmp_path / "offramp.toml", text)
-    with pytest.raises(ConfigError, match=message):
-        Project(tmp_path).warehouse  # noqa: B018 - the property raises
+    with pytest.raises(OfframpError, match=message):
+        Project(tmp_path)
+
+
+def test_a_value_duckdb_refuses_names_the_engine_setting(tmp_path: Path) -> None:
+    from connector.engines.warehouse import Engine, Warehouse, WarehouseWriter
+
+    with WarehouseWriter(Warehouse("duckdb", tmp_path / "warehouse.duckdb")) as writer:
+        writer.replace("t", __import__("pyarrow").table({"x": [1]}), where={})
+    with pytest.raises(ConfigError) as raised:
+        Engine(Warehouse("duckdb", tmp_path / "warehouse.duckdb"),
+               settings={"threads": "many"})
+    assert "offramp.toml: [engine] threads = 'many' was refused by DuckDB" \
+        in str(raised.value)
+    assert "could not open the warehouse" not in str(raised.value)
+
+
+@pytest.mark.parametrize("missing", ["does/not/exist", "a-file"])
+def test_a_project_folder_that_does_not_exist_is_an_error(tmp_path: Path, missing: str) -> None:
+    (tmp_path / "a-file").write_text("x")
+    with pytest.raises(ConfigError, match="does not exist|is a file, not a project folder"):
+        Project(tmp_path / missing)
 
 
 def test_find_walks_up_to_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

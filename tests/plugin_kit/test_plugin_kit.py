@@ -52,7 +52,7 @@ def offramp(env_root: Path, *args: str, cwd: Path, **env: str) -> subprocess.Com
 
 
 def test_installed_plugins_are_discovered_and_broken_ones_reported(plugin_env, tmp_path):
-    listing = offramp(plugin_env, "plugins", cwd=tmp_path)
+    listing = offramp(plugin_env, "plugins", "--format", "json", cwd=tmp_path)
     assert listing.returncode == 0, listing.stderr
     plugins = {p["name"]: p for p in json.loads(listing.stdout)}
     assert plugins["webhook_signed"]["package"] == "offramp-webhook-signed"

@@ -50,14 +50,34 @@ def test_the_sql_check_refuses_anything_but_reading(shop: Shop, emu: GatedMeta,
     result = cli(shop, "run", "sync")
     assert result.exit_code == 1
     assert REFUSED[sql] in result.stderr and "Traceback" not in result.stderr
-    (run,) = shop.runs()
-    assert run["status"] == "failed" and REFUSED[sql] in run["error"]
+    assert not shop.project.state_path("sync").exists()  # never validated: no state file
     assert shop.warehouse.read_bytes() == before
     assert emu.arrived == []
+
+
+@pytest.mark.parametrize("sql", REFUSED)
+def test_a_refused_query_of_a_job_that_ran_touches_nothing_in_its_state(shop: Shop,
+                                                                        emu: GatedMeta,
+                                                                        sql: str) -> None:
+    shop.write_orders(5)
+    shop.write_job()
+    assert cli(shop, "run", "sync").exit_code == 0
+    delivered = len(emu.arrived)
+    ledger_seq = shop.query_state("SELECT last_value FROM duckdb_sequences() "
+                                  "WHERE sequence_name = 'ledger_seq'")[0]["last_value"]
+    shop.write_job(sql=sql)
+    before = shop.warehouse.read_bytes()
+    result = cli(shop, "run", "sync")
+    assert result.exit_code == 1 and REFUSED[sql] in result.stderr
+    runs = shop.runs()
+    assert [r["status"] for r in runs] == ["succeeded", "failed"]
+    assert REFUSED[sql] in runs[-1]["error"]
+    assert shop.warehouse.read_bytes() == before
+    assert len(emu.arrived) == delivered
     sequences = shop.query_state("SELECT sequence_name, last_value FROM duckdb_sequences() "
                                  "WHERE database_name = 'state' ORDER BY 1")
     assert [(s["sequence_name"], s["last_value"]) for s in sequences] == [
-        ("ledger_seq", None), ("run_ids", 1)]  # only the refused run took a number
+        ("ledger_seq", ledger_seq), ("run_ids", 2)]  # only the refused run took a number
 
 
 @pytest.fixture

@@ -33,7 +33,13 @@ from typing import TYPE_CHECKING, Any
 
 from connector.engines.spark.delivery import SUMMARY_DDL, TaskPlan, share, task
 from connector.engines.spark.ledger import committed
-from connector.engines.spark.session import Plan, register_warehouse, session, spark_error
+from connector.engines.spark.session import (
+    Plan,
+    register_warehouse,
+    require_parquet,
+    session,
+    spark_error,
+)
 from connector.engines.warehouse import Engine
 from connector.kit import http
 from connector.kit.destination import RunContext
@@ -45,7 +51,7 @@ from connector.run.lock import JobLock
 from connector.run.recorder import RunRecorder
 from connector.run.shaping import shaping
 from connector.state import Sources, State
-from connector.validation.prepare import prepare
+from connector.validation.prepare import prepare, validate
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -67,15 +73,18 @@ def run(project: Project, ref: str, *, master: str | None = None,
     :param report: called with each line of the transpile step as it is produced.
     """
     job = project.job(ref)
-    settings = dict(project.config.get("spark", {}))
+    require_parquet(project.warehouse)
+    if not project.state_path(job.name).exists():
+        validate(project, ref)  # a job that never validated gets no state file
+    settings = project.config.spark
     warehouse = project.warehouse
     now = now or dt.datetime.now(dt.UTC)
     say = report or _log_line
     if spark is None:
-        conf = {str(k): str(v) for k, v in settings.get("conf", {}).items()}
-        spark = session(master or settings.get("master"), conf)
+        conf = {str(k): str(v) for k, v in settings.conf.items()}
+        spark = session(master or settings.master, conf)
     register_warehouse(spark, warehouse)
-    work_root = Path(settings.get("work_dir") or project.home / "spark")
+    work_root = Path(settings.work_dir or project.home / "spark")
     with JobLock(project.lock_path(job.name), job.name), \
             Engine(warehouse, state=project.state_path(job.name), temp_dir=project.spill,
                    settings=project.engine_settings) as engine:

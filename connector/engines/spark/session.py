@@ -75,15 +75,20 @@ def parquet_tables(folder: Path) -> dict[str, Path]:
     return tables
 
 
-def register_warehouse(spark: SparkSession, warehouse: Warehouse) -> list[str]:
-    """Expose each Parquet file or folder of the warehouse as a temp view; returns
-    the view names. A DuckDB-file warehouse is refused: Spark cannot read it."""
+def require_parquet(warehouse: Warehouse) -> None:
+    """Refuse a DuckDB-file warehouse, which Spark cannot read, saying what to do."""
     if warehouse.kind != "parquet":
         raise ConfigError(
             f"--engine spark reads Parquet exports, and this project's warehouse is the DuckDB "
             f"file {warehouse.path}: point [warehouse] parquet in offramp.toml at a folder of "
             "Parquet files (for example `COPY ... TO 'exports/t.parquet'` from DuckDB), or run "
             "with --engine duckdb")
+
+
+def register_warehouse(spark: SparkSession, warehouse: Warehouse) -> list[str]:
+    """Expose each Parquet file or folder of the warehouse as a temp view; returns
+    the view names. A DuckDB-file warehouse is refused: Spark cannot read it."""
+    require_parquet(warehouse)
     warehouse.check()
     views = []
     for name, path in parquet_tables(warehouse.path).items():
