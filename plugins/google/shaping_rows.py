@@ -40,7 +40,8 @@ def action(ctx: Shaping) -> str:
     if not ctx.has("conversion_action"):
         return default
     v = pii.text(ctx.text_col("conversion_action"))
-    names = " ".join(f"WHEN {q(name)} THEN {q(id_)}" for name, id_ in ctx.actions.items())
+    names = " ".join(f"WHEN {v} = {q(name)} THEN {q(id_)}"
+                     for name, id_ in ctx.actions.items())
     return (f"CASE WHEN {v} IS NULL THEN {default} {names} "
             f"WHEN regexp_full_match({v}, '[0-9]{{1,20}}') THEN {v} END")
 
