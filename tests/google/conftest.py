@@ -212,3 +212,19 @@ def gproject(tmp_path):
     from tests.google.destination_support import GoogleProject
 
     return GoogleProject(tmp_path / "g")
+
+
+@pytest.fixture
+def google_cli():
+    """``google_cli(root, *args)``: ``offramp --project root ARGS`` in process, with the
+    plugins' commands (``report google``) registered."""
+    from click.testing import CliRunner
+
+    from connector.cli.app import cli, register_plugin_commands
+
+    register_plugin_commands()
+
+    def invoke(root, *args: str):
+        return CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["--project", str(root), *args])
+
+    return invoke
