@@ -19,3 +19,10 @@ def register_commands(cli):
     from plugins.google.cli import add_commands
 
     add_commands(cli)
+
+
+@hookimpl
+def register_demos(register):
+    from plugins.google.demo import DEMO
+
+    register(DEMO)
