@@ -266,7 +266,7 @@ def google_email(expr: str) -> str:
     v = f"lower(regexp_replace(CAST({expr} AS VARCHAR), '{_WS}', '', 'g'))"
     local, domain = f"split_part({v}, '@', 1)", f"split_part({v}, '@', 2)"
     mail = ", ".join(f"'{d}'" for d in GOOGLE_MAIL_DOMAINS)
-    google = f"replace(regexp_replace({local}, '\\+.*$', ''), '.', '') || '@' || {domain}"
+    google = f"replace(regexp_replace({local}, '\\+.*$', '', 'g'), '.', '') || '@' || {domain}"
     normalized = f"CASE WHEN {domain} IN ({mail}) THEN {google} ELSE {v} END"
     return (f"CASE WHEN regexp_full_match({v}, '[^@]+@[^@]+\\.[^@]+') "
             f"AND regexp_full_match({normalized}, '[^@]+@[^@]+') THEN {normalized} END")
@@ -282,14 +282,14 @@ def given_name(expr: str) -> str:
     """A given name per Google's guide: :func:`name`, without a leading title
     (:data:`NAME_PREFIXES`: ``Mrs. Jane`` -> ``jane``), unless the title is all there is."""
     titles = "|".join(NAME_PREFIXES)
-    return f"NULLIF(regexp_replace({name(expr)}, '^({titles}) (.)', '\\2'), '')"
+    return f"NULLIF(regexp_replace({name(expr)}, '^({titles}) (.)', '\\2', 'g'), '')"
 
 
 def family_name(expr: str) -> str:
     """A family name per Google's guide: :func:`name`, without a trailing generational or
     academic suffix (:data:`NAME_SUFFIXES`: ``Smith Jr.`` -> ``smith``)."""
     suffixes = "|".join(NAME_SUFFIXES)
-    return f"NULLIF(regexp_replace({name(expr)}, '(.) ({suffixes})$', '\\1'), '')"
+    return f"NULLIF(regexp_replace({name(expr)}, '(.) ({suffixes})$', '\\1', 'g'), '')"
 
 
 def region_code(alpha2: str) -> str:

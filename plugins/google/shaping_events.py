@@ -71,6 +71,6 @@ def _consent(ctx: Shaping) -> str:
 def _cart() -> str:
     """The order's items in the byte order of their JSON text; none with a braid (Google
     does not take cart data with a gbraid or wbraid)."""
-    return ("CASE WHEN o.gbraid IS NULL AND o.wbraid IS NULL AND len(o.items) > 0 THEN "
+    return ("CASE WHEN o.gbraid IS NULL AND o.wbraid IS NULL AND array_length(o.items) > 0 THEN "
             "'\"cartData\":{\"items\":[' || array_to_string(list_sort(o.items), ',') || ']}' "
             "END")
