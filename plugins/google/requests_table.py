@@ -41,7 +41,9 @@ SCHEMA = pa.schema([
     ("failed", pa.int64()), ("errors", COUNTS), ("warnings", COUNTS),
     ("checked_at", pa.timestamp("us")),
 ])
-REQUESTS = PluginTable("google_requests", SCHEMA, key=("job", "request_id"))
+#: Written a run at a time (one transaction for all of a run's requests), so the key
+#: names the run too.
+REQUESTS = PluginTable("google_requests", SCHEMA, key=("job", "run_id", "request_id"))
 #: Statuses that a later check may still change.
 OPEN = ("SENT", "PROCESSING")
 DUPLICATE = "DUPLICATE_TRANSACTION_ID"
@@ -57,12 +59,15 @@ def sent_row(job: str, run_id: int, request_id: str, route: str, events: int,
 
 
 def write(tables: PluginTables, rows: Iterable[dict[str, Any]]) -> int:
-    """Keep ``rows``, each replacing the row of its job and request id."""
-    written = 0
+    """Keep ``rows``: every row of each of their runs (a run's rows replace what was
+    kept for that run, in one transaction)."""
+    runs: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for row in rows:
-        data = pa.Table.from_pylist([row], schema=SCHEMA)
-        written += tables.replace(REQUESTS, data, where={"job": row["job"],
-                                                         "request_id": row["request_id"]})
+        runs.setdefault((row["job"], row["run_id"]), []).append(row)
+    written = 0
+    for (job, run_id), group in runs.items():
+        data = pa.Table.from_pylist(group, schema=SCHEMA)
+        written += tables.replace(REQUESTS, data, where={"job": job, "run_id": run_id})
     return written
 
 

@@ -72,8 +72,8 @@ def poll(rows: list[dict[str, Any]], retrieve: Callable[[str], dict[str, Any]], 
     """Check every open row (:data:`~plugins.google.requests_table.OPEN`) once, then
     again while some are ``PROCESSING`` and ``wait`` seconds have not passed, sleeping
     ``first_delay``, doubling up to ``max_delay`` (never past ``wait``) between rounds.
-    ``keep`` is called with the rows each round updated (to store them as they come).
-    Returns every row, updated."""
+    ``keep`` is called with every row after each round that updated some (to store
+    them as they come). Returns every row, updated."""
     by_id = {row["request_id"]: row for row in rows}
     deadline, delay = clock() + wait, first_delay
     while True:
@@ -83,7 +83,7 @@ def poll(rows: list[dict[str, Any]], retrieve: Callable[[str], dict[str, Any]], 
                 by_id[request_id] = apply(row, retrieve(request_id), dt.datetime.now(dt.UTC))
                 updated.append(by_id[request_id])
         if keep is not None and updated:
-            keep(updated)
+            keep(list(by_id.values()))
         processing = any(r["status"] in OPEN for r in by_id.values())
         left = deadline - clock()
         if not processing or left <= 0:
