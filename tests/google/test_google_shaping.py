@@ -125,3 +125,15 @@ def test_an_address_needs_all_its_columns(tmp_path) -> None:
     with pytest.raises(ConfigError, match="conversion_action column"):
         shape(tmp_path / "b", [row("o")], conversion_action_id=None,
               conversion_actions={"store": "1"})
+
+
+def test_boolean_consent_columns_are_read(tmp_path) -> None:
+    import pyarrow as pa
+
+    from tests.google.destination_support import table
+
+    rows = table([row("yes", ad_user_data=True), row("no", ad_user_data=False)],
+                 types={"ad_user_data": pa.bool_()})
+    events = shape(tmp_path, rows)
+    assert sent(events, "yes")["consent"] == {"adUserData": "CONSENT_GRANTED"}
+    assert "DENIED_CONSENT" in rejected(events, "no")
