@@ -1,15 +1,13 @@
 """The google job on DuckDB and on Spark local[2]: the same events reach the Data Manager
-emulator, in requests to the same destination, with the same rejects."""
+emulator, in requests to the same destination, with the same rejects. The Spark session is
+the shared one (conftest), whose executors get the google plugin and its OAuth client from
+``spark_support.ENV``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,40 +16,12 @@ from connector.project import Project
 from connector.run import pipeline
 from plugins.google.demo import job_text
 from plugins.google.emulator import GoogleEmulator
-from tests.google.destination_support import ENV as OAUTH
-from tests.spark.spark_support import rejects
+from tests.spark.spark_support import ENV, rejects
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 JOB = "google_offline_conversions"
-#: What the executors need, set before the JVM starts (they inherit its environment).
-ENV = {**OAUTH, "OFFRAMP_LOAD_PLUGINS": "jsonl,google"}
 NOW = dt.datetime.now(dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[Any]:
-    """A local[2] session whose executors load the google plugin and see the OAuth
-    client of the emulator (the module's own: the shared one sets Meta's environment)."""
-    from connector.engines.spark.session import session
-
-    saved = {k: os.environ.get(k) for k in (*ENV, "PYSPARK_PYTHON")}
-    os.environ.update(ENV, PYSPARK_PYTHON=sys.executable)
-    spark = session("local[2]", {
-        "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
-        "spark.sql.shuffle.partitions": "4", "spark.driver.memory": "1g",
-        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-        "spark.sql.codegen.wholeStage": "false"})
-    spark.sparkContext.setLogLevel("ERROR")
-    try:
-        yield spark
-    finally:
-        spark.stop()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def make_project(root: Path, warehouse: Path, emulator: GoogleEmulator) -> Project:
