@@ -221,6 +221,34 @@ concurrency = 4
 """
 
 
+#: The google job (``bench/run.py --destination google``): the same rows, the columns the
+#: google destination reads. No status polling, and a rate that is not the limit: the
+#: benchmark measures offramp, not the Cloud project's quota (docs/benchmarks.md).
+GOOGLE_JOB_SQL = """SELECT
+  c.email, c.phone, c.given_name, c.surname, c.postal, c.country,
+  l.order_id, l.quantity, l.product_id,
+  l.order_datetime AS timestamp,
+  l.price, l.currency
+FROM order_lines l
+LEFT JOIN customers c ON c.customer_id = l.customer_id
+"""
+
+GOOGLE_JOB_HEADER = """/* offramp
+destination = "google"
+[settings]
+operating_account_id = "1234567890"
+conversion_action_id = "555000111"
+ad_user_data = "granted"
+base_url = "${META_BASE_URL:-http://127.0.0.1:9}"
+token_uri = "${META_BASE_URL:-http://127.0.0.1:9}/token"
+default_country = "US"
+concurrency = 4
+requests_per_minute = 600000
+status_wait_seconds = 0
+*/
+"""
+
+
 def generate(root: Path, rows: int, now: dt.datetime) -> dict[str, float]:
     """Write the warehouse (DuckDB file and Parquet folder) and the project into ``root``.
 
@@ -252,6 +280,8 @@ def generate(root: Path, rows: int, now: dt.datetime) -> dict[str, float]:
         timings["parquet"] = time.perf_counter() - t
     (root / "queries").mkdir(exist_ok=True)
     (root / "queries" / "bench.sql").write_text(JOB_HEADER + JOB_SQL, encoding="utf-8")
+    (root / "queries" / "bench_google.sql").write_text(GOOGLE_JOB_HEADER + GOOGLE_JOB_SQL,
+                                                       encoding="utf-8")
     write_config(root, "duckdb")
     return timings
 

@@ -25,7 +25,8 @@ def run(config: dict[str, Any]) -> dict[str, Any]:
     now = dt.datetime.fromtimestamp(config["now"], dt.UTC)
     before = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    summary = pipeline.run(project, "bench", dry_run=config["dry_run"], now=now)
+    summary = pipeline.run(project, config.get("job", "bench"), dry_run=config["dry_run"],
+                           now=now)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_SELF)
     return {

@@ -1,4 +1,4 @@
-"""offramp's benchmark: ``python bench/run.py --rows 1000000``.
+"""offramp's benchmark: ``python bench/run.py --rows 1000000 [--destination google]``.
 
 1. Generates N order line items with real-world mess (``bench/generate.py``) as a
    DuckDB table and as Parquet, in a temporary project with a Meta job.
@@ -10,6 +10,9 @@
    row-by-row Python baseline (``bench/naive.py``), on at most ``--naive-rows``.
 3. Checks that offramp and the naive baseline make the same events
    (``bench/verify.py``), prints the results and writes them as JSON.
+
+With ``--destination google``, step 2 measures the google job (``queries/bench_google.sql``:
+the same rows, Google's columns) beside the Meta job instead (see :func:`measure_google`).
 
 See ``docs/benchmarks.md`` for results and how to read them.
 """
@@ -56,6 +59,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, help="DuckDB threads for the job ([engine] setting)")
     p.add_argument("--workdir", type=Path, help="where to generate (default: a temp folder)")
     p.add_argument("--keep", action="store_true", help="keep the generated project")
+    p.add_argument("--destination", choices=("meta", "google"), default="meta",
+                   help="google: measure the google job (dry run, end to end, incremental) "
+                        "beside the Meta job's dry run and end to end, on the same rows, "
+                        "in the same run (no naive baseline)")
     return p.parse_args(argv)
 
 
@@ -75,6 +82,9 @@ def child_env(sink_url: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
     env["META_BASE_URL"] = sink_url
     env["META_ACCESS_TOKEN"] = TOKEN
+    # The google job's OAuth client: the sink answers its token endpoint too.
+    env.update({"GOOGLE_ADS_CLIENT_ID": "bench-client", "GOOGLE_ADS_CLIENT_SECRET": "bench-secret",
+                "GOOGLE_ADS_REFRESH_TOKEN": "bench-refresh-token"})
     return env
 
 
@@ -162,6 +172,13 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
             and results["incremental_wire_events"] == 0
     if "speedup_line_items_per_s" in results["ratios"]:
         out["speedup>=10"] = results["ratios"]["speedup_line_items_per_s"] >= 10
+    if "google_end_to_end" in m:
+        for kind in ("dry_run", "end_to_end"):
+            out[f"google_{kind}_events_per_s>=meta"] = (
+                m[f"google_{kind}"]["events_per_s"] >= m[f"meta_{kind}"]["events_per_s"])
+        inc = m["google_incremental"]
+        out["google_incremental_sent_0"] = inc["sent"] == 0 and \
+            results["incremental_wire_events"] == 0
     return out
 
 
@@ -192,7 +209,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         generate.write_config(root, "parquet" if args.parquet else "duckdb", engine)
         print(f"  {results['data']} in "
               f"{sum(results['generate_seconds'].values()):.1f}s", flush=True)
-        measure(args, root, tmp, now, naive_rows, naive_repeat, results)
+        if args.destination == "google":
+            measure_google(args, root, tmp, now, results)
+        else:
+            measure(args, root, tmp, now, naive_rows, naive_repeat, results)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -203,7 +223,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print()
     print_table(results)
     print("targets:", json.dumps(results["targets"]))
-    print("equality:", json.dumps({k: v["ok"] for k, v in results["verification"].items()}))
+    print("equality:", json.dumps({k: v["ok"] for k, v in
+                                   results.get("verification", {}).items()}))
     print(f"written to {out}")
     return results
 
@@ -297,6 +318,54 @@ def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
     for name, check in results["verification"].items():
         if not check["ok"]:
             print(f"EQUALITY CHECK FAILED ({name}): {check}", file=sys.stderr)
+
+
+def measure_google(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
+                   results: dict[str, Any]) -> None:
+    """The google job's dry run, end to end and incremental re-run, with the Meta job's
+    dry run and end to end on the same rows, interleaved (so that both see the same
+    machine). The sink counts each job's events on the wire against the run's count."""
+    state = root / ".offramp" / "state"
+    lines = results["data"]["line_items"]
+    base = {"root": str(root), "now": now.timestamp()}
+    runs: dict[str, list[dict[str, Any]]] = {}
+    with Sink() as sink:
+        env = child_env(sink.url)
+
+        def offramp(label: str, job: str, dry_run: bool, fresh: bool) -> None:
+            if fresh:
+                shutil.rmtree(state, ignore_errors=True)
+            sink.reset(0)
+            r = child("bench.measure", {**base, "job": job, "dry_run": dry_run}, env, tmp)
+            if r["status"] not in ("succeeded", "dry_run"):
+                raise SystemExit(f"{label} run failed: {r['error']}")
+            r["wire"] = sink.totals()
+            if not dry_run:
+                r["wire_bytes"] = r["wire"]["bytes"]
+                if r["wire"]["events"] != r["counts"]["delivered"]:
+                    raise SystemExit(f"{label}: the sink counted {r['wire']['events']} events, "
+                                     f"offramp recorded {r['counts']['delivered']} delivered")
+            print(f"  {label}: {r['seconds']:.2f}s, {r['counts']['events']:,} events, "
+                  f"{r['counts']['delivered']:,} sent, {r['counts']['requests']:,} requests, "
+                  f"RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+            runs.setdefault(label, []).append(r)
+
+        for kind, dry in (("dry_run", True), ("end_to_end", False)):
+            print(kind.replace("_", " "), flush=True)
+            for _ in range(args.repeat):
+                offramp(f"meta_{kind}", "bench", dry, True)
+                offramp(f"google_{kind}", "bench_google", dry, True)
+        print("google incremental re-runs (nothing changed)", flush=True)
+        for _ in range(args.repeat):
+            offramp("google_incremental", "bench_google", False, False)
+        results["incremental_wire_events"] = max(r["wire"]["events"]
+                                                 for r in runs["google_incremental"])
+    results["measurements"] = {label: summarize(r, lines) for label, r in runs.items()}
+    m = results["measurements"]
+    results["ratios"] = {
+        f"google_vs_meta_{kind}_events_per_s": round(
+            m[f"google_{kind}"]["events_per_s"] / m[f"meta_{kind}"]["events_per_s"], 2)
+        for kind in ("dry_run", "end_to_end")}
 
 
 if __name__ == "__main__":

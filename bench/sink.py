@@ -1,4 +1,5 @@
-"""A fast loopback HTTP sink that answers like Meta's Conversions API.
+"""A fast loopback HTTP sink that answers like Meta's Conversions API (and, for the
+google job, like the Data Manager API's ``events:ingest`` and Google's token endpoint).
 
 It reads each body, counts the events in it without parsing JSON (every event
 carries one ``"event_name"`` key, and the multipart form holds the JSON as it is),
@@ -14,6 +15,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MARK = b'"event_name"'
+#: Google's Data Manager requests (``{"destinations": ...}``) carry one of these per event.
+GOOGLE_MARK = b'"transactionId"'
+TOKEN = json.dumps({"access_token": "bench-access-token", "expires_in": 3599,
+                    "token_type": "Bearer"}).encode()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -24,10 +29,21 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        if self.path == "/token":  # the google destination's OAuth refresh
+            self._answer(TOKEN)
+            return
+        if body.startswith(b'{"destinations"'):  # Google's events:ingest
+            events = body.count(GOOGLE_MARK)
+            self.server.sink.add(body, events, self.headers.get("Content-Type") or "")
+            self._answer(json.dumps({"requestId": f"bench-{self.server.sink.requests}"})
+                         .encode())
+            return
         events = body.count(MARK)
         self.server.sink.add(body, events, self.headers.get("Content-Type") or "")
-        answer = json.dumps({"events_received": events, "messages": [],
-                             "fbtrace_id": "bench"}).encode()
+        self._answer(json.dumps({"events_received": events, "messages": [],
+                                 "fbtrace_id": "bench"}).encode())
+
+    def _answer(self, answer: bytes) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(answer)))

@@ -37,6 +37,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
+    from connector.kit.demos import Demo
     from connector.kit.destination import Destination
     from connector.kit.source import Source
 
@@ -82,5 +83,18 @@ def register_commands(cli: click.Group) -> None:
 
     :param cli: the top-level :class:`click.Group`; call ``cli.add_command(...)``
         or decorate functions with ``@cli.command()``.
+    :return: nothing.
+    """
+
+
+@hookspec
+def register_demos(register: Callable[[Demo], None]) -> None:
+    """Register demos for ``offramp demo --destination NAME``.
+
+    Called once, when ``offramp demo`` needs the list. A demo is a
+    :class:`connector.kit.demos.Demo`: a job over the demo warehouse and an emulator.
+
+    :param register: call ``register(Demo(...))`` once per demo; its ``name`` (the
+        destination's) must be unique.
     :return: nothing.
     """

@@ -48,6 +48,7 @@ _infos: dict[str, PluginInfo] = {}
 load_errors: dict[str, str] = {}
 _destinations: dict[str, tuple[type[Destination], str]] | None = None
 _sources: dict[str, tuple[type[Source], str]] | None = None
+_demos: dict[str, tuple[Any, str]] | None = None
 
 
 def _switch(name: str) -> set[str] | None:
@@ -99,7 +100,7 @@ def register(module: ModuleType | Any, *, name: str, distribution: str = "",
     Tests and notebooks use this to add a plugin without installing it. A
     misspelled hook implementation raises :class:`PluginError`.
     """
-    global _destinations, _sources
+    global _destinations, _sources, _demos
     try:
         hash(module)
     except TypeError:
@@ -119,18 +120,18 @@ def register(module: ModuleType | Any, *, name: str, distribution: str = "",
                 f"the hook does not pass: {exc}") from None
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
         _infos[name] = PluginInfo(name, distribution or "(registered directly)", version, hooks)
-        _destinations = _sources = None
+        _destinations = _sources = _demos = None
 
 
 def unregister(name: str) -> None:
     """Remove a plugin registered with :func:`register`."""
-    global _destinations, _sources
+    global _destinations, _sources, _demos
     pm = manager()
     with _lock:
         if pm.get_plugin(name) is not None:
             pm.unregister(name=name)
         _infos.pop(name, None)
-        _destinations = _sources = None
+        _destinations = _sources = _demos = None
 
 
 def plugins() -> list[PluginInfo]:
@@ -166,10 +167,12 @@ def _collect(hook_name: str, kind: str) -> dict[str, tuple[Any, str]]:
         plugin = impl.plugin_name
         where = f"{plugin} ({_infos.get(plugin, PluginInfo(plugin)).distribution or plugin})"
 
-        def register_one(cls: type, _plugin: str = plugin, _where: str = where) -> None:
+        def register_one(cls: Any, _plugin: str = plugin, _where: str = where) -> None:
             name = getattr(cls, "name", "")
             if not name:
-                raise PluginError(f"plugin {_plugin!r} registered {cls.__name__} without a name")
+                raise PluginError(f"plugin {_plugin!r} registered "
+                                  f"{getattr(cls, '__name__', type(cls).__name__)} without a "
+                                  "name")
             if name in found and found[name][0] is not cls:
                 raise PluginError(f"two plugins register the {kind} {name!r}: "
                                   f"{found[name][1]} and {_where}; uninstall or disable one "
@@ -202,6 +205,15 @@ def sources() -> dict[str, tuple[type[Source], str]]:
         if _sources is None:
             _sources = _collect("register_sources", "source")
         return _sources
+
+
+def demos() -> dict[str, tuple[Any, str]]:
+    """name -> (:class:`~connector.kit.demos.Demo`, "plugin (distribution)")."""
+    global _demos
+    with _lock:
+        if _demos is None:
+            _demos = _collect("register_demos", "demo")
+        return _demos
 
 
 def _one(kind: str, found: dict[str, tuple[Any, str]], name: str) -> Any:

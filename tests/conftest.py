@@ -31,7 +31,7 @@ import pytest
 
 # Before anything imports connector: the plugin switch and a wide console, so that
 # rich does not wrap the lines tests read.
-os.environ["OFFRAMP_LOAD_PLUGINS"] = "jsonl,meta,microsoft,iqm,rq"
+os.environ["OFFRAMP_LOAD_PLUGINS"] = "jsonl,meta,microsoft,iqm,rq,google"
 os.environ.pop("OFFRAMP_DISABLE_PLUGINS", None)
 os.environ.pop("OFFRAMP_PROJECT", None)
 os.environ["COLUMNS"] = "250"

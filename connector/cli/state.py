@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import click
 
+from connector import registry
 from connector.cli.app import Context, cli, pass_ctx
-from connector.cli.output import FORMAT, listing
-from connector.kit.errors import ConfigError
+from connector.cli.output import FORMAT, listing, out
+from connector.kit.errors import ConfigError, OfframpError
+from connector.kit.secrets import redact
+from connector.kit.tables import PluginTables
+from connector.project import Project
 from connector.state import open_state
 
 
@@ -26,6 +30,27 @@ def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
         with open_state(project.state_path(name)) as state:
             records += state.run_listing(limit).to_pylist()
     listing(records, fmt, title="runs", empty="no runs yet")
+    if fmt == "table" and records:
+        for name in names:
+            for line in _described(project, name):
+                out.print(line, markup=False, highlight=False)
+
+
+def _described(project: Project, name: str) -> list[str]:
+    """What the job's destination says about its tables in the state file
+    (:meth:`~connector.kit.Destination.describe_state`); a failure is one line."""
+    try:
+        job = project.job(name)
+        cls = registry.destination(job.destination)
+        if not cls.tables:
+            return []
+        with open_state(project.state_path(job.name)) as state:
+            return list(cls.describe_state(PluginTables(cls.name, cls.tables, state), job.name))
+    except OfframpError:
+        return []  # a job file gone or a plugin not installed: the runs still list
+    except Exception as exc:  # a plugin's bug must not hide the runs
+        return [redact(f"{name}: its destination could not describe its state: "
+                       f"{type(exc).__name__}: {exc}")]
 
 
 @cli.command()

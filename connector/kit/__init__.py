@@ -17,6 +17,7 @@ The names below are the kit's classes and functions; its modules are public too:
 * :mod:`connector.kit.tables`: typed tables a plugin keeps in a job's state file;
 * :mod:`connector.kit.warehouse`: writing warehouse tables (sources, demos);
 * :mod:`connector.kit.commands`: what a plugin's CLI commands use;
+* :mod:`connector.kit.demos`: a destination's part in ``offramp demo --destination``;
 * :mod:`connector.kit.environ`: environment variables set for a block.
 """
 
@@ -75,5 +76,5 @@ __all__ = [
 
 #: The kit's modules: with this package, connector.hookspecs and connector.testing,
 #: the only parts of connector a plugin may import.
-MODULES = ("commands", "contract", "destination", "emulator", "environ", "errors", "events",
-           "http", "pii", "runs", "secrets", "source", "sql", "tables", "warehouse")
+MODULES = ("commands", "contract", "demos", "destination", "emulator", "environ", "errors",
+           "events", "http", "pii", "runs", "secrets", "source", "sql", "tables", "warehouse")

@@ -3,7 +3,8 @@
 A plugin's command finds the project the user named (``offramp --project DIR``) with
 :func:`project`, works on it through the Python API's
 :class:`~connector.api.ProjectHandle` (jobs, settings, runs, the plugin's tables),
-prints with :func:`echo`, and runs a job as ``offramp run`` does with :func:`run_job`.
+prints with :func:`echo`, and runs a job as ``offramp run`` does with :func:`run_job`;
+:func:`demos` lists the demos plugins register for ``offramp demo``.
 Errors it raises as :class:`~connector.kit.errors.OfframpError` are shown as one line,
 exit code 1, like offramp's own.
 """
@@ -16,6 +17,7 @@ import click
 
 if TYPE_CHECKING:
     from connector.api import ProjectHandle
+    from connector.kit.demos import Demo
     from connector.kit.runs import RunSummary
 
 
@@ -55,3 +57,10 @@ def run_job(project: ProjectHandle, job: str, *, quiet: bool = False,
     if summary:
         print_summary(result)
     return result
+
+
+def demos() -> dict[str, Demo]:
+    """The demos plugins register (``register_demos``), by destination name."""
+    from connector import registry
+
+    return {name: demo for name, (demo, _) in registry.demos().items()}

@@ -142,7 +142,8 @@ class Destination:
     emulator: ClassVar[type[Emulator] | None] = None
     #: Resend an event whose payload changed since it was delivered. Set False (on the
     #: class or the instance) for APIs that count every request and cannot update an
-    #: event, such as a conversion pixel: a delivered event is then never sent again.
+    #: event, such as a conversion pixel: a delivered event is then never sent again
+    #: (one the API refused is still sent again when its payload changes).
     resend_changed: bool = True
     #: :meth:`shape_sql` makes at most one event per ``event_key`` that is not rejected
     #: (it groups by the key, say). offramp then skips its own duplicate-key check, a
@@ -232,12 +233,25 @@ class Destination:
 
     def after_run(self, summary: RunSummary, tables: PluginTables) -> list[str]:
         """Called once after a run that delivered events (never in dry runs), for
-        follow-up work such as fetching the API's delivery report.
+        follow-up work such as fetching the API's delivery report. A run that stopped
+        early (``summary.status`` is ``failed``) but delivered some events gets the call
+        too, so that what was delivered is followed up.
 
         :param summary: the run's :class:`connector.kit.runs.RunSummary`.
         :param tables: the destination's declared :attr:`tables` in the job's state file.
         :return: lines to show the user. An exception here is reported, and does not
             change the run's outcome.
+        """
+        return []
+
+    @classmethod
+    def describe_state(cls, tables: PluginTables, job: str) -> list[str]:
+        """Lines that ``offramp runs JOB`` prints under the job's runs, read from the
+        destination's declared :attr:`tables` (say, what the API reported later about
+        the requests). The default prints nothing.
+
+        :param tables: the destination's tables in the job's state file (read them).
+        :param job: the job's name.
         """
         return []
 

@@ -237,3 +237,78 @@ def calling_code(region: str) -> str | None:
     """The phone calling code for an ISO alpha-2 region (``"US"`` -> ``"1"``)."""
     code = phonenumbers.country_code_for_region(region.upper())
     return str(code) if code else None
+
+
+# -- Google's formatting guide (the Data Manager API) --------------------------------------
+# Separate functions, not options on the ones above: Google's rules differ from Meta's on
+# emails (every whitespace removed; gmail.com dots and +suffix), phones (a leading "+"),
+# names (honorifics and generational suffixes dropped) and postal codes (plain text).
+# Where the rules are the same, these build on the functions above.
+
+#: The domains whose local part Google normalizes further (dots and "+suffix" removed).
+GOOGLE_MAIL_DOMAINS = ("gmail.com", "googlemail.com")
+#: Titles dropped from the start of a given name, and suffixes from the end of a family
+#: name ("no prefixes", "no suffixes" in Google's formatting guide), after punctuation is
+#: removed (``Mrs. Jane`` is ``mrs jane`` by then).
+NAME_PREFIXES = ("mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame")
+NAME_SUFFIXES = ("jr", "sr", "ii", "iii", "iv", "phd", "md", "esq")
+
+
+def google_email(expr: str) -> str:
+    """Email per Google's formatting guide: lowercase, every whitespace character removed
+    (leading, trailing and inner), and for ``gmail.com`` / ``googlemail.com`` only, the
+    dots and any ``+suffix`` removed from the local part. NULL unless it looks like
+    ``a@b.c``.
+
+    >>> "gmail.com" in google_email("e")
+    True
+    """
+    v = f"lower(regexp_replace(CAST({expr} AS VARCHAR), '{_WS}', '', 'g'))"
+    local, domain = f"split_part({v}, '@', 1)", f"split_part({v}, '@', 2)"
+    mail = ", ".join(f"'{d}'" for d in GOOGLE_MAIL_DOMAINS)
+    google = f"replace(regexp_replace({local}, '\\+.*$', '', 'g'), '.', '') || '@' || {domain}"
+    normalized = f"CASE WHEN {domain} IN ({mail}) THEN {google} ELSE {v} END"
+    return (f"CASE WHEN regexp_full_match({v}, '[^@]+@[^@]+\\.[^@]+') "
+            f"AND regexp_full_match({normalized}, '[^@]+@[^@]+') THEN {normalized} END")
+
+
+def e164(expr: str, calling_code: str | None = None) -> str:
+    """Phone in E.164 with its ``+`` (``+16505551212``): :func:`phone`'s digits, which
+    honour an international prefix and add ``calling_code`` to national numbers."""
+    return f"('+' || {phone(expr, calling_code)})"
+
+
+def given_name(expr: str) -> str:
+    """A given name per Google's guide: :func:`name`, without a leading title
+    (:data:`NAME_PREFIXES`: ``Mrs. Jane`` -> ``jane``), unless the title is all there is."""
+    titles = "|".join(NAME_PREFIXES)
+    return f"NULLIF(regexp_replace({name(expr)}, '^({titles}) (.)', '\\2', 'g'), '')"
+
+
+def family_name(expr: str) -> str:
+    """A family name per Google's guide: :func:`name`, without a trailing generational or
+    academic suffix (:data:`NAME_SUFFIXES`: ``Smith Jr.`` -> ``smith``)."""
+    suffixes = "|".join(NAME_SUFFIXES)
+    return f"NULLIF(regexp_replace({name(expr)}, '(.) ({suffixes})$', '\\1', 'g'), '')"
+
+
+def region_code(alpha2: str) -> str:
+    """ISO 3166-1 alpha-2 in upper case (Google's ``regionCode``), from a lower-case
+    alpha-2 expression such as ``countries_cte``'s ``alpha2``."""
+    return f"upper({alpha2})"
+
+
+def plain_postal(expr: str, country: str, numeric: bool = False) -> str:
+    """A postal code as Google takes it, in plain text: US codes as 5 digits (from ZIP+4,
+    and with leading zeros restored for ``numeric`` columns, as :func:`postal` does; NULL
+    when there are no 5 digits to take), any
+    other country's code trimmed, its inner spaces kept single, in upper case (``SW1A 1AA``).
+    ``country``: the row's lower-case alpha-2 expression."""
+    other = f"upper(regexp_replace({text(expr)}, '{_WS}+', ' ', 'g'))"
+    us = f"NULLIF(regexp_extract({postal(expr, country, numeric)}, '^([0-9]{{5}})$', 1), '')"
+    return f"CASE WHEN {country} = 'us' THEN {us} ELSE {other} END"
+
+
+def base64_digest(hex_digest: str) -> str:
+    """A hex SHA-256 digest as standard Base64 with padding (Google's ``BASE64`` encoding)."""
+    return f"to_base64(unhex({hex_digest}))"

@@ -27,7 +27,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     :param failed_first: order events that failed last time first.
     :param resend_changed: the destination's
         :attr:`~connector.kit.destination.Destination.resend_changed`: when False, an event
-        delivered (or refused) once is unchanged whatever its payload became.
+        delivered once is unchanged whatever its payload became (one the destination
+        refused is still sent again when its payload changes).
     :param unique_keys: the destination's
         :attr:`~connector.kit.destination.Destination.unique_keys`: its shaping makes at most
         one event per key that is not rejected, so the duplicate-key check is skipped.
@@ -50,7 +51,8 @@ def diff_sql(shape: str, shape_columns: Iterable[str], *, full: bool = False,
     key = "".join(f", {name}" for name in keep)
     key_out = "".join(f", s.{name}" for name in keep)
     checked = "SELECT * FROM checked" if unique_keys else _CHECK_DUPLICATES.replace("/*key*/", key)
-    same = "l.fingerprint = s.fingerprint AND " if resend_changed else ""
+    same = ("l.fingerprint = s.fingerprint AND " if resend_changed else
+            "(l.status = 'delivered' OR l.fingerprint = s.fingerprint) AND ")
     settled = ("FALSE" if full else
                f"coalesce({same}l.route IS NOT DISTINCT FROM s.route AND "
                "l.status IN ('delivered', 'rejected'), FALSE)")

@@ -82,10 +82,11 @@ class RunRecorder:
     def follow_up(self, dest: Destination, summary: RunSummary, *,
                   open_with: Callable[[], requests.Session] | None = None) -> None:
         """The destination's :meth:`~connector.kit.Destination.after_run`, after a run that
-        delivered events: its lines become notes; its failure is a note too, and never
-        changes the run's outcome. ``open_with``: the destination is not open (the Spark
-        driver's), so open it with a session it makes, and close it after."""
-        if self.dry_run or not summary.ok or not summary.counts.delivered:
+        delivered events (one that stopped early included): its lines become notes; its
+        failure is a note too, and never changes the run's outcome. ``open_with``: the
+        destination is not open (the Spark driver's), so open it with a session it makes,
+        and close it after."""
+        if self.dry_run or not summary.counts.delivered:
             return
         tables = PluginTables(dest.name, dest.tables, self.state)
         try:

@@ -16,3 +16,10 @@ def register_commands(cli):
     from plugins.meta.demo import demo
 
     cli.add_command(demo)
+
+
+@hookimpl
+def register_demos(register):
+    from plugins.meta.demo import DEMO
+
+    register(DEMO)

@@ -315,7 +315,8 @@ def test_a_plugin_object_pluggy_cannot_keep_is_refused_clearly() -> None:
 
 def test_every_hookspec_is_documented_in_code_and_in_docs() -> None:
     specs = hookspec_functions()
-    assert set(specs) == {"register_destinations", "register_sources", "register_commands"}
+    assert set(specs) == {"register_destinations", "register_sources", "register_commands",
+                          "register_demos"}
     docs = DOCS.read_text(encoding="utf-8")
     for name, func in specs.items():
         doc = inspect.getdoc(func)

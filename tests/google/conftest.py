@@ -173,3 +173,58 @@ def detail() -> Callable[[requests.Response, str], dict[str, Any]]:
 def violation(detail: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
     """The first BadRequest field violation of an error answer."""
     return lambda response: detail(response, "BadRequest")["fieldViolations"][0]
+
+
+# -- the destination ------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_credentials() -> Iterator[None]:
+    """Each test fetches its own access token (credentials are shared per process)."""
+    from plugins.google.auth import forget_credentials
+
+    forget_credentials()
+    yield
+    forget_credentials()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
+    """The destination's pacing and status-poll sleeps, recorded instead of slept."""
+    from plugins.google.destination import GoogleDestination
+
+    seen: dict[str, list[float]] = {"pacer": [], "status": []}
+    monkeypatch.setattr(GoogleDestination, "pacer_sleep", staticmethod(seen["pacer"].append))
+    monkeypatch.setattr(GoogleDestination, "status_sleep", staticmethod(seen["status"].append))
+    return seen
+
+
+@pytest.fixture
+def google_env(emu: GoogleEmulator, monkeypatch: pytest.MonkeyPatch, waits) -> GoogleEmulator:
+    """The emulator, with the OAuth client's variables set and no real sleeping."""
+    from tests.google.destination_support import ENV
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    return emu
+
+
+@pytest.fixture
+def gproject(tmp_path):
+    from tests.google.destination_support import GoogleProject
+
+    return GoogleProject(tmp_path / "g")
+
+
+@pytest.fixture
+def google_cli():
+    """``google_cli(root, *args)``: ``offramp --project root ARGS`` in process, with the
+    plugins' commands (``report google``) registered."""
+    from click.testing import CliRunner
+
+    from connector.cli.app import cli, register_plugin_commands
+
+    register_plugin_commands()
+
+    def invoke(root, *args: str):
+        return CliRunner(env={"COLUMNS": "250"}).invoke(cli, ["--project", str(root), *args])
+
+    return invoke

@@ -4,6 +4,7 @@ without outputs."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
@@ -52,6 +53,10 @@ def test_the_audience_notebook_runs_and_exports_the_coverage_chart(tmp_path):
     assert outputs(executed, "error") == []
     text = "\n".join(outputs(executed, "stream") + outputs(executed, "execute_result"))
     assert "run 1: succeeded" in text and "send 0 (0 new" in text
+    import connector
+
+    if "google" in connector.installed_destinations():  # Google's coverage beside Meta's
+        assert re.search(r"\{'email': 0\.\d+, 'phone': 0\.\d+, 'address': 0\.\d+\}", text)
     assert (export / "audience_coverage.png").read_bytes().startswith(PNG)
     assert (tmp_path / "demo" / "warehouse.duckdb").is_file()  # never the repo's warehouse
 
@@ -68,6 +73,11 @@ def test_the_sync_health_notebook_runs(tmp_path):
         assert "Microsoft report for" in text
     else:
         assert "the Microsoft report section is skipped" in text
+    if "google" in connector.installed_destinations():
+        assert "1 PARTIAL_SUCCESS" in text and "EVENT_TOO_OLD 1" in text
+        assert "Google already had (DUPLICATE_TRANSACTION_ID): counted as delivered" in text
+    else:
+        assert "the Google section is skipped" in text
 
 
 def test_strip_removes_outputs():

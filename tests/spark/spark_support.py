@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from connector.engines.warehouse import Warehouse, WarehouseWriter, connect_state
+from plugins.google.emulator import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REFRESH_TOKEN,
+)
 from plugins.meta.demo import DATASET, TOKEN
 from plugins.meta.demo_data import build_demo_warehouse, demo_query
 
@@ -23,7 +28,12 @@ base_url = "{url}"
 default_country = "US"
 */
 """
-ENV = {"META_ACCESS_TOKEN": TOKEN, "OFFRAMP_LOAD_PLUGINS": "jsonl,meta"}
+#: The environment of the executors, set before the JVM starts (they inherit the JVM's, and
+#: one JVM serves every Spark test of a worker): the Meta token, the google job's OAuth
+#: client (the Data Manager emulator's), and the plugins to load.
+ENV = {"META_ACCESS_TOKEN": TOKEN, "OFFRAMP_LOAD_PLUGINS": "jsonl,meta,google",
+       "GOOGLE_ADS_CLIENT_ID": DEFAULT_CLIENT_ID, "GOOGLE_ADS_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+       "GOOGLE_ADS_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN}
 
 
 def utc_today() -> dt.date:
