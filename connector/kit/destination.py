@@ -203,6 +203,17 @@ class Destination:
         """
         return None
 
+    @classmethod
+    def warnings(cls, settings: pydantic.BaseModel) -> list[str]:
+        """Cautions about a job's validated ``settings`` that do not stop it: each line is
+        shown by ``offramp validate`` and kept in the notes of every run (``offramp run``
+        prints them). Say what the setting does that the user may not expect, and what to
+        do instead. The default has none.
+
+        :param settings: the job's settings, validated against :attr:`Settings`.
+        """
+        return []
+
     # -- delivery ------------------------------------------------------------------
     def open(self, http: requests.Session) -> None:
         """Prepare to deliver (log in, look things up). Called once per run, not in
