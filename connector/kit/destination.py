@@ -20,6 +20,7 @@ import pydantic
 
 from connector.kit.contract import Contract
 from connector.kit.events import SHAPED_EVENTS
+from connector.kit.pacing import Pacer
 from connector.kit.secrets import Secret, from_env
 from connector.kit.tables import PluginTable, PluginTables
 
@@ -163,6 +164,8 @@ class Destination:
         self.settings = settings
         self.context = context
         self.http: requests.Session | None = None
+        #: Ask offramp to space or pause request starts (:mod:`connector.kit.pacing`).
+        self.pacer = Pacer()
 
     # -- shaping -------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
