@@ -23,6 +23,8 @@ def validate(c: Context, job: str) -> None:
     prep = pipeline.validate(c.project, job)
     out.print(f"[green]valid:[/] {prep.job.name} -> {prep.destination.name} "
               f"({len(prep.columns)} columns: {', '.join(prep.columns)})")
+    for line in prep.warnings:
+        out.print(f"[yellow]warning:[/] {escape(line)}")
 
 
 @cli.command()

@@ -8,6 +8,7 @@ What each name is for: ``docs/plugins.md``.
 
 The names below are the kit's classes and functions; its modules are public too:
 
+* :mod:`connector.kit.pacing`: asking offramp to space or pause requests;
 * :mod:`connector.kit.http`: the shared session, sending with retryable errors,
   ``Retry-After``, multipart forms;
 * :mod:`connector.kit.pii`: customer-information normalization and hashing as SQL;
@@ -77,4 +78,5 @@ __all__ = [
 #: The kit's modules: with this package, connector.hookspecs and connector.testing,
 #: the only parts of connector a plugin may import.
 MODULES = ("commands", "contract", "demos", "destination", "emulator", "environ", "errors",
-           "events", "http", "pii", "runs", "secrets", "source", "sql", "tables", "warehouse")
+           "events", "http", "pacing", "pii", "runs", "secrets", "source", "sql", "tables",
+           "warehouse")

@@ -20,6 +20,7 @@ import pydantic
 
 from connector.kit.contract import Contract
 from connector.kit.events import SHAPED_EVENTS
+from connector.kit.pacing import Pacer
 from connector.kit.secrets import Secret, from_env
 from connector.kit.tables import PluginTable, PluginTables
 
@@ -164,6 +165,8 @@ class Destination:
         self.settings = settings
         self.context = context
         self.http: requests.Session | None = None
+        #: Ask offramp to space or pause request starts (:mod:`connector.kit.pacing`).
+        self.pacer = Pacer()
 
     # -- shaping -------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
@@ -203,6 +206,17 @@ class Destination:
         :param columns: the query's output columns and their DuckDB types.
         """
         return None
+
+    @classmethod
+    def warnings(cls, settings: pydantic.BaseModel) -> list[str]:
+        """Cautions about a job's validated ``settings`` that do not stop it: each line is
+        shown by ``offramp validate`` and kept in the notes of every run (``offramp run``
+        prints them). Say what the setting does that the user may not expect, and what to
+        do instead. The default has none.
+
+        :param settings: the job's settings, validated against :attr:`Settings`.
+        """
+        return []
 
     # -- delivery ------------------------------------------------------------------
     def open(self, http: requests.Session) -> None:

@@ -3,7 +3,9 @@
 :class:`Deliverer` runs :meth:`Destination.deliver` on a thread pool. Each request
 is retried with exponential backoff and jitter (tenacity) on
 :class:`~connector.kit.errors.Retryable`, waiting at least what ``Retry-After`` asked;
-throttling is waited out without using up attempts. A request refused whole for
+throttling is waited out without using up attempts. Before each start it also waits
+what the destination's :class:`~connector.kit.pacing.Pacer` asks (an API that
+reports its usage, slowing down before it throttles). A request refused whole for
 events the API did not name (:class:`~connector.kit.errors.BatchRejected`) is split in
 halves until the bad events stand alone. A request that keeps failing past the
 destination's ``give_up_after`` stops the run, as does a
@@ -198,8 +200,14 @@ class Deliverer:
             budget["waited"] += delay
             return delay
 
+        pacer = getattr(self.dest, "pacer", None)  # absent when __init__ skipped the base's
+
         def attempt():  # -> Outcome
             result.attempts += 1
+            if pacer is not None:  # the destination's own pace (it adds to result.waited)
+                pacer.wait(self._sleep(result))
+                if self.stop.is_set():  # stopped during a pause: do not send any more
+                    raise Retryable("not sent: the run was stopped")
             result.waited += self.limiter.acquire()
             return self.dest.deliver(batch)
 

@@ -121,6 +121,7 @@ class _Run:
         t0 = time.perf_counter()
         prep = prepare(self.engine, self.job)
         self.timings["validate"] = time.perf_counter() - t0
+        self.notes += [f"warning: {line}" for line in prep.warnings]
         context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
                              self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)

@@ -3,7 +3,7 @@ the rows and events it makes. :mod:`connector.run.pipeline` runs what this prepa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pydantic
 
@@ -27,6 +27,8 @@ class Prepared:
     settings: pydantic.BaseModel
     columns: dict[str, str]
     sql: str
+    #: the destination's cautions about these settings (:meth:`Destination.warnings`).
+    warnings: list[str] = field(default_factory=list)
 
 
 def load_destination(job: Job) -> tuple[type[Destination], pydantic.BaseModel]:
@@ -64,7 +66,7 @@ def prepare(engine: Engine, job: Job) -> Prepared:
         problems += check_contract(columns, cls.contract, cls.name)
     if problems or settings is None or checked is None or columns is None:
         raise ValidationError(problems)
-    return Prepared(job, cls, settings, columns, checked.sql)
+    return Prepared(job, cls, settings, columns, checked.sql, list(cls.warnings(settings)))
 
 
 def validate(project: Project, ref: str) -> Prepared:

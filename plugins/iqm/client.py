@@ -2,12 +2,19 @@
 
 * Login ([IQM-DOCS] user-api.mdx, seed 003): ``POST /api/v3/ua/login`` with
   ``Authorization: Basic base64(client_id:client_secret)``, ``X-IAA-HOST`` and
-  ``{"grantType": "password", "email", "password"}``; the answer's ``data``
-  carries ``access_token``, ``refresh_token``, ``expires_in`` and ``owId``.
-  With ``auth = "oauth"``: ``POST /api/v3/ua/oauth/token`` with a form body
-  (``grant_type=password&username&password``) and an answer without envelope.
-* Refresh: ``POST /api/v3/ua/oauth/token`` with ``grant_type=refresh_token``;
-  when IQM refuses the refresh token, a fresh login.
+  ``{"grantType": "password", "email", "password"}``. With ``auth = "oauth"``:
+  ``POST /api/v3/ua/oauth/token`` with a form body
+  (``grant_type=password&username&password``).
+* IQM documents two shapes of the token answer: wrapped, ``{"success": true,
+  "data": {access_token, refresh_token, expires_in, owId, ...}}`` (the login, and
+  the authentication quickstart's OAuth sample), and unwrapped without ``owId``
+  (the user API page's OAuth and refresh samples). Both are read, from either
+  endpoint. The workspace id comes from the answer's ``owId``, else the ``ow_id``
+  setting, else the token before a refresh, else ``GET /api/v3/ua/user/ow-id``.
+* Refresh: ``POST /api/v3/ua/oauth/token`` with ``grant_type=refresh_token``. The
+  docs do not say whether IQM rotates the refresh token: the answer's
+  ``refresh_token`` is kept when it has one, the old one otherwise. When IQM refuses
+  the refresh token, a fresh login.
 * Every other call sends ``Authorization: Bearer <token>`` and ``X-IAA-OW-ID``.
   The token is refreshed shortly before ``expires_in`` runs out, and on a 401 it
   is refreshed and the call retried once; a second 401 is :class:`~connector.Fatal`.
@@ -36,6 +43,7 @@ log = logging.getLogger("offramp.iqm")
 
 LOGIN = "/api/v3/ua/login"
 TOKEN = "/api/v3/ua/oauth/token"
+OW_ID = "/api/v3/ua/user/ow-id"
 #: Refresh this many seconds before the token's announced expiry.
 EXPIRY_MARGIN = 60.0
 
@@ -95,14 +103,14 @@ class IqmClient:
             body = {"grantType": "password", "email": c.username.reveal(),
                     "password": c.password.reveal()}
             response = self._post(LOGIN, headers=headers, json=body)
-            data = self._auth_data(response, "the login", enveloped=True)
+            data = self._auth_data(response, "the login")
         else:
             form = {"grant_type": "password", "username": c.username.reveal(),
                     "password": c.password.reveal()}
             response = self._post(TOKEN, headers=headers, data=form)
-            data = self._auth_data(response, "the OAuth token request", enveloped=False)
+            data = self._auth_data(response, "the OAuth token request")
         self.logins += 1
-        token = self._store(data)
+        token = self._store(data, previous=None)
         log.info("logged in to IQM workspace %s (owId %s)", s.workspace_host, token.ow_id)
         return token
 
@@ -123,41 +131,66 @@ class IqmClient:
             log.info("IQM refused the refresh token (HTTP %s); logging in again",
                      response.status_code)
             return self._login()
-        data = self._auth_data(response, "the token refresh", enveloped=False)
+        data = self._auth_data(response, "the token refresh")
         self.refreshes += 1
-        return self._store(data)
+        return self._store(data, previous=token)
 
     def _post(self, path: str, **kwargs: Any) -> requests.Response:
         self.window.acquire()
         return send(self.http, "POST", self.settings.api + path, timeout=self.timeout, **kwargs)
 
-    def _auth_data(self, response: requests.Response, what: str, *, enveloped: bool) -> dict:
+    def _auth_data(self, response: requests.Response, what: str) -> dict:
+        """The token fields of an answer, wrapped in IQM's envelope or not."""
+        if response.status_code == 404 and self.settings.auth == "login":
+            raise Fatal("IQM has no /api/v3/ua/login here (404): IQM dropped the JSON login "
+                        "from its newest API spec; set auth = \"oauth\" in the job's settings")
         if response.status_code >= 400:
             error = classify(response, what)
             raise Fatal(str(error)) if isinstance(error, Refused) else error
         body = body_of(response)
-        if enveloped and isinstance(body, dict) and "data" in body:
+        if isinstance(body, dict) and "access_token" not in body and (
+                "success" in body or "data" in body):
             if body.get("success") is False:
                 raise Fatal(str(classify(response, what)))
-            body = data_of(response, what)
+            body = body.get("data")
         if not isinstance(body, dict) or not body.get("access_token"):
             raise Fatal(f"IQM answered {what} without an access_token (HTTP "
                         f"{response.status_code}); check base_url ({self.settings.api})")
         return body
 
-    def _store(self, data: dict) -> Token:
-        ow_id = self.settings.ow_id or data.get("owId")
-        if not ow_id:
-            raise Fatal("IQM's token answer carries no owId: set ow_id (your organization "
-                        "workspace id) in the job's settings")
+    def _store(self, data: dict, *, previous: Token | None) -> Token:
+        """Keep the answer's tokens; the refresh token and workspace id carry over from
+        ``previous`` (the token being refreshed) when the answer has none."""
+        access = Secret(str(data["access_token"]), "IQM access token")
+        refresh_text = data.get("refresh_token")
+        refresh = (Secret(str(refresh_text), "IQM refresh token") if refresh_text
+                   else previous.refresh if previous is not None else None)
+        ow_id = (_positive(data.get("owId")) or self.settings.ow_id
+                 or (previous.ow_id if previous is not None else None)
+                 or self._fetch_ow_id(access))
         self._generation += 1
-        refresh = data.get("refresh_token")
         expires_in = float(data.get("expires_in") or 0) or 3600.0
-        self.token = Token(access=Secret(str(data["access_token"]), "IQM access token"),
-                           refresh=Secret(str(refresh), "IQM refresh token") if refresh else None,
-                           expires_at=self.clock() + expires_in, ow_id=int(ow_id),
+        self.token = Token(access=access, refresh=refresh,
+                           expires_at=self.clock() + expires_in, ow_id=ow_id,
                            generation=self._generation)
         return self.token
+
+    def _fetch_ow_id(self, access: Secret) -> int:
+        """``GET /api/v3/ua/user/ow-id`` ([IQM-OAS] mcp-user.json): the workspace id of the
+        token's user, for token answers that carry no ``owId``."""
+        self.window.acquire()
+        response = send(self.http, "GET", self.settings.api + OW_ID, timeout=self.timeout,
+                        headers={"Authorization": f"Bearer {access.reveal()}"})
+        try:
+            ow_id = _positive(data_of(response, "reading the workspace id"))
+        except (Fatal, Refused) as exc:
+            raise Fatal(redact(f"IQM's token answer carries no owId and {exc}: set ow_id "
+                               "(your organization workspace id) in the job's settings")) from None
+        if ow_id is None:
+            raise Fatal("IQM's token answer carries no owId and GET /api/v3/ua/user/ow-id gave "
+                        "none: set ow_id (your organization workspace id) in the job's settings")
+        log.info("read the IQM workspace id from %s", OW_ID)
+        return ow_id
 
     def _current(self) -> Token:
         with self._lock:
@@ -203,3 +236,14 @@ class IqmClient:
         self.window.acquire()
         return send(self.http, method, self.settings.api + path, timeout=self.timeout,
                     headers=headers, **kwargs)
+
+
+def _positive(value: Any) -> int | None:
+    """A workspace id from an answer (a number or digits), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value > 0 else None
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value) or None
+    return None

@@ -41,7 +41,7 @@ from plugins.iqm.conversions import Conversion
 from plugins.iqm.emulator import IqmEmulator
 from plugins.iqm.errors import Refused
 from plugins.iqm.ratelimit import RequestWindow
-from plugins.iqm.settings import IqmSettings
+from plugins.iqm.settings import UNATTRIBUTED, IqmSettings
 
 log = logging.getLogger("offramp.iqm")
 
@@ -85,6 +85,14 @@ class IqmDestination(Destination):
         # A pixel fire cannot be updated: an order already fired is never fired again,
         # even when its value changes (IQM would count it twice).
         self.resend_changed = settings.mode != "events"
+
+    @classmethod
+    def warnings(cls, settings: pydantic.BaseModel) -> list[str]:
+        """Events mode: say plainly that the pixel fires it sends are not attributed."""
+        if getattr(settings, "mode", None) != "events":
+            return []
+        return [f"iqm events mode sends pixel fires, not attributed conversions: "
+                f"{UNATTRIBUTED}. Count them as 'pixel fires sent'."]
 
     # -- shaping -------------------------------------------------------------------------
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:

@@ -12,7 +12,9 @@ shared/reference/seed_apis.md, sections B and D.2:
 * conversions: list, get, ``pixel/add``, ``postback/add``, ``assign-to/campaign``
   (POST, and PATCH for old clients; only draft campaigns of the workspace are
   valid), ``attached/campaigns/list``;
-* ingestion: ``GET /i/pixel/<uuid>?cv=`` (a 1x1 GIF) and ``POST /open?pid=&pixel_id=``;
+* ingestion (:mod:`plugins.iqm.emulator_pixel`): ``GET /i/pixel/<uuid>?cv=``, answered
+  as the real pixel host would (no word on attribution; by default an empty script)
+  and counted only as an unattributed fire, and ``POST /open?pid=&pixel_id=``;
 * 20 requests a minute over the ``/api`` routes (429, ``Retry-After`` optional);
 * faults: :meth:`expire_tokens`, :meth:`hold`, :meth:`set_campaign`,
   :meth:`throttle`, :meth:`server_error`, :meth:`pixel_outage` and the base
@@ -45,10 +47,9 @@ from plugins.iqm.emulator_checks import (
     check_pixel,
     check_postback,
 )
+from plugins.iqm.emulator_pixel import PIXEL_ANSWERS, PixelRoutes
 
 CONTROL = "/__emulator__"
-GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00"
-       b"\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 _CONVERSION = re.compile(r"^/api/v3/conversion/(\d+)$")
 
 
@@ -60,7 +61,7 @@ class Campaign:
     ow_id: int
 
 
-class IqmEmulator(AuthRoutes, Emulator):
+class IqmEmulator(AuthRoutes, PixelRoutes, Emulator):
     """IQM's auth, conversion and pixel endpoints on 127.0.0.1."""
 
     name = "iqm"
@@ -73,13 +74,23 @@ class IqmEmulator(AuthRoutes, Emulator):
 
     def __init__(self, *, port: int = 0, clock: Callable[[], float] = time.time,
                  token_ttl: float = 35999, rate_limit: int | None = 20,
-                 retry_after: float | None = None, oauth_returns_owid: bool = True,
+                 retry_after: float | None = None, oauth_shape: str = "unwrapped",
+                 rotate_refresh: bool = True, login_removed: bool = False,
+                 pixel_answer: str = "javascript", repeat_collapse: bool = False,
                  campaigns: dict[int, str] | None = None):
         super().__init__(port=port, clock=clock)
+        if oauth_shape not in ("unwrapped", "wrapped"):
+            raise ValueError("oauth_shape must be 'unwrapped' or 'wrapped'")
+        if pixel_answer not in PIXEL_ANSWERS:
+            raise ValueError(f"pixel_answer must be one of {', '.join(PIXEL_ANSWERS)}")
         self.token_ttl = token_ttl
         self.rate_limit = rate_limit
         self.retry_after = retry_after
-        self.oauth_returns_owid = oauth_returns_owid
+        self.oauth_shape = oauth_shape
+        self.rotate_refresh = rotate_refresh
+        self.login_removed = login_removed
+        self.pixel_answer = pixel_answer
+        self.repeat_collapse = repeat_collapse
         self.clients = {self.CLIENT_ID: self.CLIENT_SECRET}
         self.users = {self.EMAIL: User(self.EMAIL, self.PASSWORD, self.HOST, self.OW_ID, 108658)}
         statuses = campaigns if campaigns is not None else {
@@ -96,6 +107,7 @@ class IqmEmulator(AuthRoutes, Emulator):
         self._window: deque[float] = deque()
         self._next_id = 3213
         self._pixel_outage: tuple[int, int, int] | None = None
+        self._last_counted: dict[int, float] = {}  # conversion id -> when a fire last counted
 
     def start(self) -> IqmEmulator:
         """Start serving, with Nagle's algorithm off: the base handler writes headers and
@@ -202,6 +214,8 @@ class IqmEmulator(AuthRoutes, Emulator):
             return self._login(request) if request.method == "POST" else fail(405, "Not allowed")
         if path == "/api/v3/ua/oauth/token":
             return self._token(request) if request.method == "POST" else fail(405, "Not allowed")
+        if path == "/api/v3/ua/user/ow-id":
+            return self._ow_id(request) if request.method == "GET" else fail(405, "Not allowed")
         issued = self._authenticate(request)
         if isinstance(issued, Response):
             return issued
@@ -333,46 +347,6 @@ class IqmEmulator(AuthRoutes, Emulator):
         # The documented example puts the counts beside data, and spells "filterRecords".
         return Response(200, {"success": True, "data": rows, "totalRecords": len(rows),
                               "filterRecords": len(rows)})
-
-    # -- ingestion ----------------------------------------------------------------------------
-    def _pixel(self, request: Request) -> Response:
-        pixel_uuid = request.path.rsplit("/", 1)[-1]
-        conversion = next((c for c in self.conversions.values()
-                           if c.uuid == pixel_uuid and c.type_id == 1), None)
-        if conversion is None:
-            return Response(404, "unknown pixel")
-        if self._pixel_outage and len(self.pixel_hits) >= self._pixel_outage[0]:
-            after, status, times = self._pixel_outage
-            self._pixel_outage = (after, status, times - 1) if times > 1 else None
-            return Response(status, "pixel service unavailable")
-        cv = request.arg("cv")
-        if cv is not None:
-            try:
-                if float(cv) < 0:
-                    raise ValueError(cv)
-            except ValueError:
-                return Response(400, "cv must be a non-negative number")
-        conversion.total_conversions += 1
-        self.pixel_hits.append({
-            "uuid": pixel_uuid, "conversion_id": conversion.id, "cv": cv,
-            "query": {k: v[0] for k, v in request.query.items()}, "at": self.clock(),
-            "authorization": request.header("authorization") is not None})
-        return Response(200, GIF, {"Content-Type": "image/gif", "Cache-Control": "no-store"})
-
-    def _open(self, request: Request) -> Response:
-        pixel_id = request.arg("pixel_id")
-        if not pixel_id:
-            return Response(400, {"error": "PixelID is required"})
-        try:
-            body = request.json()
-        except ValueError:
-            return Response(400, {"error": "the body is not JSON"})
-        if request.method == "POST" and not (isinstance(body, dict)
-                                             and isinstance(body.get("data"), dict)):
-            return Response(400, {"error": "expected {\"data\": {...}}"})
-        self.open_events.append({"pid": request.arg("pid"), "pixel_id": pixel_id,
-                                 "method": request.method, "body": body, "at": self.clock()})
-        return Response(200, {"data": {"postEvent": True}})
 
 
 def _query_int(request: Request, name: str, default: int | None, low: int,

@@ -6,10 +6,18 @@ shared/reference/seed_apis.md B.1 and D.2:
 * ``POST /api/v3/ua/login``: ``Authorization: Basic`` with a known client,
   ``X-IAA-HOST``, a JSON ``{"grantType": "password", "email", "password"}``;
   a wrong user, password or workspace gets the documented 403, an account on hold
-  the documented 400;
+  the documented 400; the answer is wrapped (``{"success": true, "data": {...}}``)
+  with ``owId``. ``login_removed`` answers 404 instead (IQM dropped the route from
+  its newest spec in August 2026);
 * ``POST /api/v3/ua/oauth/token``: form body, ``grant_type`` ``password`` or
-  ``refresh_token``, the answer without envelope; a refresh invalidates the old
-  access and refresh tokens;
+  ``refresh_token``. The password grant answers in ``oauth_shape``: ``"unwrapped"``
+  without ``owId`` (the user API page, the default) or ``"wrapped"`` with it (the
+  quickstart). A refresh answers unwrapped without ``owId`` (both pages); it
+  invalidates the old access token, and with ``rotate_refresh`` (the default) the
+  old refresh token too, issuing a new one; without it, it returns the same refresh
+  token, as both pages' samples do;
+* ``GET /api/v3/ua/user/ow-id``: ``{"success": true, "data": <owId>}`` for a
+  bearer token alone ([IQM-OAS] mcp-user.json);
 * other routes: ``Authorization: Bearer <live token>`` (else 401 "Invalid token")
   and ``X-IAA-OW-ID`` equal to the token's owId (else 403 "Forbidden !").
 """
@@ -64,7 +72,9 @@ class AuthRoutes:
 
     clock: Callable[[], float]
     token_ttl: float
-    oauth_returns_owid: bool
+    oauth_shape: str
+    rotate_refresh: bool
+    login_removed: bool
     clients: dict[str, str]
     users: dict[str, User]
     tokens: dict[str, Issued]
@@ -82,8 +92,9 @@ class AuthRoutes:
             return None
         return client_id if self.clients.get(client_id) == secret else None
 
-    def _issue(self, user: User) -> dict[str, Any]:
-        access, refresh = str(uuid.uuid4()), str(uuid.uuid4())
+    def _issue(self, user: User, refresh: str | None = None) -> dict[str, Any]:
+        """A new access token (and a new refresh token unless ``refresh`` is kept)."""
+        access, refresh = str(uuid.uuid4()), refresh or str(uuid.uuid4())
         self.tokens[access] = Issued(user.email, user.ow_id, self.clock() + self.token_ttl,
                                      refresh)
         self.refresh_tokens[refresh] = access
@@ -102,6 +113,8 @@ class AuthRoutes:
         })
 
     def _login(self, request: Request) -> Response:
+        if self.login_removed:
+            return fail(404, "Not found")
         if self._client(request) is None:
             return fail(401, "Unauthorized", reason="Bad client credentials")
         host = request.header("x-iaa-host")
@@ -138,35 +151,50 @@ class AuthRoutes:
         form = request.form()
         grant = form.get("grant_type")
         if grant == "password":
-            user = self.users.get(form.get("username", ""))
-            host = request.header("x-iaa-host")
-            if user is None or user.password != form.get("password") or (
-                    host and user.host != host):
-                return Response(400, {"error": "invalid_grant",
-                                      "error_description": "Bad credentials"})
-            self.logins += 1
-        elif grant == "refresh_token":
-            old_access = self.refresh_tokens.pop(form.get("refresh_token", ""), None)
-            if old_access is None:
-                return Response(400, {"error": "invalid_grant",
-                                      "error_description": "Invalid refresh token"})
-            issued = self.tokens.pop(old_access, None)
-            user = next((u for u in self.users.values()
-                         if issued is not None and u.email == issued.email), None)
-            if user is None:
-                return Response(400, {"error": "invalid_grant",
-                                      "error_description": "Invalid refresh token"})
-            self.refreshes += 1
-        else:
-            return Response(400, {"error": "unsupported_grant_type",
-                                  "error_description": "grant_type must be password or "
-                                                       "refresh_token"})
+            return self._password_grant(request, form)
+        if grant == "refresh_token":
+            return self._refresh_grant(form)
+        return Response(400, {"error": "unsupported_grant_type",
+                              "error_description": "grant_type must be password or "
+                                                   "refresh_token"})
+
+    def _password_grant(self, request: Request, form: dict[str, str]) -> Response:
+        user = self.users.get(form.get("username", ""))
+        host = request.header("x-iaa-host")
+        if user is None or user.password != form.get("password") or (host and user.host != host):
+            return Response(400, {"error": "invalid_grant", "error_description": "Bad credentials"})
+        self.logins += 1
         if user.on_hold:
             return self._held()
         answer = self._issue(user)
-        if not self.oauth_returns_owid:
-            answer.pop("owId")
+        if self.oauth_shape == "wrapped":
+            return ok(answer)
+        answer.pop("owId")
         return Response(200, answer)
+
+    def _refresh_grant(self, form: dict[str, str]) -> Response:
+        refresh = form.get("refresh_token", "")
+        old_access = self.refresh_tokens.pop(refresh, None)
+        issued = self.tokens.pop(old_access, None) if old_access is not None else None
+        user = next((u for u in self.users.values()
+                     if issued is not None and u.email == issued.email), None)
+        if user is None:
+            return Response(400, {"error": "invalid_grant",
+                                  "error_description": "Invalid refresh token"})
+        self.refreshes += 1
+        if user.on_hold:
+            return self._held()
+        answer = self._issue(user, None if self.rotate_refresh else refresh)
+        answer.pop("owId")  # both refresh samples are unwrapped, without owId
+        return Response(200, answer)
+
+    def _ow_id(self, request: Request) -> Response:
+        """``GET /api/v3/ua/user/ow-id``: a bearer token alone, no ``X-IAA-OW-ID``."""
+        header = request.header("authorization") or ""
+        issued = self.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        if issued is None or self.clock() >= issued.expires_at:
+            return fail(401, "Invalid token")
+        return ok(issued.ow_id)
 
     def _authenticate(self, request: Request) -> Issued | Response:
         header = request.header("authorization") or ""

@@ -20,6 +20,20 @@ PARTNER_TYPE_IDS = {"kochava": 1, "singular": 2, "appsflyer": 3, "adjust": 4}
 #: IQM's conversion type ids (``typeIds`` filter of the list endpoint).
 TYPE_IDS = {"pixel": 1, "postback": 2}
 
+#: What a pixel fired from a server can and cannot do, from IQM's own documents (see
+#: docs/iqm.md, "Events mode"): the pixel is a browser tag, and attribution needs the
+#: converting user's browser.
+UNATTRIBUTED = (
+    "IQM documents its conversion pixel only as a tag that runs in the converting user's "
+    "browser; a fire from offramp's server carries no user, cookie or order time, so IQM "
+    "cannot attribute it to an ad. At most it raises the conversion's Total Conversions count "
+    "(which includes non-attributed fires), at the time of the fire, and IQM's answer does not "
+    "say whether it counted")
+EVENTS_NEED_OPT_IN = (
+    f"mode = \"events\" fires IQM's conversion pixel from a server. {UNATTRIBUTED}. To fire "
+    "anyway, set allow_unattributed_pixel_fires = true; to measure IQM campaigns, use "
+    "mode = \"assign\" (see docs/iqm.md, \"Events mode\")")
+
 
 class IqmSettings(Settings):
     """Settings of the ``iqm`` destination (see docs/iqm.md for the table)."""
@@ -67,6 +81,9 @@ class IqmSettings(Settings):
                          "query no longer names.")
 
     # events mode
+    allow_unattributed_pixel_fires: bool = Field(
+        default=False, description="Events mode only: fire the pixel from offramp's server "
+        "although IQM cannot attribute such fires to ads (see UNATTRIBUTED).")
     pixel_base_url: str | None = Field(
         default=None, description="Replace the scheme and host of the conversion's pixel URL.")
     currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
@@ -82,6 +99,10 @@ class IqmSettings(Settings):
             if missing:
                 raise ValueError("a postback conversion needs " + ", ".join(missing)
                                  + " (the measurement partner's tracking URLs)")
+        if self.mode == "events" and not self.allow_unattributed_pixel_fires:
+            raise ValueError(EVENTS_NEED_OPT_IN)
+        if self.allow_unattributed_pixel_fires and self.mode != "events":
+            raise ValueError("allow_unattributed_pixel_fires only applies to mode = \"events\"")
         if self.mode == "events" and self.conversion_type != "pixel":
             raise ValueError("mode = \"events\" fires a pixel: set conversion_type = \"pixel\"")
         if self.mirror and self.mode != "assign":

@@ -25,6 +25,7 @@ from connector.kit import (
 )
 from connector.kit import http as offramp_http
 from connector.kit.events import REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
+from plugins.meta import usage
 from plugins.meta.emulator import MetaEmulator
 from plugins.meta.settings import MetaSettings
 from plugins.meta.shaping import order_key, shape_sql
@@ -33,6 +34,16 @@ RETRY_CODES = {1, 2}
 THROTTLE_CODES = {4, 17, 32, 341, 613, 80003}
 WAIT_CODES = {368}
 PERMISSION_CODES = {10, *range(200, 300)}
+#: Business use case limits (80000 ads_insights ... 80014 catalog): Meta names 80004 for
+#: the ads-management limit; the others come from connectors that retry them.
+BUC_THROTTLE_CODES = set(range(80000, 80015))
+
+
+def _unknown_object(answer: object) -> bool:
+    """Code 100 subcode 33: the dataset does not exist, cannot be used, or cannot do this."""
+    error = answer.get("error") if isinstance(answer, dict) else None
+    return isinstance(error, dict) and error.get("code") == 100 and (
+        error.get("error_subcode") == 33)
 
 
 class MetaDestination(Destination):
@@ -110,19 +121,53 @@ class MetaDestination(Destination):
             answer = response.json()
         except ValueError:
             answer = {}
+        used = usage.read(response.headers)
         if response.ok and isinstance(answer, dict) and "error" not in answer:
+            usage.pace(self.pacer, used)  # slow down before Meta throttles
             received = answer.get("events_received")
             if received != len(batch):
                 raise Retryable(f"Meta acknowledged {received} of {len(batch)} events; resending "
                                 "(Meta deduplicates by order_id and event_id)")
             return Outcome(info={"fbtrace_id": answer.get("fbtrace_id")})
-        raise classify(response.status_code, answer, offramp_http.retry_after(response),
-                       self.settings.access_token_env, batch.route)
+        dataset = batch.route or self.settings.dataset_id
+        error = classify(response.status_code, answer, offramp_http.retry_after(response),
+                         self.settings.access_token_env, dataset,
+                         regain=used.regain if used is not None and used.regain else None)
+        if not (isinstance(error, Retryable) and error.throttled):
+            usage.pace(self.pacer, used)
+        problem = self._dataset_problem(dataset) if _unknown_object(answer) else None
+        raise Fatal(problem) if problem else error
+
+    def _dataset_problem(self, dataset: str | None) -> str | None:
+        """Why Meta refused the dataset, when it says so: ``GET /{dataset}?fields=
+        is_consolidated_container`` tells whether a dataset can take offline events through
+        the Conversions API (Meta's offline-events page). None when Meta does not answer it."""
+        assert self.http is not None and self._token is not None
+        base = self.settings.base_url.rstrip("/")
+        try:
+            response = offramp_http.send(
+                self.http, "GET", f"{base}/{self.settings.api_version}/{dataset}",
+                params={"fields": "is_consolidated_container"}, timeout=self.limits.timeout,
+                headers={"Authorization": f"Bearer {self._token}"})
+            answer = response.json()
+        except (Retryable, ValueError):
+            return None
+        if response.ok and isinstance(answer, dict) and (
+                answer.get("is_consolidated_container") is False):
+            return (f"dataset {dataset} cannot receive offline events through the Conversions "
+                    "API (Meta says its is_consolidated_container is false): set dataset_id to "
+                    "a dataset from Events Manager that takes offline events, or have Meta merge "
+                    "this offline event set into one")
+        return None
 
 
 def classify(status: int, answer: object, retry_after: float | None, token_env: str,
-             dataset: str | None) -> Exception:
-    """The exception for a Graph API error answer (error-handling page's table)."""
+             dataset: str | None, *, regain: float | None = None) -> Exception:
+    """The exception for a Graph API error answer (error-handling page's table).
+
+    :param regain: seconds until access returns, from the usage headers; a throttled
+        request waits that long (else ``Retry-After``, else 60 s).
+    """
     error = answer.get("error") if isinstance(answer, dict) else None
     if not isinstance(error, dict):
         if status == 429:
@@ -137,16 +182,23 @@ def classify(status: int, answer: object, retry_after: float | None, token_env: 
     if code in (190, 104):
         return Fatal(f"the access token is invalid or expired: set {token_env} "
                      f"(Meta error {code}{f'/{subcode}' if subcode else ''})")
-    if code in THROTTLE_CODES or status == 429:
+    if code in THROTTLE_CODES or code in BUC_THROTTLE_CODES or status == 429:
+        if regain:  # X-Business-Use-Case-Usage: estimated_time_to_regain_access
+            return Retryable(f"{label} (Meta says access returns in {regain / 60:g} minutes)",
+                             retry_after=regain, throttled=True)
         return Retryable(label, retry_after=retry_after or 60.0, throttled=True)
     if code in RETRY_CODES or error.get("is_transient") or status >= 500:
         return Retryable(label, retry_after=retry_after)
     if code in WAIT_CODES:
         return Retryable(label, retry_after=retry_after or 300.0)
     if code in PERMISSION_CODES:
-        return Fatal(f"{label}: the token's user lacks permission on dataset {dataset}")
+        return Fatal(f"the user or system user behind {token_env} may not send events to "
+                     f"dataset {dataset} ({label}): in Business Manager, give it access to the "
+                     "dataset, with the ads_management permission, or set a token that has it")
     if code == 100 and subcode == 33:
-        return Fatal(f"dataset {dataset} does not exist or the token cannot use it ({label})")
+        return Fatal(f"dataset {dataset} does not exist, or the token in {token_env} cannot use "
+                     f"it ({label}): check dataset_id, and that the token's user has access to "
+                     "the dataset in Business Manager")
     if code == 100:
         return BatchRejected(label)
     return Fatal(label if code is not None else json.dumps(error)[:300])

@@ -24,6 +24,7 @@ from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
+from plugins.meta.emulator_usage import UsageMeter
 
 DEFAULT_TOKEN = "offramp-emulator-token"
 #: Graph versions the emulator serves: v17.0 (the first without the Offline
@@ -35,6 +36,7 @@ REQUEST_FIELDS = ("test_event_code", "upload_tag", "namespace_id", "upload_id", 
                   "partner_agent")
 
 _PATH = re.compile(r"/(?P<version>[^/]+)/(?P<dataset>[^/]+)/events/?")
+_OBJECT = re.compile(r"/(?P<version>v[^/]+)/(?P<dataset>\d+)/?")
 _VERSION = re.compile(r"v(\d+)\.(\d+)")
 
 
@@ -48,6 +50,9 @@ class MetaEmulator(Emulator):
     :param future_skew: seconds an ``event_time`` may lie ahead of the emulator clock.
     :param auth_status: HTTP status of token errors (code 190); Meta has been seen
         answering 400 and 401.
+    :param legacy_datasets: dataset ids whose ``is_consolidated_container`` is false: they
+        cannot take offline events through the Conversions API, and a POST to them gets
+        code 100 subcode 33 (an assumption: Meta documents the field, not the error).
     """
 
     name = "meta"
@@ -55,8 +60,11 @@ class MetaEmulator(Emulator):
     def __init__(self, *, port: int = 0, clock: Callable[[], float] = time.time,
                  tokens: Iterable[str] | None = None, datasets: Iterable[str] | None = None,
                  versions: Iterable[str] = DEFAULT_VERSIONS, future_skew: float = 60.0,
-                 auth_status: int = 400):
+                 auth_status: int = 400, legacy_datasets: Iterable[str] = ()):
         super().__init__(port=port, clock=clock)
+        self.legacy_datasets = {str(d) for d in legacy_datasets}
+        #: the rate-limit model, when :meth:`rate_limit` turned it on
+        self.meter: UsageMeter | None = None
         self.tokens = set(tokens) if tokens is not None else {DEFAULT_TOKEN}
         self.datasets = {str(d) for d in datasets} if datasets is not None else None
         self.versions = frozenset(versions)
@@ -139,6 +147,20 @@ class MetaEmulator(Emulator):
             error.headers["Retry-After"] = f"{retry_after:g}"
         return self._inject_error(error, times, path)
 
+    def rate_limit(self, **settings: Any) -> UsageMeter:
+        """Turn on the rate-limit model (:class:`~plugins.meta.emulator_usage.UsageMeter`:
+        ``cost``, ``window``, ``block``, ``code``, ``headers_from``, ``kinds``,
+        ``buc_type``, ``business_id``): usage headers on answers, and throttling past 100 %."""
+        with self.lock:
+            self.meter = UsageMeter(**settings)
+            if self.meter.code not in errors.THROTTLES:
+                raise ValueError(f"code must be one of {sorted(errors.THROTTLES)}")
+            return self.meter
+
+    def deny(self, code: int = 200, status: int = 403, times: int = 1, path: str = "") -> Fault:
+        """Answer with a permission error: code 10, or one of 200-299."""
+        return self._inject_error(errors.denied(code, status), times, path)
+
     def transient(self, code: int = 2, times: int = 1, path: str = "") -> Fault:
         """Answer with a temporary Graph error (code 1 or 2, HTTP 500, ``is_transient``)."""
         return self._inject_error(errors.transient(code), times, path)
@@ -190,6 +212,7 @@ class MetaEmulator(Emulator):
             self._warnings.clear()
             self._received = self._duplicates = 0
             self._requests_accepted = self._requests_rejected = 0
+            self.meter = None
 
     def _inject_error(self, error: errors.GraphError, times: int, path: str) -> Fault:
         return self.inject(Fault(status=error.status, body=error.body(),
@@ -200,18 +223,30 @@ class MetaEmulator(Emulator):
         """Validate one request; record it when accepted. Runs under ``self.lock``."""
         entry: dict[str, Any] = {"method": request.method, "path": request.path}
         try:
+            self._charge()
             response = self._serve(request, entry)
         except errors.GraphError as error:
             self._requests_rejected += 1
             entry["error"] = error.summary()
             response = error.response()
+        if self.meter is not None:
+            match = _PATH.fullmatch(request.path) or _OBJECT.fullmatch(request.path)
+            response.headers.update(self.meter.headers(self.clock(), match["dataset"]
+                                                       if match else "0"))
         self._log.append(entry)
         if self._lose_responses > 0:
             self._lose_responses -= 1
             return None
         return response
 
+    def _charge(self) -> None:
+        """Count the request against the rate-limit model; refuse it when blocked."""
+        if self.meter is not None and not self.meter.charge(self.clock()):
+            raise errors.throttled(self.meter.code)
+
     def _serve(self, request: Request, entry: dict[str, Any]) -> Response:
+        if request.method == "GET" and _OBJECT.fullmatch(request.path):
+            return self._read_dataset(request)
         match = _PATH.fullmatch(request.path)
         if match is None:
             raise errors.unknown_path(request.path)
@@ -220,8 +255,8 @@ class MetaEmulator(Emulator):
         self._check_version(version, request.path)
         params = self._params(request)
         self._authorize(request, params)
-        if request.method != "POST" or not dataset_id.isdigit() or (
-                self.datasets is not None and dataset_id not in self.datasets):
+        if request.method != "POST" or not self._exists(dataset_id) or (
+                dataset_id in self.legacy_datasets):
             raise errors.unknown_object(dataset_id, request.method)
         for field in REQUEST_FIELDS:
             if params.get(field) is not None:
@@ -236,6 +271,25 @@ class MetaEmulator(Emulator):
         self._record(dataset_id, events, now)
         return Response(200, {"events_received": len(events), "messages": [],
                               "fbtrace_id": errors.fbtrace_id()})
+
+    def _exists(self, dataset_id: str) -> bool:
+        return dataset_id.isdigit() and (self.datasets is None or dataset_id in self.datasets)
+
+    def _read_dataset(self, request: Request) -> Response:
+        """``GET /{version}/{dataset}?fields=is_consolidated_container``: whether the dataset
+        can take offline events through the Conversions API (Meta's offline-events page)."""
+        match = _OBJECT.fullmatch(request.path)
+        assert match is not None
+        self._check_version(match["version"], request.path)
+        self._authorize(request, self._params(request))
+        dataset_id = match["dataset"]
+        if not self._exists(dataset_id):
+            raise errors.unknown_object(dataset_id, "GET")
+        fields = [f for f in (request.arg("fields") or "").split(",") if f]
+        answer: dict[str, Any] = {"id": dataset_id}
+        if "is_consolidated_container" in fields:
+            answer["is_consolidated_container"] = dataset_id not in self.legacy_datasets
+        return Response(200, answer)
 
     def _check_version(self, version: str, path: str) -> None:
         if version in self.versions:
@@ -336,7 +390,7 @@ class MetaEmulator(Emulator):
 
 
 _CONTROL_ACTIONS = ("throttle", "transient", "server_error", "timeout", "poison", "expire_token",
-                    "lose_responses", "clear_faults", "reset")
+                    "lose_responses", "clear_faults", "reset", "deny", "rate_limit")
 
 
 def _describe(result: Any) -> Any:

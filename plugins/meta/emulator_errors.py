@@ -21,14 +21,26 @@ from typing import Any
 from connector.kit import Response
 
 #: Throttling codes -> (HTTP status, message, subcode). Code 4 was observed with
-#: HTTP 403 and code 17 with HTTP 400 (see docs/meta-emulator.md); 341 and 80003
-#: use 400 by analogy.
+#: HTTP 403 and code 17 with HTTP 400 (see docs/meta-emulator.md); 341, 613 and the
+#: 8000x codes use 400 by analogy.
 THROTTLES: dict[int, tuple[int, str, int | None]] = {
     4: (403, "(#4) Application request limit reached", None),
     17: (400, "(#17) User request limit reached", 2446079),
     341: (400, "(#341) Application limit reached", None),
+    613: (400, "(#613) There have been too many calls from this ad-account. Please wait a "
+               "bit and try again.", 1487742),
     80003: (400, "(#80003) There have been too many calls to this ad-account. "
                  "Wait a bit and try again.", None),
+    80004: (400, "(#80004) There have been too many calls to this ad-account. Wait a bit and "
+                 "try again. For more info, please refer to "
+                 "/docs/graph-api/overview/rate-limiting#ads-management.", None),
+}
+
+#: Permission codes -> message: 10 from Meta's Marketing API error reference, 200 as
+#: Graph answers it (HTTP 403 in public reports); other codes of 200-299 reuse it.
+PERMISSIONS: dict[int, str] = {
+    10: "(#10) Application does not have permission for this action",
+    200: "(#200) Permissions error",
 }
 
 #: Transient codes -> message (both are "retry" in Meta's error-handling guide).
@@ -139,6 +151,14 @@ def throttled(code: int) -> GraphError:
         raise ValueError(f"throttle code must be one of {sorted(THROTTLES)}, not {code}")
     status, message, subcode = THROTTLES[code]
     return GraphError(status, code, message, subcode=subcode, transient=True)
+
+
+def denied(code: int, status: int = 403) -> GraphError:
+    """A permission error: code 10, or one of 200-299."""
+    if code != 10 and not 200 <= code <= 299:
+        raise ValueError(f"permission code must be 10 or 200-299, not {code}")
+    message = PERMISSIONS.get(code, f"(#{code}) Permissions error")
+    return GraphError(status, code, message)
 
 
 def transient(code: int) -> GraphError:

@@ -19,7 +19,7 @@ import requests
 from connector.kit import ConfigError, Fatal, Retryable
 from connector.kit.http import send
 from connector.kit.secrets import Secret, redact
-from plugins.microsoft.faults import TokenExpired, batch_errors, classify
+from plugins.microsoft.faults import TokenExpired, batch_errors, classify, unwrap
 from plugins.microsoft.settings import MicrosoftSettings
 
 APPLY_PATH = "/CampaignManagement/v13/OfflineConversions/Apply"
@@ -150,9 +150,9 @@ class MicrosoftClient:
                     raise Retryable("Microsoft Advertising answered HTTP 200 with a body that is "
                                     "not a JSON object")
                 return parsed
-            items = batch_errors(parsed)
-            if items and not (parsed.get("OperationErrors") or parsed.get("Errors")):
-                return {"PartialErrors": parsed["BatchErrors"]}
+            fault = unwrap(parsed)
+            if batch_errors(fault) and not (fault.get("OperationErrors") or fault.get("Errors")):
+                return {"PartialErrors": fault["BatchErrors"]}
             error = classify(response, self.settings, parsed)
             if isinstance(error, TokenExpired):
                 if attempt == 2:

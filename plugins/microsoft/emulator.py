@@ -25,13 +25,17 @@ from typing import Any
 from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL
 from plugins.microsoft import emulator_report
+from plugins.microsoft.currencies import CONVERSION_CURRENCIES
 from plugins.microsoft.emulator_faults import (
     ad_api_fault,
     api_fault,
     batch_error,
     internal_error,
     oauth_error,
+    tracking_id,
+    wrapped,
 )
+from plugins.microsoft.emulator_headers import HeaderRules, check_headers
 from plugins.microsoft.emulator_rules import (
     Goal,
     Rejected,
@@ -64,7 +68,23 @@ class MicrosoftAdsEmulator(Emulator):
     :param known_clicks: click id -> click time; when given, other click ids are
         reported as ``NoMatchingClickFound`` (default: every click id matches).
     :param require_click_id: refuse conversions without MicrosoftClickId even with
-        hashes (the 2024 docs' "Apply: Required"; the default accepts hashes alone).
+        hashes (the 2024 docs' "Apply: Required"; the default follows the current docs:
+        a click id, or a hashed email or phone, is enough).
+    :param currencies: the ConversionCurrencyCode values accepted (default: Microsoft's
+        conversion currency list; pass ISO 4217's to play the other reading).
+    :param click_checks: ``"upload"`` (default): a conversion earlier than its known click,
+        or outside the goal's window, gets 5616 / 5617 at upload; ``"report"``: it is
+        accepted and reported as ``ClickTimestampAfterConversion`` /
+        ``OutsideGoalLookbackWindow``.
+    :param missing_header_code: 116 (default) or 105 for a missing Authorization or
+        DeveloperToken header.
+    :param invalid_customer: ``"code"`` (1490, default) or ``"auth_fault"``
+        (AdCenterAuthenticationFault InvalidCustomerId).
+    :param envelope: ``"top"`` (default: the fault is the body) or ``"wrapped"``
+        (``{"ApplicationFault": fault}``).
+    :param report_end: ``"inclusive"`` (default: EndDateUtc's day is in the report) or
+        ``"exclusive"`` (EndDateUtc is an instant the report stops before).
+    :param report_midnight_only: refuse a report date whose time is not 00:00:00 (113).
     :param max_goal_ids: GoalIds per report request (20 on the current page, 100 in 2024).
     """
 
@@ -76,11 +96,27 @@ class MicrosoftAdsEmulator(Emulator):
                  developer_token: str = DEVELOPER_TOKEN,
                  known_clicks: dict[str, dt.datetime] | None = None,
                  require_click_id: bool = False, strict_fields: bool = True,
+                 currencies: Iterable[str] = CONVERSION_CURRENCIES,
+                 click_checks: str = "upload", missing_header_code: int = 116,
+                 invalid_customer: str = "code", envelope: str = "top",
+                 report_end: str = "inclusive", report_midnight_only: bool = False,
                  max_conversions: int = 1000, max_goal_ids: int = 20, max_report_days: int = 7):
         super().__init__(port=port, clock=clock)
+        for name, value, allowed in (("click_checks", click_checks, ("upload", "report")),
+                                     ("missing_header_code", missing_header_code, (116, 105)),
+                                     ("invalid_customer", invalid_customer,
+                                      ("code", "auth_fault")),
+                                     ("envelope", envelope, ("top", "wrapped")),
+                                     ("report_end", report_end, ("inclusive", "exclusive"))):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
         self._config = {"goals": tuple(goals), "accounts": accounts,
                         "developer_token": developer_token, "known_clicks": known_clicks,
                         "require_click_id": require_click_id, "strict_fields": strict_fields,
+                        "currencies": frozenset(currencies), "click_checks": click_checks,
+                        "missing_header_code": missing_header_code,
+                        "invalid_customer": invalid_customer, "envelope": envelope,
+                        "report_end": report_end, "report_midnight_only": report_midnight_only,
                         "max_conversions": max_conversions, "max_goal_ids": max_goal_ids,
                         "max_report_days": max_report_days}
         self._counter = itertools.count(1)
@@ -97,6 +133,13 @@ class MicrosoftAdsEmulator(Emulator):
             self.known_clicks = dict(c["known_clicks"]) if c["known_clicks"] is not None else None
             self.require_click_id = c["require_click_id"]
             self.strict_fields = c["strict_fields"]
+            self.currencies = c["currencies"]
+            self.click_checks = c["click_checks"]
+            self.missing_header_code = c["missing_header_code"]
+            self.invalid_customer = c["invalid_customer"]
+            self.envelope = c["envelope"]
+            self.report_end = c["report_end"]
+            self.report_midnight_only = c["report_midnight_only"]
             self.max_conversions = c["max_conversions"]
             self.max_goal_ids = c["max_goal_ids"]
             self.max_report_days = c["max_report_days"]
@@ -151,14 +194,23 @@ class MicrosoftAdsEmulator(Emulator):
                  times: int = 1, path: str = "/CampaignManagement") -> Fault:
         """117 CallRateExceeded, as HTTP 429 or as HTTP 400 AdApiFaultDetail."""
         body = ad_api_fault(429 if http_429 else 400, 117)
+        if self.envelope == "wrapped":
+            body = wrapped(body)
         headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
         return self.inject(status=body.status, body=body.body, headers=headers, times=times,
                            path=path)
 
     def fault_code(self, code: int, *, status: int = 401, times: int = 1,
-                   path: str = "/CampaignManagement") -> Fault:
-        """An AdApiFaultDetail with ``code`` (105 credentials, 106 access, 109 expiry...)."""
-        body = ad_api_fault(status, code)
+                   path: str = "/CampaignManagement", operation: bool | None = None) -> Fault:
+        """A fault with ``code`` (105 credentials, 106 access, 109 expiry, 116 headers,
+        1029/1030 missing ids, 1102/1490 invalid ids...): an AdApiFaultDetail, or an
+        ApiFaultDetail operation error when ``operation`` (default: for the 1xxx
+        CampaignService codes), in the configured envelope."""
+        if operation is None:
+            operation = code >= 1000
+        body = api_fault(code, status=status) if operation else ad_api_fault(status, code)
+        if self.envelope == "wrapped":
+            body = wrapped(body)
         return self.inject(status=status, body=body.body, times=times, path=path)
 
     def server_error(self, *, status: int = 500, times: int = 1,
@@ -219,7 +271,16 @@ class MicrosoftAdsEmulator(Emulator):
         if request.method != "POST":
             return Response(405, {"Message": "The requested resource does not support "
                                              f"http method '{request.method}'."})
-        denied = self._authenticate(request)
+        response = self._answer(request)
+        tracking = (response.body.get("TrackingId") if isinstance(response.body, dict)
+                    else None) or tracking_id()
+        response.headers.update({"TrackingId": tracking, "X-Request-Id": tracking})
+        return wrapped(response) if self.envelope == "wrapped" else response
+
+    def _answer(self, request: Request) -> Response:
+        rules = HeaderRules(self.access_tokens, self.developer_token, self.accounts,
+                            self.missing_header_code, self.invalid_customer)
+        denied = check_headers(request, rules, self.clock())
         if denied is not None:
             return denied
         if not (request.header("Content-Type") or "").startswith("application/json"):
@@ -229,22 +290,6 @@ class MicrosoftAdsEmulator(Emulator):
         except ValueError:
             return api_fault(100, "The body is not valid JSON.")
         return self._apply(body) if request.path == APPLY else self._report(body)
-
-    def _authenticate(self, request: Request) -> Response | None:
-        auth = request.header("Authorization") or ""
-        token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
-        if token not in self.access_tokens:
-            return ad_api_fault(401, 105)
-        expiry = self.access_tokens[token]
-        if expiry is not None and self.clock() >= expiry:
-            return ad_api_fault(401, 109)
-        if request.header("DeveloperToken") != self.developer_token:
-            return ad_api_fault(401, 105)
-        customer = (request.header("CustomerId") or "").strip()
-        account = (request.header("CustomerAccountId") or "").strip()
-        if account not in self.accounts.get(customer, set()):
-            return ad_api_fault(403, 106)
-        return None
 
     def _apply(self, body: Any) -> Response:
         items = body.get("OfflineConversions") if isinstance(body, dict) else None
@@ -262,7 +307,10 @@ class MicrosoftAdsEmulator(Emulator):
             try:
                 upload = check_conversion(item, now, self.goals,
                                           require_click_id=self.require_click_id,
-                                          strict_fields=self.strict_fields)
+                                          strict_fields=self.strict_fields,
+                                          currencies=self.currencies)
+                if self.click_checks == "upload":
+                    self._check_click(upload)
             except Rejected as rejected:
                 errors.append(batch_error(rejected.code, index, rejected.detail,
                                           rejected.field_path))
@@ -270,6 +318,16 @@ class MicrosoftAdsEmulator(Emulator):
             upload.reason = self._attribution(upload)
             self._keep(upload)
         return Response(200, {"PartialErrors": errors or None})
+
+    def _check_click(self, upload: Upload) -> None:
+        """5616 / 5617 at upload, for a click the emulator knows (``click_checks="upload"``)."""
+        clicked = (self.known_clicks or {}).get(upload.click_id or "")
+        if clicked is None:
+            return
+        if clicked > upload.time:
+            raise Rejected(5616, field_path="ConversionTime")
+        if upload.time - clicked > self.goals[upload.name].window:
+            raise Rejected(5617, field_path="MicrosoftClickId")
 
     def _attribution(self, upload: Upload) -> str | None:
         """Why the report will not attribute ``upload`` (None: attributed)."""
@@ -291,7 +349,9 @@ class MicrosoftAdsEmulator(Emulator):
     def _report(self, body: Any) -> Response:
         try:
             query = parse_report_query(body, max_goal_ids=self.max_goal_ids,
-                                       max_days=self.max_report_days)
+                                       max_days=self.max_report_days,
+                                       end_exclusive=self.report_end == "exclusive",
+                                       midnight_only=self.report_midnight_only)
         except Rejected as rejected:
             return api_fault(rejected.code, rejected.detail)
         goals_by_id = {g.id: g for g in self.goals.values()}

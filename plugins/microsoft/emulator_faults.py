@@ -22,11 +22,21 @@ CODES: dict[int, tuple[str, str]] = {
     106: ("UserIsNotAuthorized", "The user is not authorized to perform this action."),
     109: ("AuthenticationTokenExpired", "Authentication token expired. Please renew it or "
                                         "obtain a new token."),
+    116: ("RequestMissingHeaders", "One or more required header elements are missing from the "
+                                   "request."),
     113: ("InvalidDateObject", "The date specified in the request is not valid."),
     117: ("CallRateExceeded", "You have exceeded the number of calls that you are allowed to "
                               "make in a minute. Please reduce the number of calls that you "
                               "make per minute."),
     201: ("ApiInputValidationError", "One or more input elements failed validation."),
+    1009: ("CampaignServiceAccountIdMissingInRequestHeader",
+           "The account ID must be specified in the request header."),
+    1029: ("CampaignServiceCustomerIdHasToBeSpecified",
+           "The CustomerId element must be specified for this operation."),
+    1030: ("CampaignServiceAccountIdHasToBeSpecified",
+           "The CustomerAccountId element must be specified for this operation."),
+    1102: ("CampaignServiceInvalidAccountId", "The account identifier is not valid."),
+    1490: ("CampaignServiceInvalidCustomerId", "The customer identifier is not valid."),
     513: ("CampaignServiceEntityIdsArrayExceedsLimit",
           "The number of entity IDs exceeds the maximum allowed."),
     514: ("CampaignServiceEntityIdsArrayExceedsLimit", "Ids passed are null or empty."),
@@ -53,6 +63,10 @@ CODES: dict[int, tuple[str, str]] = {
     5614: ("FutureConversionTimeCannotBeSet", "The conversion time cannot be in the future."),
     5615: ("OfflineConversionNotAcceptedForGoal", "Offline conversions are accepted 2 hours "
                                                   "after the goal is created."),
+    5616: ("ConversionTimeEarlierThanClickTime",
+           "The conversion time must be later than the click time."),
+    5617: ("ClickIdDateTimeOutsideGoalConversionWindow",
+           "The date and time for the click ID is outside the conversion window for this goal."),
     8004: ("EmailMustBeHashed", "Email address can't be in plain text and must be hashed."),
 }
 
@@ -94,6 +108,25 @@ def api_fault(code: int, detail: str | None = None, status: int = 400) -> Respon
             "OperationErrors": [{"Code": code, "Details": detail, "ErrorCode": error_code,
                                  "Message": message, "Type": "OperationError"}]}
     return Response(status, body)
+
+
+def authentication_fault(error_code: str, status: int = 401) -> Response:
+    """An ``AdCenterAuthenticationFault`` (``ErrorCode``: ``NoCredential``,
+    ``InvalidCustomerId`` or ``InvalidSecurityTicket``)."""
+    return Response(status, {"TrackingId": tracking_id(), "Type": "AdCenterAuthenticationFault",
+                             "ErrorCode": error_code,
+                             "ErrorMessage": f"Authentication failed: {error_code}.",
+                             "MTServerName": "emulator", "FaultingLayer": "CampaignManagement",
+                             "ErrorSourceSystem": "emulator"})
+
+
+def wrapped(response: Response) -> Response:
+    """The same fault inside ``{"ApplicationFault": ...}``, as the REST migration guide
+    shows it (``guides/php-sdk-migration-soap-to-rest.md``)."""
+    if response.status < 400 or not isinstance(response.body, dict) or (
+            "Type" not in response.body):
+        return response
+    return Response(response.status, {"ApplicationFault": response.body}, dict(response.headers))
 
 
 def internal_error(status: int = 500) -> dict[str, Any]:

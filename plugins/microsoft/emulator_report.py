@@ -36,10 +36,9 @@ def report(query: ReportQuery, goals_by_id: dict[str, Goal],
             continue
         days: dict[dt.date, list[Upload]] = defaultdict(list)
         for upload in uploads:
-            day = upload.uploaded_at.date()
-            if (upload.goal_id == goal_id and query.start <= day <= query.end
+            if (upload.goal_id == goal_id and query.includes(upload.uploaded_at)
                     and (query.channels is None or upload.channel in query.channels)):
-                days[day].append(upload)
+                days[upload.uploaded_at.date()].append(upload)
         summaries.append(_summary(goal, days))
     return {"OfflineGoalConversionSummaries": summaries, "PartialErrors": errors or None}
 

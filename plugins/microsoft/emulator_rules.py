@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.kit import pii
-
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 MAX_AGE = dt.timedelta(days=90)
 GOAL_WARMUP = dt.timedelta(hours=2)
@@ -74,7 +72,8 @@ def parse_time(value: str) -> dt.datetime:
 
 
 def check_conversion(item: Any, now: dt.datetime, goals: dict[str, Goal], *,
-                     require_click_id: bool, strict_fields: bool) -> Upload:
+                     require_click_id: bool, strict_fields: bool,
+                     currencies: frozenset[str]) -> Upload:
     """One OfflineConversion; raises :class:`Rejected` with the first rule it breaks."""
     if not isinstance(item, dict):
         raise Rejected(5602)
@@ -111,8 +110,7 @@ def check_conversion(item: Any, now: dt.datetime, goals: dict[str, Goal], *,
     if value is not None and (not is_number(value) or not math.isfinite(value) or value < 0):
         raise Rejected(5610, field_path="ConversionValue")
     currency = item.get("ConversionCurrencyCode")
-    if currency is not None and (not isinstance(currency, str)
-                                 or currency.upper() not in pii.currencies()):
+    if currency is not None and (not isinstance(currency, str) or currency not in currencies):
         raise Rejected(5611, field_path="ConversionCurrencyCode")
     credit = item.get("ExternalAttributionCredit")
     if credit is not None and not is_number(credit):
@@ -146,21 +144,32 @@ def _conversion_time(value: Any, now: dt.datetime) -> dt.datetime:
 # -- report requests ------------------------------------------------------------------------
 @dataclass
 class ReportQuery:
-    start: dt.date
-    end: dt.date
+    """A report request's range, read as whole UTC days (both ends included), or, with
+    ``end_exclusive``, as instants with the end left out."""
+
+    start: dt.datetime
+    end: dt.datetime
     goal_ids: list[str]
     channels: set[str] | None  # None: every channel
+    end_exclusive: bool = False
+
+    def includes(self, moment: dt.datetime) -> bool:
+        if self.end_exclusive:
+            return self.start <= moment < self.end
+        return self.start.date() <= moment.date() <= self.end.date()
 
 
-def parse_report_query(body: Any, *, max_goal_ids: int, max_days: int) -> ReportQuery:
+def parse_report_query(body: Any, *, max_goal_ids: int, max_days: int,
+                       end_exclusive: bool = False, midnight_only: bool = False) -> ReportQuery:
     """A GetOfflineConversionReportByGoalIds request; raises :class:`Rejected`."""
     if not isinstance(body, dict):
         raise Rejected(100)
-    start = _date(body.get("StartDateUtc"), "StartDateUtc")
-    end = _date(body.get("EndDateUtc"), "EndDateUtc")
+    start = _date(body.get("StartDateUtc"), "StartDateUtc", midnight_only)
+    end = _date(body.get("EndDateUtc"), "EndDateUtc", midnight_only)
     if start > end:
         raise Rejected(201, "StartDateUtc must not be later than EndDateUtc.", "StartDateUtc")
-    if (end - start).days + 1 > max_days:
+    span = (end - start) if end_exclusive else (end.date() - start.date() + dt.timedelta(1))
+    if span > dt.timedelta(days=max_days):
         raise Rejected(201, f"The date range is up to {max_days} days.", "EndDateUtc")
     ids = body.get("GoalIds")
     if not isinstance(ids, list) or not ids:
@@ -176,16 +185,27 @@ def parse_report_query(body: Any, *, max_goal_ids: int, max_days: int) -> Report
         else:
             raise Rejected(201, "GoalIds must be long integers (as numbers or strings).",
                            "GoalIds")
-    return ReportQuery(start, end, goal_ids, _channels(body.get("UploadChannelFilter")))
+    return ReportQuery(start, end, goal_ids, _channels(body.get("UploadChannelFilter")),
+                       end_exclusive)
 
 
-def _date(value: Any, name: str) -> dt.date:
+def _date(value: Any, name: str, midnight_only: bool) -> dt.datetime:
+    """A ``dateTime`` (``Z`` or an offset, converted to UTC), or a bare date (midnight UTC)."""
     if not isinstance(value, str) or not value.strip():
         raise Rejected(113, f"{name} is required.", name)
     try:
-        return parse_time(value).date() if "T" in value else dt.date.fromisoformat(value)
+        if "T" in value:
+            moment = dt.datetime.fromisoformat(value.strip())
+            moment = (moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None
+                      else moment.astimezone(dt.UTC))
+        else:
+            moment = dt.datetime.combine(dt.date.fromisoformat(value.strip()), dt.time(),
+                                         dt.UTC)
     except ValueError:
         raise Rejected(113, f"{name} is not a UTC date.", name) from None
+    if midnight_only and moment.timetz() != dt.time(tzinfo=dt.UTC):
+        raise Rejected(113, f"{name} must be a date at 00:00:00.", name)
+    return moment
 
 
 def _channels(value: Any) -> set[str] | None:

@@ -2,9 +2,20 @@
 
 Microsoft answers at most 7 days and a limited number of goal ids per call (20 on
 the current page; 100 on the 2024 one), so :func:`fetch` splits the range into
-windows of at most 7 days and the goal ids into chunks, calls once per window and
-chunk, and :func:`merge` puts the answers back together per goal: daily rows,
-overall counts, unattributed reasons (alerts) and the PartialErrors of each goal.
+windows and the goal ids into chunks, calls once per window and chunk, and
+:func:`merge` puts the answers back together per goal: daily rows, totals,
+unattributed reasons (alerts) and the PartialErrors of each goal.
+
+The dates: ``StartDateUtc`` and ``EndDateUtc`` are typed ``dateTime`` and described only
+as "the start (end) date of the report range in UTC", "up to 7 days". Whether the end
+is a day included whole or an instant the report stops before is not documented. So
+each window keeps at most 6 days, D..E, and asks for ``D T00:00:00Z`` to ``E+1
+T00:00:00Z`` (7 calendar days counted both ways): read as whole days the answer also
+holds day E+1, read as instants it ends with day E. Only D..E is kept, so every day
+comes from exactly one window under either reading, and the totals are summed from
+the kept daily rows rather than taken from the ``Overall*`` fields, which would count
+the extra day. The days are upload (processing) days (``OfflineGoalDailySummary.
+UploadDate``), not conversion days.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ from plugins.microsoft.client import REPORT_PATH, MicrosoftClient
 from plugins.microsoft.faults import api_error, as_int
 
 MAX_DAYS = 7
+#: Days each request keeps: one less than the limit, for the day the end may include.
+WINDOW_DAYS = MAX_DAYS - 1
 
 #: The table :meth:`Report.daily_table` returns (one row per goal and upload day).
 DAILY_SCHEMA = pa.schema([
@@ -41,7 +54,8 @@ DAILY_SCHEMA = pa.schema([
 ERRORS_SCHEMA = pa.schema([("goal_id", pa.string()), ("error", pa.string())])
 
 
-def windows(start: dt.date, end: dt.date, days: int = MAX_DAYS) -> list[tuple[dt.date, dt.date]]:
+def windows(start: dt.date, end: dt.date,
+            days: int = WINDOW_DAYS) -> list[tuple[dt.date, dt.date]]:
     """``start``..``end`` (inclusive) as consecutive windows of at most ``days`` days."""
     if end < start:
         raise ValueError(f"the range ends ({end}) before it starts ({start})")
@@ -61,10 +75,13 @@ def chunks(ids: Sequence[str], size: int) -> list[list[str]]:
 
 def request_body(start: dt.date, end: dt.date, goal_ids: Sequence[str],
                  channels: Sequence[str]) -> dict[str, Any]:
-    """One request: UTC dates, goal ids as strings (msads types int64 as text), and the
-    channel filter as the SDK writes a flag set (``"A, B"``; omitted: all channels)."""
+    """One request for the days ``start``..``end``: midnight UTC of ``start`` to midnight
+    UTC of the day after ``end`` (see the module docstring), goal ids as strings (msads
+    types int64 as text), and the channel filter as the SDK writes a flag set
+    (``"A, B"``; omitted: all channels)."""
+    after = end + dt.timedelta(days=1)
     body: dict[str, Any] = {"StartDateUtc": f"{start.isoformat()}T00:00:00Z",
-                            "EndDateUtc": f"{end.isoformat()}T00:00:00Z",
+                            "EndDateUtc": f"{after.isoformat()}T00:00:00Z",
                             "GoalIds": list(goal_ids)}
     if channels:
         body["UploadChannelFilter"] = ", ".join(channels)
@@ -184,15 +201,20 @@ def merge(start: dt.date, end: dt.date, channels: Sequence[str], goal_ids: Seque
             goal_id = str(as_int(summary.get("GoalId")) or summary.get("GoalId"))
             goal = report.goals.setdefault(goal_id, GoalReport(goal_id))
             goal.conversion_name = summary.get("ConversionName") or goal.conversion_name
-            goal.success += _count(summary.get("OverallSuccessCount"))
-            goal.unattributed += _count(summary.get("OverallUnattributedCount"))
-            goal.alerts.update(_alerts(summary.get("OverallAlerts")))
             for daily in summary.get("DailySummaries") or []:
                 day = dt.date.fromisoformat(str(daily.get("UploadDate", ""))[:10])
+                if not w_start <= day <= w_end:
+                    continue  # the day after the window: the next window reports it
                 d = goal.days.setdefault(day, Day())
-                d.success += _count(daily.get("SuccessCount"))
-                d.unattributed += _count(daily.get("UnattributedCount"))
-                d.alerts.update(_alerts(daily.get("Alerts")))
+                success, unattributed = (_count(daily.get("SuccessCount")),
+                                         _count(daily.get("UnattributedCount")))
+                alerts = _alerts(daily.get("Alerts"))
+                d.success += success
+                d.unattributed += unattributed
+                d.alerts.update(alerts)
+                goal.success += success
+                goal.unattributed += unattributed
+                goal.alerts.update(alerts)
         for item in body.get("PartialErrors") or []:
             error = api_error(item)
             text = f"{w_start}..{w_end}: {error.describe()}"

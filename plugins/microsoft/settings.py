@@ -11,6 +11,7 @@ from typing import Literal
 import pydantic
 
 from connector.kit import Settings, pii
+from plugins.microsoft import currencies
 
 #: REST hosts of the Campaign Management service (msads ``bingads/service_client.py``).
 HOSTS = {
@@ -55,7 +56,8 @@ class MicrosoftSettings(Settings):
     conversion_name: str | None = pydantic.Field(
         None, description="Offline conversion goal name, unless the query has conversion_name.")
     currency: str | None = pydantic.Field(
-        None, description="ISO 4217 code for rows without a currency column or value.")
+        None, description="Currency code (Microsoft's conversion currency list) for rows "
+                          "without a currency column or value.")
     default_country: str = pydantic.Field(
         "US", description="ISO alpha-2 country of phone numbers written without +country code.")
     goal_ids: list[str] = pydantic.Field(
@@ -87,8 +89,11 @@ class MicrosoftSettings(Settings):
         if value is None:
             return None
         code = value.strip().upper()
-        if code not in pii.currencies():
-            raise ValueError(f"currency {value!r} is not an ISO 4217 code (for example USD)")
+        if len(code) != 3 or not code.isalpha():
+            raise ValueError("currency must be a three-letter code such as USD")
+        reason = currencies.problem(code)
+        if reason:
+            raise ValueError(reason)
         return code
 
     @pydantic.field_validator("default_country")

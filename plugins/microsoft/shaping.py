@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from connector.kit import pii
+from plugins.microsoft import currencies
 from plugins.microsoft.settings import MicrosoftSettings
 
 #: Microsoft refuses conversions older than this (applyofflineconversions.md).
@@ -144,13 +145,27 @@ def _reason_sql(now_sql: str) -> str:
     WHEN ts IS NULL THEN 'timestamp is missing'
     WHEN ts < {oldest} THEN 'conversion time is more than {MAX_AGE_DAYS} days before the run: Microsoft only accepts the last {MAX_AGE_DAYS} days'
     WHEN ts > {now_sql} THEN 'conversion time is in the future'
-    WHEN click IS NULL AND email_hash IS NULL AND phone_hash IS NULL THEN 'nothing to match on: no microsoft_click_id and no valid email or phone'
+    WHEN click IS NULL AND email_hash IS NULL AND phone_hash IS NULL THEN 'nothing to match on: no microsoft_click_id and no valid email or phone (Microsoft needs one of them: 5603)'
     WHEN name IS NULL THEN 'no conversion goal name: set conversion_name in [settings] or add a conversion_name column'
     WHEN currencies > 1 THEN 'the rows of this order have different currencies'
-    WHEN currency IS NOT NULL AND NOT {pii.currency_ok('currency')} THEN printf('currency %s is not an ISO 4217 code', to_json(currency))
+{_currency_sql()}
     WHEN value IS NOT NULL AND NOT isfinite(value) THEN 'value is not a finite number'
     WHEN value < 0 THEN 'value is negative: Microsoft refuses negative conversion values'
   END"""  # noqa: E501 - SQL reads better unwrapped
+
+
+def _currency_sql() -> str:
+    """The currency checks: a three-letter code, in Microsoft's conversion currency list
+    (:mod:`plugins.microsoft.currencies`). Only a three-letter code is quoted in a reason."""
+    listed = ", ".join(_lit(code) for code in sorted(currencies.CONVERSION_CURRENCIES))
+    lines = ["    WHEN currency IS NOT NULL AND NOT regexp_full_match(currency, '[A-Z]{3}') "
+             "THEN 'the currency is not a three-letter code such as USD'"]
+    lines += [f"    WHEN currency = {_lit(code)} THEN {_lit(currencies.problem(code) or '')}"
+              for code in sorted(currencies.LISTED_AS)]
+    unlisted = _lit(currencies.UNLISTED.replace("{code}", "%s"))
+    lines.append(f"    WHEN currency IS NOT NULL AND currency NOT IN ({listed}) THEN "
+                 f"printf({unlisted}, currency)")
+    return "\n".join(lines)
 
 
 def _payload_sql() -> str:

@@ -6,8 +6,10 @@ Serves, for GET and POST (POST parameters in the form body, the URL winning):
   ``basic_token`` and ``PreferredEndpoint`` (reference C.2);
 * ``/partner/relationships``: the related companies (:data:`fixtures.COMPANIES`);
 * ``/partner/FacebookOfflineConversions/MarketingReport``: the rows of a company
-  between ``StartDate`` (included) and ``StopDate`` (excluded), from deterministic
-  demo data with a hidden sale time per row (the report has no time column).
+  between ``StartDate`` (included) and ``StopDate`` (excluded by default), local
+  wall-clock times without a zone (:mod:`plugins.rq.emulator_dates`: zone-bearing
+  dates are refused by default), from deterministic demo data with a hidden sale time
+  per row (the report has no time column).
 
 It checks what the real API checks: auth in the documented priority
 (``Authorization: Bearer`` > ``Authorization: Basic <basic token>`` > ``?Auth=``, 401
@@ -43,6 +45,7 @@ from urllib.parse import parse_qs
 
 from connector.kit.emulator import CONTROL, Emulator, Request, Response
 from plugins.rq import fixtures
+from plugins.rq.emulator_dates import BadDate, DateRules
 from plugins.rq.render import render
 from plugins.rq.schema import COLUMNS
 
@@ -62,17 +65,6 @@ DEMO_USER = ("partner@example.com", "demo-password")
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
     return Response(status, {"Error": True, "Message": message}, headers or {})
-
-
-def parse_date(value: str) -> dt.datetime | None:
-    """The API's date forms: ``2016-06-06T07:00:00.000Z``, ``2019-10-01T18:00:00.000``,
-    ``1970-01-01 00:00:00``, ``2024-05-01``. A zone is dropped: RQ dates are the
-    database's local time."""
-    try:
-        moment = dt.datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment.replace(tzinfo=None)
 
 
 def accepted_encoding(header: str | None) -> str | None:
@@ -100,6 +92,11 @@ class RqEmulator(Emulator):
     :param csv_quoting: ``none`` (like the seed's sample) or ``minimal``.
     :param numbers_as_strings: render JSON numbers as strings (the older examples).
     :param scale: multiply the demo rows per day (for large result sets).
+    :param zones: a date with a zone or offset is ``"reject"``-ed (400, the default),
+        its zone ``"ignore"``-d, or ``"convert"``-ed to ``store_zone``.
+    :param stop: ``"exclusive"`` (default) or ``"inclusive"``: is a sale at exactly
+        ``StopDate`` in the report?
+    :param store_zone: the store database's zone, for ``zones="convert"``.
     """
 
     name: ClassVar[str] = "rq"
@@ -108,12 +105,14 @@ class RqEmulator(Emulator):
                  bearer_tokens: Iterable[str] = (DEMO_BEARER,),
                  basic_tokens: Iterable[str] = (DEMO_BASIC,), max_in_flight: int = 8,
                  latency: float = 0.0, csv_quoting: str = "none",
-                 numbers_as_strings: bool = False, scale: int = 1):
+                 numbers_as_strings: bool = False, scale: int = 1, zones: str = "reject",
+                 stop: str = "exclusive", store_zone: str = "America/Vancouver"):
         super().__init__(port=port, clock=clock)
         self._options = {"bearer_tokens": set(bearer_tokens), "basic_tokens": set(basic_tokens),
                          "max_in_flight": max_in_flight, "latency": latency,
                          "csv_quoting": csv_quoting, "numbers_as_strings": numbers_as_strings,
-                         "scale": scale}
+                         "scale": scale,
+                         "dates": DateRules(zones=zones, stop=stop, store_zone=store_zone)}
         self._flight = threading.Lock()
         self._in_flight: dict[str, int] = {}
         self._total = 0
@@ -131,6 +130,8 @@ class RqEmulator(Emulator):
             self.csv_quoting: str = options["csv_quoting"]
             self.numbers_as_strings: bool = options["numbers_as_strings"]
             self.scale: int = options["scale"]
+            #: how StartDate and StopDate are read (zones, the stop bound): emulator_dates
+            self.dates: DateRules = options["dates"]
             self.expired: set[str] = set()
             self.related = {c.id for c in fixtures.COMPANIES}
             self.overrides: dict[tuple[int, dt.date], list[tuple[dt.datetime, dict]]] = {}
@@ -162,6 +163,15 @@ class RqEmulator(Emulator):
         noon = dt.datetime.combine(day, dt.time(12))
         with self.lock:
             self.overrides[(company_id, day)] = [(noon, dict(r)) for r in rows]
+
+    def set_sales(self, company_id: int, sales: list[tuple[dt.datetime, dict[str, Any]]]) -> None:
+        """Replace the rows of the days ``sales`` fall on; each row is sold at its own local
+        time (to test the bounds of a window, a sale at exactly midnight, say)."""
+        days: dict[dt.date, list[tuple[dt.datetime, dict]]] = {}
+        for when, row in sales:
+            days.setdefault(when.date(), []).append((when, dict(row)))
+        with self.lock:
+            self.overrides.update({(company_id, day): rows for day, rows in days.items()})
 
     def expire(self, token: str) -> None:
         """Make ``token`` answer 401 ``expired`` from now on."""
@@ -295,9 +305,11 @@ class RqEmulator(Emulator):
             company_id = int(params["CompanyID"])
         except ValueError:
             return error(400, "CompanyID must be an integer.")
-        start, stop = parse_date(params["StartDate"]), parse_date(params["StopDate"])
-        if start is None or stop is None:
-            return error(400, "StartDate and StopDate must be dates, e.g. 2024-05-01T00:00:00.")
+        try:
+            start = self.dates.parse("StartDate", params["StartDate"])
+            stop = self.dates.parse("StopDate", params["StopDate"])
+        except BadDate as exc:
+            return error(400, str(exc))
         if stop < start:
             return error(400, "StopDate is before StartDate.")
         if company_id not in self.related:
@@ -305,7 +317,8 @@ class RqEmulator(Emulator):
         rows = []
         day = start.date()
         while day <= stop.date():
-            rows += [row for when, row in self._day(company_id, day) if start <= when < stop]
+            rows += [row for when, row in self._day(company_id, day)
+                     if self.dates.includes(when, start, stop)]
             day += dt.timedelta(days=1)
         return self._answer(request, params, rows, REPORT_COLUMNS, day=start.date().isoformat())
 

@@ -56,6 +56,8 @@ def make(emu: IqmEmulator, clock: FakeClock, creds: dict[str, str],
                 **overrides: Any) -> IqmDestination:
         values: dict[str, Any] = {"mode": mode, "conversion_name": "Offline orders",
                                   "workspace_host": emu.HOST, "base_url": emu.url}
+        if mode == "events":  # events mode is opt-in (see test_iqm_events_opt_in.py)
+            values["allow_unattributed_pixel_fires"] = True
         values.update(overrides)
         dest = IqmDestination(IqmSettings(**values), RunContext(job="iqm-test", now=NOW))
         dest.clock = clock

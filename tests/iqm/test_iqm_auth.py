@@ -87,14 +87,6 @@ def test_oauth_mode_uses_the_form_password_grant(make, emu):
     assert dest.client.token.ow_id == emu.OW_ID
 
 
-def test_oauth_answer_without_owid_needs_the_ow_id_setting(make, emu):
-    emu.oauth_returns_owid = False
-    with pytest.raises(Fatal, match="set ow_id"):
-        make(auth="oauth")
-    dest = make(auth="oauth", ow_id=emu.OW_ID)
-    assert dest.conversion is not None
-
-
 def test_account_on_hold_is_fatal_with_the_reason(make, emu):
     emu.hold()
     with pytest.raises(Fatal, match="on hold: The particular account") as info:

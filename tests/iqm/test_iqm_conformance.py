@@ -25,8 +25,9 @@ def real_time_emu() -> Iterator[IqmEmulator]:
 
 
 def settings(emu: IqmEmulator, mode: str) -> dict[str, object]:
+    opt_in = {"allow_unattributed_pixel_fires": True} if mode == "events" else {}
     return {"mode": mode, "conversion_name": "Conformance", "workspace_host": emu.HOST,
-            "base_url": emu.url}
+            "base_url": emu.url, **opt_in}
 
 
 def test_assign_mode_conforms(real_time_emu, tmp_path):

@@ -98,15 +98,18 @@ def test_unknown_conversion_id_is_a_config_error(make):
         make(conversion_id=999_999)
 
 
+EVENTS = {"mode": "events", "allow_unattributed_pixel_fires": True}
+
+
 def test_settings_rules():
     base = {"mode": "assign", "conversion_name": "Orders", "workspace_host": "app.iqm.com"}
     assert IqmSettings(**base).base_url == "https://api.iqm.com"
     with pytest.raises(pydantic.ValidationError, match="postback_partner, impression_url"):
         IqmSettings(**base, conversion_type="postback")
     with pytest.raises(pydantic.ValidationError, match="conversion_type = \"pixel\""):
-        IqmSettings(**{**base, "mode": "events"}, **POSTBACK)
+        IqmSettings(**{**base, **EVENTS}, **POSTBACK)
     with pytest.raises(pydantic.ValidationError, match="mirror"):
-        IqmSettings(**{**base, "mode": "events"}, mirror=True)
+        IqmSettings(**{**base, **EVENTS}, mirror=True)
     with pytest.raises(pydantic.ValidationError):
         IqmSettings(**base, view_days=31)
     with pytest.raises(pydantic.ValidationError):
@@ -121,7 +124,7 @@ def _token(emu) -> dict[str, str]:
                                  "password": emu.PASSWORD},
                            auth=(emu.CLIENT_ID, emu.CLIENT_SECRET), timeout=5).json()
     return {"Authorization": f"Bearer {answer['access_token']}",
-            "X-IAA-OW-ID": str(answer["owId"])}
+            "X-IAA-OW-ID": str(emu.OW_ID)}  # the unwrapped answer has no owId
 
 
 GOOD_PIXEL = {"name": "P", "attributionId": 1, "conversionSetting": {

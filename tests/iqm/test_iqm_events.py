@@ -4,6 +4,7 @@ per-event outcomes, and no double fire when the core retries a batch."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from connector import Fatal, Retryable
 from plugins.iqm import conversions
@@ -100,3 +101,38 @@ def test_missing_pixel_script_needs_pixel_base_url(make, emu, monkeypatch):
     assert dest.pixel == f"{emu.url}/i/pixel/{uuid}?cv={{CONVERSION_VALUE}}"
     dest.deliver(orders(("A-1", "4.00")))
     assert emu.pixel_hits[-1]["cv"] == "4.00"
+
+
+def test_the_pixel_answer_confirms_nothing(make, emu):
+    """IQM does not document the pixel host's answer; the tag is a <script>, so the
+    emulator answers an empty script by default, with no count and no attribution."""
+    dest = make(mode="events")
+    answer = requests.get(conversions.pixel_url(dest.pixel, "5.00") + "&order=A-1", timeout=5)
+    assert answer.status_code == 200 and answer.content == b""
+    assert answer.headers["Content-Type"].startswith("application/javascript")
+    (hit,) = emu.pixel_hits  # what was fired is seen only through the inspection API
+    assert hit["attributed"] is False and hit["counted"] is True
+    assert hit["ignored"] == ["order"]  # undocumented parameters are dropped
+    listed = emu.conversion_named("Offline orders")[0].listed(emu.url)
+    assert listed["totalConversions"] == 1 and listed["attributedConversions"] == 0
+
+
+@pytest.mark.parametrize("answer", ["gif", "204", "javascript"])
+def test_any_2xx_pixel_answer_counts_as_a_fire(make, emu, answer):
+    emu.pixel_answer = answer
+    dest = make(mode="events")
+    assert dest.deliver(orders(("A-1", "1.00"), ("A-2", "2.00"))).info["pixels_fired"] == 2
+
+
+def test_repeat_collapse_shows_how_cookieless_fires_undercount(make, emu, clock):
+    """With repeatConversion count 1, IQM counts one conversion per user and period;
+    fires from one server without a cookie look like one user."""
+    emu.repeat_collapse = True
+    dest = make(mode="events", repeat_count=1, repeat_frequency=1, repeat_unit="Day")
+    assert dest.deliver(orders(("A-1", "1.00"), ("A-2", "2.00"), ("A-3", "3.00"))
+                        ).info["pixels_fired"] == 3  # offramp cannot tell
+    assert [hit["counted"] for hit in emu.pixel_hits] == [True, False, False]
+    assert emu.conversion_named("Offline orders")[0].total_conversions == 1
+    clock.advance(86400)
+    dest.deliver(orders(("A-4", "4.00")))
+    assert emu.conversion_named("Offline orders")[0].total_conversions == 2

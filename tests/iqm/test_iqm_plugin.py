@@ -41,7 +41,8 @@ def test_control_api_faults_and_state(make, emu):
     pixel = requests.get(dest.pixel.replace("{CONVERSION_VALUE}", "1"), timeout=5)
     assert pixel.status_code == 503
     pixel = requests.get(dest.pixel.replace("{CONVERSION_VALUE}", "2.5"), timeout=5)
-    assert pixel.status_code == 200 and pixel.headers["Content-Type"] == "image/gif"
+    assert pixel.status_code == 200 and pixel.content == b""  # no word on attribution
+    assert pixel.headers["Content-Type"].startswith("application/javascript")
     state = requests.get(control + "/state", timeout=5).json()
     assert state["campaigns"]["1001"] == "running"
     assert state["pixel_hits"][0]["cv"] == "2.5"

@@ -27,6 +27,8 @@ def shape(tmp_path: Path, table: pa.Table, query: str = "SELECT * FROM t",
         writer.replace("t", table, where={})
     values = {"mode": "assign", "conversion_name": "Orders", "workspace_host": "app.iqm.test",
               **settings}
+    if values["mode"] == "events":
+        values["allow_unattributed_pixel_fires"] = True
     dest = IqmDestination(IqmSettings(**values), RunContext(job="j", now=NOW))
     with Engine(warehouse, temp_dir=tmp_path / "spill") as engine:
         sql = dest.shape_sql(f"({query})", engine.describe(query))
@@ -158,7 +160,8 @@ def test_naive_timestamps_and_text_times_are_utc(tmp_path):
     ("events", {"order_id": "VARCHAR", "timestamp": "TIMESTAMP"}, "needs a `value` column"),
 ])
 def test_missing_columns_for_the_mode(mode, columns, message):
-    dest = IqmDestination(IqmSettings(mode=mode, conversion_name="Orders",
-                                      workspace_host="h"), RunContext(job="j", now=NOW))
+    opt_in = {"allow_unattributed_pixel_fires": mode == "events"}
+    dest = IqmDestination(IqmSettings(mode=mode, conversion_name="Orders", workspace_host="h",
+                                      **opt_in), RunContext(job="j", now=NOW))
     with pytest.raises(ValidationError, match=message):
         dest.shape_sql("(SELECT 1)", columns)

@@ -245,7 +245,8 @@ def test_an_unknown_dataset_stops_the_run(job, emu) -> None:
     emu.datasets = {"999999999"}
     summary = project.run()
     assert summary.status == "failed"
-    assert f"dataset {DATASET} does not exist or the token cannot use it" in summary.error
+    assert (f"dataset {DATASET} does not exist, or the token in META_ACCESS_TOKEN cannot use it"
+            in summary.error)
     assert "100/33" in summary.error
     assert summary.counts.delivered == 0 and project.sleeps == []
 
@@ -256,7 +257,7 @@ def test_a_permission_error_stops_the_run(job, emu) -> None:
                                            "type": "OAuthException", "code": 200}})
     summary = project.run()
     assert summary.status == "failed"
-    assert "lacks permission on dataset" in summary.error
+    assert f"may not send events to dataset {DATASET}" in summary.error
 
 
 def test_a_missing_token_variable_is_a_clear_error(job, emu, monkeypatch) -> None:

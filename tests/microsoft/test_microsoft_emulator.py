@@ -50,21 +50,47 @@ def report_body(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in base.items() if v is not None}
 
 
-@pytest.mark.parametrize("headers, status, code", [
-    ({"Authorization": None}, 401, 105),
-    ({"Authorization": "Bearer nope"}, 401, 105),
-    ({"DeveloperToken": None}, 401, 105),
-    ({"DeveloperToken": "WRONG"}, 401, 105),
-    ({"CustomerId": None}, 403, 106),
-    ({"CustomerAccountId": None}, 403, 106),
-    ({"CustomerAccountId": "111"}, 403, 106),
+@pytest.mark.parametrize("headers, status, kind, code", [
+    ({"Authorization": None}, 400, "AdApiFaultDetail", 116),  # RequestMissingHeaders
+    ({"DeveloperToken": None}, 400, "AdApiFaultDetail", 116),
+    ({"Authorization": "Bearer nope"}, 401, "AdApiFaultDetail", 105),
+    ({"Authorization": "nope"}, 401, "AdApiFaultDetail", 105),  # no Bearer prefix
+    ({"DeveloperToken": "WRONG"}, 401, "AdApiFaultDetail", 105),
+    ({"CustomerId": None}, 400, "ApiFaultDetail", 1029),
+    ({"CustomerAccountId": None}, 400, "ApiFaultDetail", 1030),
+    ({"CustomerId": "999"}, 400, "ApiFaultDetail", 1490),  # no such customer
+    ({"CustomerAccountId": "111"}, 400, "ApiFaultDetail", 1102),  # no such account
+    ({"CustomerAccountId": "8888"}, 403, "AdApiFaultDetail", 106),  # another customer's
 ])
-def test_headers_are_checked_with_ad_api_faults(post, headers, status, code):
+def test_headers_are_checked_with_the_documented_codes(post, emulator, headers, status, kind,
+                                                       code):
+    emulator.accounts["2222"] = {"8888"}
     answer = post(APPLY, {"OfflineConversions": [item()]}, **headers)
     assert answer.status_code == status
     body = answer.json()
-    assert body["Type"] == "AdApiFaultDetail" and body["TrackingId"]
-    assert body["Errors"][0]["Code"] == code
+    assert body["Type"] == kind and body["TrackingId"]
+    errors = body["Errors"] if kind == "AdApiFaultDetail" else body["OperationErrors"]
+    assert errors[0]["Code"] == code
+    assert answer.headers["TrackingId"] == answer.headers["X-Request-Id"] == body["TrackingId"]
+
+
+def test_the_other_readings_of_the_header_codes(post, emulator):
+    emulator.missing_header_code = 105
+    answer = post(APPLY, {"OfflineConversions": [item()]}, DeveloperToken=None)
+    assert answer.status_code == 401 and answer.json()["Errors"][0]["Code"] == 105
+    emulator.invalid_customer = "auth_fault"
+    answer = post(APPLY, {"OfflineConversions": [item()]}, CustomerId="999")
+    assert answer.json()["Type"] == "AdCenterAuthenticationFault"
+    assert answer.json()["ErrorCode"] == "InvalidCustomerId"
+
+
+def test_the_wrapped_envelope(post, emulator):
+    emulator.envelope = "wrapped"
+    answer = post(APPLY, {"OfflineConversions": [item()]}, CustomerId=None)
+    fault = answer.json()["ApplicationFault"]
+    assert fault["Type"] == "ApiFaultDetail" and fault["OperationErrors"][0]["Code"] == 1029
+    assert answer.headers["X-Request-Id"] == fault["TrackingId"]
+    assert post(APPLY, {"OfflineConversions": [item()]}).json() == {"PartialErrors": None}
 
 
 def test_expired_tokens_answer_109(post, emulator, clock):
@@ -123,6 +149,9 @@ def test_a_thousand_conversions_are_accepted(post, emulator):
     (item(ConversionValue=True), 5610),
     (item(ConversionValue=-1), 5610),
     (item(ConversionCurrencyCode="DOLLARS"), 5611),
+    (item(ConversionCurrencyCode="TRY"), 5611),  # Microsoft's list has TRL, not TRY
+    (item(ConversionCurrencyCode="NPR"), 5611),  # ISO 4217, not in Microsoft's list
+    (item(ConversionCurrencyCode="eur"), 5611),  # case is undocumented: strict
     (item(HashedEmailAddress="jane@example.com"), 8004),
     (item(HashedEmailAddress="A" * 64), 201),
     (item(HashedPhoneNumber="+12125550100"), 201),
@@ -142,7 +171,8 @@ def test_item_rules_give_batch_errors_by_index(post, emulator, conversion, code)
     item(ConversionTime="2026-10-01T17:02:35"),
     item(ConversionTime="2026-10-01T17:02:35.123+00:00"),
     item(ConversionValue=12),
-    item(ConversionCurrencyCode="eur"),
+    item(ConversionCurrencyCode="EUR"),
+    item(ConversionCurrencyCode="TRL"),
     item(MicrosoftClickId=None, HashedEmailAddress="a" * 64),
     item(MicrosoftClickId=None, HashedPhoneNumber="b" * 64),
     item(ConversionTime="2026-07-04T12:00:00Z"),
@@ -170,6 +200,7 @@ def test_a_goal_younger_than_two_hours_refuses_uploads(post, emulator, clock):
 
 
 def test_the_report_is_derived_from_what_was_accepted(post, emulator, clock):
+    emulator.click_checks = "report"  # click problems show in the report, not at upload
     emulator.known_clicks = {"clk": clock.now - dt.timedelta(days=2),
                              "late": clock.now}
     emulator.add_goal(Goal("4000300", "Paused Goal", active=False))
@@ -280,7 +311,32 @@ def test_fault_helpers_and_control_api(emulator, post):
     assert state["uploads"][0]["GoalId"] == "4000123"
 
 
+def test_the_currency_list_is_configurable(post, emulator):
+    emulator.currencies = frozenset({"TRY", "USD"})  # the "any ISO code" reading
+    answer = post(APPLY, {"OfflineConversions": [item(ConversionCurrencyCode="TRY")]})
+    assert answer.json() == {"PartialErrors": None}
+
+
+@pytest.mark.parametrize("click_days_ago, window, code", [
+    (-1, dt.timedelta(days=90), 5616),  # clicked after the conversion
+    (5, dt.timedelta(days=1), 5617),  # clicked before the goal's window
+])
+def test_click_problems_are_upload_errors_by_default(post, emulator, clock, click_days_ago,
+                                                     window, code):
+    emulator.add_goal(Goal("4000400", "Short Window", window=window))
+    conversion = clock.now - dt.timedelta(days=1)
+    emulator.known_clicks = {"clk": conversion - dt.timedelta(days=click_days_ago)}
+    answer = post(APPLY, {"OfflineConversions": [
+        item(MicrosoftClickId="other"),  # unknown clicks are judged later, in the report
+        item(ConversionName="Short Window", ConversionTime=conversion.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"))]})
+    [error] = answer.json()["PartialErrors"]
+    assert (error["Index"], error["Code"], error["Type"]) == (1, code, "BatchError")
+    assert [u.click_id for u in emulator.accepted()] == ["other"]
+
+
 def test_conversions_outside_the_goal_window_are_unattributed(post, emulator, clock):
+    emulator.click_checks = "report"
     emulator.add_goal(Goal("4000400", "Short Window", window=dt.timedelta(days=1)))
     emulator.known_clicks = {"clk": clock.now - dt.timedelta(days=5)}
     post(APPLY, {"OfflineConversions": [item(ConversionName="Short Window")]})

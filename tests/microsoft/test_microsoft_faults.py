@@ -29,7 +29,8 @@ def test_wrong_developer_token_is_fatal(make_dest, monkeypatch, batch, conversio
         make_dest().deliver(batch(conversion()))
 
 
-def test_an_account_the_user_cannot_reach_is_fatal(make_dest, batch, conversion):
+def test_an_account_the_user_cannot_reach_is_fatal(make_dest, emulator, batch, conversion):
+    emulator.accounts["2222"] = {"999"}  # it exists, under another customer
     with pytest.raises(Fatal) as caught:
         make_dest(account_id="999").deliver(batch(conversion()))
     assert "106 UserIsNotAuthorized" in caught.value.reason

@@ -125,3 +125,39 @@ def test_report_after_run_is_fetched_and_kept_in_the_state_file(project, emulato
             == len(rows)
     finally:
         con.close()
+
+
+def test_click_time_errors_are_final_rejects(project, emulator, clock):
+    """5616 at upload (the emulator's default reading): the event is rejected with the
+    reason and what to check, and a re-run does not send it again."""
+    emulator.known_clicks = {"clk1": clock.now}  # the click came after the 09:00 conversion
+    summary = pipeline.run(project, "ms_sales", now=clock.now, sleep=[].append)
+    assert summary.status == "succeeded" and summary.counts.delivered == 1
+    [reason] = [r for r in summary.counts.reasons if r.startswith("5616")]
+    assert reason.startswith("5616 ConversionTimeEarlierThanClickTime: The conversion time "
+                             "must be later than the click time (Microsoft has this click")
+    again = pipeline.run(project, "ms_sales", now=clock.now, sleep=[].append)
+    assert (again.counts.requests, again.counts.delivered) == (0, 0)
+    assert [u.click_id for u in emulator.accepted()] == [None]  # only o2, hash-only
+
+
+def test_click_time_problems_read_in_the_report_instead(project, emulator, clock):
+    """The other documented reading: accepted at upload, unattributed in the report."""
+    emulator.click_checks = "report"
+    emulator.known_clicks = {"clk1": clock.now}
+    summary = pipeline.run(project, "ms_sales", now=clock.now, sleep=[].append)
+    assert summary.counts.delivered == 2
+    assert {u.click_id: u.reason for u in emulator.accepted()}["clk1"] == (
+        "ClickTimestampAfterConversion")
+
+
+def test_hash_only_conversions_under_both_readings(project, emulator, clock):
+    """The current docs: MicrosoftClickId is optional with a hashed email or phone (the
+    emulator's default, above). The 2024 page: it is required. Under that reading the
+    hash-only conversion is a final per-item reject with 5603 and what to send."""
+    emulator.require_click_id = True
+    summary = pipeline.run(project, "ms_sales", now=clock.now, sleep=[].append)
+    assert summary.counts.delivered == 1
+    assert any(r.startswith("5603 OfflineConversionMicrosoftClickIdNullOrEmpty")
+               and "send microsoft_click_id" in r for r in summary.counts.reasons)
+    assert [u.click_id for u in emulator.accepted()] == ["clk1"]

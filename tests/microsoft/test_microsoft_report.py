@@ -16,7 +16,7 @@ from connector.kit.secrets import from_env
 from plugins.microsoft import report
 from plugins.microsoft.client import MicrosoftClient
 from plugins.microsoft.emulator import REPORT
-from plugins.microsoft.emulator_rules import Goal, Upload
+from plugins.microsoft.emulator_rules import Goal, Upload, parse_report_query
 from plugins.microsoft.report_render import render
 
 D = dt.date
@@ -24,14 +24,14 @@ D = dt.date
 
 @pytest.mark.parametrize("start, end, expected", [
     (D(2026, 10, 1), D(2026, 10, 1), [(1, 1)]),
-    (D(2026, 10, 1), D(2026, 10, 7), [(1, 7)]),
-    (D(2026, 10, 1), D(2026, 10, 8), [(1, 7), (8, 8)]),
-    (D(2026, 10, 1), D(2026, 10, 15), [(1, 7), (8, 14), (15, 15)]),
+    (D(2026, 10, 1), D(2026, 10, 6), [(1, 6)]),
+    (D(2026, 10, 1), D(2026, 10, 7), [(1, 6), (7, 7)]),
+    (D(2026, 10, 1), D(2026, 10, 15), [(1, 6), (7, 12), (13, 15)]),
 ])
-def test_windows_are_at_most_seven_days_and_cover_the_range(start, end, expected):
+def test_windows_keep_six_days_and_cover_the_range(start, end, expected):
     got = report.windows(start, end)
     assert [(a.day, b.day) for a, b in got] == expected
-    assert all((b - a).days < 7 for a, b in got)
+    assert all((b - a).days < 6 for a, b in got)  # + the day after: 7 days asked
 
 
 def test_windows_refuse_a_backwards_range():
@@ -47,7 +47,7 @@ def test_goal_ids_are_chunked_without_duplicates():
 
 
 def test_request_body_shape():
-    body = report.request_body(D(2026, 10, 1), D(2026, 10, 7), ["4000123"],
+    body = report.request_body(D(2026, 10, 1), D(2026, 10, 6), ["4000123"],
                                ["CampaignManagementAPI", "BulkAPI"])
     assert body == {"StartDateUtc": "2026-10-01T00:00:00Z", "EndDateUtc": "2026-10-07T00:00:00Z",
                     "GoalIds": ["4000123"], "UploadChannelFilter": "CampaignManagementAPI, BulkAPI"}
@@ -122,12 +122,39 @@ def test_fetch_splits_calls_and_merges_against_the_emulator(emulator, clock, cli
     assert len(calls) == 2 * 2 == result.requests  # 10 days: 2 windows; 26 goals: 2 chunks
     assert all(len(c["GoalIds"]) <= 20 for c in calls)
     assert {(c["StartDateUtc"][:10], c["EndDateUtc"][:10]) for c in calls} == {
-        ("2026-09-23", "2026-09-29"), ("2026-09-30", "2026-10-02")}
+        ("2026-09-23", "2026-09-29"), ("2026-09-29", "2026-10-03")}
     goal = result.goals["4000123"]
     assert len(goal.days) == 10 and goal.conversion_name == "Store Sale"
     assert (goal.success, goal.unattributed) == (6, 4)
     assert goal.alerts == {"NoMatchingClickFound": 4}
     assert result.goals["5000000"].success == 0 and not result.goals["5000000"].errors
+
+
+@pytest.mark.parametrize("report_end", ["inclusive", "exclusive"])
+def test_each_upload_day_lands_in_that_day_under_both_readings(emulator, clock, client,
+                                                                report_end):
+    """EndDateUtc read as a whole day (inclusive) or as an instant (exclusive): the
+    report gives every day once, with its own uploads, and totals that count each once."""
+    emulator.report_end = report_end
+    emulator.report_midnight_only = True  # offramp only ever sends midnights
+    _upload_days(emulator, clock, 20)  # 2026-09-13 .. 2026-10-02, one upload a day
+    result = report.fetch(client(), ["4000123"], D(2026, 9, 14), D(2026, 10, 1))
+    goal = result.goals["4000123"]
+    assert sorted(goal.days) == [D(2026, 9, 14) + dt.timedelta(days=n) for n in range(18)]
+    assert all(d.success + d.unattributed == 1 for d in goal.days.values())
+    assert goal.success + goal.unattributed == 18 == sum(goal.alerts.values()) + goal.success
+
+
+def test_the_exclusive_reading_would_lose_the_last_day_of_a_same_day_end(emulator, clock):
+    """Why the client asks for the day after: sent as the last day at midnight, an
+    instant-reading server leaves that whole day out."""
+    emulator.report_end = "exclusive"
+    _upload_days(emulator, clock, 3)
+    query = parse_report_query({"StartDateUtc": "2026-09-30T00:00:00Z",
+                                "EndDateUtc": "2026-10-02T00:00:00Z", "GoalIds": ["4000123"]},
+                               max_goal_ids=20, max_days=7, end_exclusive=True)
+    assert [u.uploaded_at.day for u in emulator.accepted() if query.includes(u.uploaded_at)] == [
+        1, 30]
 
 
 def test_fetch_chunk_size_follows_the_setting(emulator, client):

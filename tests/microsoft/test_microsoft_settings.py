@@ -41,7 +41,9 @@ def test_normalizes_currency_and_country():
 
 @pytest.mark.parametrize("extra, message", [
     ({"customer_id": "abc"}, "customer_id must be a number"),
-    ({"currency": "DOLLARS"}, "not an ISO 4217 code"),
+    ({"currency": "DOLLARS"}, "three-letter code such as USD"),
+    ({"currency": "TRY"}, "has TRL instead"),
+    ({"currency": "NPR"}, "not in Microsoft's conversion currency list"),
     ({"default_country": "Narnia"}, "not an ISO alpha-2 country code"),
     ({"goal_ids": ["x"]}, "each goal id must be a number"),
     ({"goal_ids_per_report": 0}, "greater than or equal to 1"),

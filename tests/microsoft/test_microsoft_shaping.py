@@ -139,7 +139,15 @@ def test_accepts_the_edges_of_the_window(shape):
 
 
 @pytest.mark.parametrize("columns, reason", [
-    ("'ZZZ' AS currency, 1.0 AS value", 'currency "ZZZ" is not an ISO 4217 code'),
+    ("'ZZZ' AS currency, 1.0 AS value", "currency ZZZ is not in Microsoft's conversion currency"),
+    ("'NPR' AS currency, 1.0 AS value",  # active in ISO 4217, absent from Microsoft's list
+     "currency NPR is not in Microsoft's conversion currency list (100 codes"),
+    ("'try' AS currency, 1.0 AS value", "currency TRY is not in Microsoft's conversion currency "
+     "list, which has TRL instead"),
+    ("'VES' AS currency, 1.0 AS value", "which has VEF instead"),
+    # a long value is never quoted: only three-letter codes appear in a reason
+    ("'jane@example.com' AS currency, 1.0 AS value",
+     "the currency is not a three-letter code such as USD"),
     ("-5.0 AS value", "value is negative"),
     ("'infinity'::DOUBLE AS value", "value is not a finite number"),
 ])
@@ -155,6 +163,13 @@ def test_an_order_mixing_currencies_is_rejected(shape):
         (TIMESTAMP '2026-10-01 10:00:00', 'c', 'o1', 1.0, 'EUR'))
         v(timestamp, microsoft_click_id, order_id, value, currency)""")
     assert rows[0]["reject_reason"] == "the rows of this order have different currencies"
+
+
+@pytest.mark.parametrize("code", ["TRL", "VEF", "HRK", "usd"])
+def test_microsofts_own_codes_are_sent(shape, code):
+    rows = shape(f"SELECT TIMESTAMP '2026-10-01 10:00:00' AS timestamp, 'c' AS "
+                 f"microsoft_click_id, '{code}' AS currency, 1.0 AS value")
+    assert payload(rows[0])["ConversionCurrencyCode"] == code.upper()
 
 
 def test_default_currency_from_settings(shape):

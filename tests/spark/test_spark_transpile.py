@@ -175,7 +175,8 @@ def test_the_other_destinations_shaping_sql_transpiles():
                                     workspace_host="app.iqm.test"), context),
          {"campaign_id": "BIGINT"}),
         (IqmDestination(IqmSettings(mode="events", conversion_name="Orders",
-                                    workspace_host="app.iqm.test"), context), orders),
+                                    workspace_host="app.iqm.test",
+                                    allow_unattributed_pixel_fires=True), context), orders),
     ]
     for dest, columns in cases:
         result = to_spark(dest.shape_sql("offramp_source", columns), what=dest.name)

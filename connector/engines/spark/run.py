@@ -126,6 +126,7 @@ class _SparkRun:
     def execute(self, job: Any, partitions: int | None) -> RunSummary:
         t0 = time.perf_counter()
         prep = prepare(self.engine, job)
+        self.rec.notes += [f"warning: {line}" for line in prep.warnings]
         context = RunContext(job.name, self.now, not self.state.has_delivered(), self.dry_run,
                              root=self.root)
         dest = prep.destination(prep.settings, context)
