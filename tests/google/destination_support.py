@@ -80,6 +80,9 @@ class GoogleProject:
     job: str = JOB
     sleeps: list[float] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+
     @property
     def project(self) -> Project:
         return Project(self.root)
