@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ from rich.markup import escape
 from connector import registry
 from connector.cli.app import Context, cli
 from connector.cli.output import FORMAT, err, listing, out, parse_date
+from connector.kit.emulator import Connection
 from connector.kit.errors import ConfigError, ValidationError
 from connector.validation.settings import settings_problems
 
@@ -65,9 +67,12 @@ def emulate(name: str, port: int) -> None:
         raise ConfigError(f"{name} ships no emulator")
     emulator = cls(port=port)
     emulator.start()
-    err.print(f"{name} emulator listening on {emulator.url} (faults: POST "
-              f"{emulator.url}/__emulator__/faults; state: GET {emulator.url}/__emulator__/state)")
-    click.echo(emulator.url, err=False)
+    err.print(f"{name} emulator listening on {emulator.url}", markup=False)
+    for line in connection_lines(emulator.connection()):
+        err.print(line, markup=False, highlight=False)
+    err.print(f"faults: POST {emulator.url}/__emulator__/faults; what it received: GET "
+              f"{emulator.url}/__emulator__/state; stop it with Ctrl-C", markup=False)
+    click.echo(emulator.url, err=False)  # the URL alone on standard output, for scripts
     try:
         emulator.serve_forever()
     except KeyboardInterrupt:
@@ -121,3 +126,17 @@ class _PullGroup(click.Group):
 
 
 cli.add_command(_PullGroup("pull", help="Pull data from a source into the warehouse."))
+
+
+def connection_lines(connection: Connection) -> list[str]:
+    """The lines to paste that point a job at an emulator (``offramp emulate``)."""
+    lines = []
+    if connection.env:
+        lines.append("point a job at it: in your shell,")
+        lines += [f"  export {name}={value}" for name, value in connection.env.items()]
+    if connection.settings:
+        lines.append(f"and in {connection.place}:" if connection.env else
+                     f"point a job at it: in {connection.place},")
+        lines += [f"  {name} = {json.dumps(value)}"
+                  for name, value in connection.settings.items()]
+    return lines

@@ -98,6 +98,21 @@ class Response:
 
 
 @dataclass
+class Connection:
+    """What points a job at an emulator: the environment variables to export (the test
+    credentials it accepts) and the settings to write (its URL), with where they go.
+
+    :param env: variable -> value, for ``export`` lines.
+    :param settings: setting -> value, for the job's header (or ``offramp.toml``).
+    :param place: where the settings go, e.g. ``"the job's [settings]"``.
+    """
+
+    env: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, str] = field(default_factory=dict)
+    place: str = "the job's [settings]"
+
+
+@dataclass
 class Fault:
     """A failure to serve instead of the normal answer.
 
@@ -210,6 +225,12 @@ class Emulator:
     def snapshot(self) -> dict[str, Any]:
         """What the emulator has accepted, as JSON (served at ``/__emulator__/state``)."""
         return {}
+
+    def connection(self) -> Connection:
+        """How to point a job at this running emulator (``offramp emulate`` prints it):
+        override to give the test credentials it accepts and the settings naming its
+        URL."""
+        return Connection()
 
     # -- dispatch ------------------------------------------------------------------------
     def _control(self, request: Request) -> Response:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.kit import Emulator, Fault, Request, Response
+from connector.kit.emulator import Connection
 from plugins.google import emulator_errors as errors
 from plugins.google import emulator_rules as rules
 from plugins.google import emulator_schema as schema
@@ -122,6 +123,14 @@ class GoogleEmulator(Emulator):
                     "events_recorded": sum(1 for r in records if r.error is None),
                     "events_failed": sum(1 for r in records if r.error),
                     "tokens_issued": self.auth.issued}
+
+    def connection(self) -> Connection:
+        """The emulator's OAuth client and refresh token, and its URLs."""
+        return Connection(env={"GOOGLE_ADS_CLIENT_ID": DEFAULT_CLIENT_ID,
+                               "GOOGLE_ADS_CLIENT_SECRET": DEFAULT_CLIENT_SECRET,
+                               "GOOGLE_ADS_REFRESH_TOKEN": DEFAULT_REFRESH_TOKEN},
+                          settings={"operating_account_id": DEFAULT_ACCOUNT,
+                                    "base_url": self.url, "token_uri": self.token_uri()})
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:

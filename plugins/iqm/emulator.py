@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.kit import Emulator, Fault, Request, Response
+from connector.kit.emulator import Connection
 from plugins.iqm.emulator_auth import AuthRoutes, Issued, User, fail, ok
 from plugins.iqm.emulator_checks import (
     Invalid,
@@ -173,6 +174,13 @@ class IqmEmulator(AuthRoutes, PixelRoutes, Emulator):
     def conversion_named(self, name: str) -> list[StoredConversion]:
         with self.lock:
             return [c for c in self.conversions.values() if c.name == name]
+
+    def connection(self) -> Connection:
+        """The emulator's client and user, and its URL for the API and the pixel."""
+        return Connection(env={"IQM_CLIENT_ID": self.CLIENT_ID,
+                               "IQM_CLIENT_SECRET": self.CLIENT_SECRET,
+                               "IQM_USERNAME": self.EMAIL, "IQM_PASSWORD": self.PASSWORD},
+                          settings={"base_url": self.url, "pixel_base_url": self.url})
 
     def snapshot(self) -> dict[str, Any]:
         return {

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.kit import Emulator, Fault, Request, Response
-from connector.kit.emulator import CONTROL
+from connector.kit.emulator import CONTROL, Connection
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
 from plugins.meta.emulator_usage import UsageMeter
@@ -125,6 +125,11 @@ class MetaEmulator(Emulator):
         """Things accepted but probably wrong (e.g. a hashed ``fbp``)."""
         with self.lock:
             return list(self._warnings)
+
+    def connection(self) -> Connection:
+        """The first token the emulator accepts, and its URL as the job's ``base_url``."""
+        return Connection(env={"META_ACCESS_TOKEN": sorted(self.tokens)[0]},
+                          settings={"base_url": self.url})
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:

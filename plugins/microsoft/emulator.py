@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.kit import Emulator, Fault, Request, Response
-from connector.kit.emulator import CONTROL
+from connector.kit.emulator import CONTROL, Connection
 from plugins.microsoft import emulator_report
 from plugins.microsoft.currencies import CONVERSION_CURRENCIES
 from plugins.microsoft.emulator_faults import (
@@ -177,6 +177,14 @@ class MicrosoftAdsEmulator(Emulator):
     def accepted(self) -> list[Upload]:
         with self.lock:
             return list(self.uploads)
+
+    def connection(self) -> Connection:
+        """The fixture credentials, customer and account, and the emulator's URLs."""
+        return Connection(
+            env={"MSADS_DEVELOPER_TOKEN": self._config["developer_token"],
+                 "MSADS_ACCESS_TOKEN": ACCESS_TOKEN, "MSADS_REFRESH_TOKEN": REFRESH_TOKEN},
+            settings={"customer_id": CUSTOMER_ID, "account_id": ACCOUNT_ID,
+                      "base_url": self.url, "token_url": self.url + TOKEN_PATHS[0]})
 
     def snapshot(self) -> dict[str, Any]:
         return {"uploads": [{**u.raw, "GoalId": u.goal_id, "Channel": u.channel,

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
-from connector.kit.emulator import CONTROL, Emulator, Request, Response
+from connector.kit.emulator import CONTROL, Connection, Emulator, Request, Response
 from plugins.rq import fixtures
 from plugins.rq.emulator_dates import BadDate, DateRules
 from plugins.rq.render import render
@@ -187,6 +187,12 @@ class RqEmulator(Emulator):
         """The rows a one-day request for ``company_id`` gets (for assertions)."""
         with self.lock:
             return [row for _, row in self._day(company_id, day)]
+
+    def connection(self) -> Connection:
+        """The bearer token the emulator accepts, and its URL for ``[sources.rq]``."""
+        token = sorted(self._options["bearer_tokens"])[0]
+        return Connection(env={"RQ_TOKEN": token}, settings={"base_url": self.url},
+                          place="[sources.rq] of offramp.toml")
 
     def snapshot(self) -> dict[str, Any]:
         return {"requests": len(self.calls), "throttled": self.throttled,

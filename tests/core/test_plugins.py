@@ -355,3 +355,23 @@ def test_a_job_for_a_broken_plugin_says_the_plugin_failed(fresh_plugins, fake_di
     assert result.exit_code == 1
     assert ("the 'broken' destination is unavailable: its plugin failed to load (ImportError: "
             "offramp-extras needs the missing_sdk package)") in result.stderr.replace("\n", " ")
+
+
+def test_every_emulator_says_how_to_point_a_job_at_it() -> None:
+    """What ``offramp emulate NAME`` prints to paste: settings the plugin knows, naming the
+    emulator's URL, and the environment variables its settings read by default."""
+    found = {**registry.destinations(), **registry.sources()}
+    checked = []
+    for name, (cls, _) in found.items():
+        if cls.emulator is None:
+            continue
+        with cls.emulator() as emulator:
+            connection = emulator.connection()
+            assert connection.settings, f"{name}'s emulator names no setting to point a job at it"
+            assert set(connection.settings) <= set(cls.Settings.model_fields), name
+            assert any(v.startswith(emulator.url) for v in connection.settings.values()), name
+            defaults = {f.default for f in cls.Settings.model_fields.values()
+                        if isinstance(f.default, str)}
+            assert set(connection.env) <= defaults, f"{name}: {set(connection.env) - defaults}"
+        checked.append(name)
+    assert {"meta", "microsoft", "iqm", "google", "rq"} <= set(checked)

@@ -170,3 +170,30 @@ def test_emulate_meta_serves_on_the_given_port(monkeypatch) -> None:
     assert f"http://127.0.0.1:{port}" in result.output
     [answer] = answers
     assert answer.status_code == 200 and answer.json()["events"] == []
+
+
+def test_emulate_prints_the_lines_that_point_a_job_at_it(monkeypatch) -> None:
+    port = _free_port()
+    monkeypatch.setattr(time, "sleep", lambda seconds: (_ for _ in ()).throw(KeyboardInterrupt))
+    result = invoke("emulate", "meta", "--port", str(port))
+    assert result.exit_code == 0, result.output
+    assert "  export META_ACCESS_TOKEN=offramp-emulator-token" in result.stderr
+    assert "and in the job's [settings]:" in result.stderr
+    assert f'  base_url = "http://127.0.0.1:{port}"' in result.stderr
+
+
+def test_the_printed_connection_lines_make_a_job_deliver(project, cli_runner,
+                                                         monkeypatch) -> None:
+    with MetaEmulator() as emu:
+        connection = emu.connection()
+        for name, value in connection.env.items():
+            monkeypatch.setenv(name, value)
+        sql = ("SELECT c.amperity_id AS external_id, c.email, c.phone, t.order_id, "
+               "t.item_quantity AS quantity, now() - INTERVAL 1 DAY AS timestamp, "
+               "CAST(t.item_revenue AS DOUBLE) AS price, 'USD' AS currency "
+               "FROM Unified_Itemized_Transactions t JOIN Customer_360 c USING (amperity_id)")
+        project.write_job("to_emulator", sql, "meta", dataset_id="123456789012345",
+                          default_country="US", **connection.settings)
+        result = cli_runner("run", "to_emulator", "--quiet")
+        assert result.exit_code == 0, result.output + result.stderr
+        assert len(emu.events()) > 0
