@@ -68,7 +68,7 @@ def run(c: Context, job: str, dry_run: bool, full: bool, profile: bool, quiet: b
         from connector.engines.spark import run as spark_run
 
         summary = spark_run.run(c.project, job, master=master, partitions=partitions,
-                                dry_run=dry_run, full=full,
+                                dry_run=dry_run, full=full, verbose=c.verbose,
                                 report=lambda line: err.print(line, markup=False))
     else:
         summary = run_with_progress(c.project, job, dry_run=dry_run, full=full, quiet=quiet)

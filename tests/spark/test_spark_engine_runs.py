@@ -53,7 +53,8 @@ def both(spark, warehouse, emulators, tmp_path_factory) -> dict[str, Any]:
         for key, value in ENV.items():
             mp.setenv(key, value)
         first_duck = pipeline.run(duck, JOB, now=NOW)
-        first_spark = spark_run.run(spk, JOB, spark=spark, now=NOW, report=lines.append)
+        first_spark = spark_run.run(spk, JOB, spark=spark, now=NOW, report=lines.append,
+                                    verbose=True)
     return {"duck": duck, "spark": spk, "first_duck": first_duck, "first_spark": first_spark,
             "lines": lines}
 
@@ -97,6 +98,17 @@ def test_the_transpile_step_reports_each_mapping(both):
                                    "OVER") for line in lines)
     assert any(line.startswith("spark: 0 events in the ledger; delivering in 2 partitions")
                for line in lines)
+
+
+def test_without_verbose_a_run_reports_its_stages_not_each_mapping(both, spark) -> None:
+    lines: list[str] = []
+    spark_run.run(both["spark"], JOB, spark=spark, now=NOW, report=lines.append, dry_run=True)
+    assert not any(line.startswith("transpile (") for line in lines)
+    assert any(line.startswith("spark: transpiled the job's query and the meta shaping to "
+                               "Spark SQL (") and line.endswith("; --verbose lists them)")
+               for line in lines)
+    assert any(line.startswith("spark: meta_offline_events validated") for line in lines)
+    assert any("delivering in" in line for line in lines)
 
 
 def test_a_rerun_on_spark_sends_nothing_after_either_engine(both, spark, emulators, meta_env):

@@ -62,7 +62,7 @@ log = logging.getLogger("offramp.spark")
 def run(project: Project, ref: str, *, master: str | None = None,
         spark: SparkSession | None = None, partitions: int | None = None,
         dry_run: bool = False, full: bool = False, now: dt.datetime | None = None,
-        report: Callable[[str], None] | None = None) -> RunSummary:
+        report: Callable[[str], None] | None = None, verbose: bool = False) -> RunSummary:
     """Run a job on Spark. See the module docstring.
 
     :param master: the Spark master URL (default: ``[spark] master`` in offramp.toml,
@@ -70,7 +70,10 @@ def run(project: Project, ref: str, *, master: str | None = None,
     :param spark: a session to use (tests keep one per module).
     :param partitions: delivery partitions (default: as many as can run at once,
         at most the destination's concurrency).
-    :param report: called with each line of the transpile step as it is produced.
+    :param report: called with a line as each stage starts (and, with ``verbose``, each
+        mapping the transpile step made).
+    :param verbose: report every mapping, and let Spark log its warnings (otherwise its
+        JVMs log errors only).
     """
     job = project.job(ref)
     require_parquet(project.warehouse)
@@ -82,7 +85,7 @@ def run(project: Project, ref: str, *, master: str | None = None,
     say = report or _log_line
     if spark is None:
         conf = {str(k): str(v) for k, v in settings.conf.items()}
-        spark = session(master or settings.master, conf)
+        spark = session(master or settings.master, conf, quiet=not verbose)
     register_warehouse(spark, warehouse)
     work_root = Path(settings.work_dir or project.home / "spark")
     with JobLock(project.lock_path(job.name), job.name), \
@@ -94,6 +97,7 @@ def run(project: Project, ref: str, *, master: str | None = None,
             Sources(state.con).forget()
         work = work_root / job.name / f"run-{rec.run_id}"
         runner = _SparkRun(engine, state, rec, spark, now, full, work, say, project.root)
+        runner.verbose = verbose
         try:
             return runner.execute(job, partitions)
         except OfframpError as exc:
@@ -122,6 +126,7 @@ class _SparkRun:
         self.now, self.full, self.work, self.say, self.root = now, full, work, say, root
         self.counts, self.reasons, self.timings = rec.counts, rec.reasons, rec.timings
         self.merged = False
+        self.verbose = False
 
     def execute(self, job: Any, partitions: int | None) -> RunSummary:
         t0 = time.perf_counter()
@@ -131,6 +136,7 @@ class _SparkRun:
                              root=self.root)
         dest = prep.destination(prep.settings, context)
         self.timings["validate"] = time.perf_counter() - t0
+        self.say(f"spark: {job.name} validated; exporting its ledger for Spark")
 
         t = time.perf_counter()
         ledger = self.work / "ledger.parquet"
@@ -144,8 +150,11 @@ class _SparkRun:
                     dest.name)
         events = plan.events(ledger, full=self.full, resend_changed=dest.resend_changed,
                              unique_keys=dest.unique_keys)
-        for note in plan.notes:
+        for note in plan.notes if self.verbose else ():
             self.say(note)
+        self.say(f"spark: transpiled the job's query and the {dest.name} shaping to Spark SQL "
+                 f"({len(plan.notes)} kinds of mapping"
+                 + (")" if self.verbose else "; --verbose lists them)"))
         self.timings["transpile"] = time.perf_counter() - t
 
         t = time.perf_counter()

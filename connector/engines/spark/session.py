@@ -28,6 +28,8 @@ RUNTIME_CONF = {
     "spark.sql.ansi.enabled": "true",
     "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
 }
+#: A log4j2 configuration that logs errors only, for Spark's JVMs (``session(quiet=True)``).
+QUIET_LOG4J = Path(__file__).with_name("log4j2-quiet.properties")
 #: The view the job's (transpiled) query is registered as; the shaping SQL reads it.
 SOURCE_VIEW = "offramp_source"
 SHAPED_VIEW = "offramp_shaped"
@@ -35,10 +37,12 @@ LEDGER_VIEW = "offramp_ledger"
 INSTALL = "install the Spark extra: pip install 'offramp[spark]' (pyspark>=4.3,<5 and pandas<3)"
 
 
-def session(master: str | None = None, conf: dict[str, str] | None = None) -> SparkSession:
+def session(master: str | None = None, conf: dict[str, str] | None = None,
+            quiet: bool = True) -> SparkSession:
     """A Spark session: ``master`` (``local[2]``, ``spark://host:7077``, ``yarn`` ...) or
     Spark's own default; executors use this interpreter unless ``PYSPARK_PYTHON`` says
-    otherwise."""
+    otherwise. ``quiet``: Spark's JVMs log errors only (:data:`QUIET_LOG4J`), not their
+    start-up banner and warnings, which would drown offramp's own lines."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -47,8 +51,13 @@ def session(master: str | None = None, conf: dict[str, str] | None = None) -> Sp
     builder = SparkSession.builder.appName("offramp")
     if master:
         builder = builder.master(master)
+    settings = {"spark.ui.showConsoleProgress": "false", **(conf or {})}
+    if quiet:
+        option = f"-Dlog4j2.configurationFile={QUIET_LOG4J.as_uri()}"
+        for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
+            settings[key] = f"{settings[key]} {option}" if key in settings else option
     # offramp prints its own progress lines; Spark's console bar would garble them
-    for key, value in {"spark.ui.showConsoleProgress": "false", **(conf or {})}.items():
+    for key, value in settings.items():
         builder = builder.config(key, str(value))
     spark = builder.getOrCreate()
     configure(spark)
