@@ -12,14 +12,15 @@ fixtures are available in any project that has offramp installed:
   destination or source ships, and stops it after the test.
 * ``offramp_plugin``: ``offramp_plugin(module_or_object)`` registers a plugin for one test.
 
-:func:`check_destination` is the conformance suite every destination must pass:
+:func:`check_destination` is the conformance suite every destination must pass, a
+sequence of named checks (:data:`CHECKS`; :func:`run_check` runs one):
 
 >>> check_destination(MyDestination, settings={...}, rows=[...],    # doctest: +SKIP
 ...                   emulator=emu, env={"MY_TOKEN": "t0k3n-value"}, bad_rows=[...])
 """
 
 
-from connector.testing.conformance import check_destination
+from connector.testing.conformance import CHECKS, check_destination, run_check
 from connector.testing.fixtures import (
     offramp_emulator,
     offramp_plugin,
@@ -29,6 +30,6 @@ from connector.testing.fixtures import (
 from connector.testing.projects import make_project, registered, to_toml, write_job
 from connector.testing.sink import RecordingSink
 
-__all__ = ["RecordingSink", "check_destination", "make_project", "offramp_emulator",
-           "offramp_plugin", "offramp_project", "recording_sink", "registered", "to_toml",
-           "write_job"]
+__all__ = ["CHECKS", "RecordingSink", "check_destination", "make_project", "offramp_emulator",
+           "offramp_plugin", "offramp_project", "recording_sink", "registered", "run_check",
+           "to_toml", "write_job"]

@@ -37,7 +37,8 @@ def test_assign_mode_conforms(real_time_emu, tmp_path):
         rows=[{"campaign_id": 1001}, {"campaign_id": 1002}],
         bad_rows=[{"campaign_id": -4}, {"campaign_id": 2001}],
         bad_settings={**settings(emu, "assign"), "view_days": 99}, workdir=tmp_path)
-    assert set(seen) >= {"delivered once", "rejects", "retried", "secrets", "empty"}
+    assert set(seen) >= {"delivered once", "rejects have reasons", "retried",
+                         "secrets never shown", "empty input"}
     assert emu.conversion_named("Conformance")[0].campaigns == {1001, 1002}
     assert len(emu.conversion_named("Conformance")) == 1
 
@@ -51,5 +52,6 @@ def test_events_mode_conforms(real_time_emu, tmp_path):
         bad_rows=[{"order_id": "A-2", "timestamp": yesterday, "value": -1.0}],
         bad_settings={**settings(emu, "events"), "conversion_type": "postback"},
         workdir=tmp_path)
-    assert set(seen) >= {"delivered once", "rejects", "retried", "secrets", "empty"}
+    assert set(seen) >= {"delivered once", "rejects have reasons", "retried",
+                         "secrets never shown", "empty input"}
     assert [hit["cv"] for hit in emu.pixel_hits][:1] == ["19.99"]

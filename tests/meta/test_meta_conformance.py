@@ -29,8 +29,9 @@ def test_the_meta_destination_passes_the_conformance_suite(tmp_path) -> None:
             bad_settings={"dataset_id": "not-a-number"},
             workdir=tmp_path)
         accepted = {e["custom_data"]["order_id"] for e in emulator.events()}
-    assert {"declared", "settings", "contract", "delivered once", "rejects", "retried",
-            "secrets", "empty", "unique keys", "source key"} <= set(seen)
+    assert {"declared", "settings refused", "contract enforced", "delivered once",
+            "rejects have reasons", "retried", "secrets never shown", "empty input",
+            "unique keys", "source key", "rows counted", "no raw PII sent"} <= set(seen)
     assert seen["source key"].startswith("6 keys")
     assert {"o-0", "o-1", "o-2"} <= accepted
     assert not accepted & {"too-old", "no-contact", "return"}

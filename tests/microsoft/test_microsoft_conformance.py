@@ -30,6 +30,6 @@ def test_the_destination_passes_the_conformance_suite(emulator, clock, tmp_path)
         env={"MSADS_DEVELOPER_TOKEN": DEVELOPER_TOKEN, "MSADS_ACCESS_TOKEN": ACCESS_TOKEN},
         bad_settings={"customer_id": CUSTOMER_ID, "account_id": "not-a-number"},
         workdir=tmp_path)
-    assert {"declared", "settings", "contract", "delivered once", "rejects", "retried",
-            "secrets", "empty"} <= set(seen)
+    assert {"declared", "settings refused", "contract enforced", "delivered once",
+            "rejects have reasons", "retried", "secrets never shown", "empty input"} <= set(seen)
     assert len(emulator.accepted()) >= 3

@@ -4,7 +4,6 @@ run its tests; run the conformance suite on the built-in destinations."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from connector.testing import check_destination, make_project, write_job
+from connector.testing import make_project, write_job
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -107,143 +106,6 @@ def test_new_plugin_skeleton_passes_its_own_tests(tmp_path):
     again = subprocess.run([sys.executable, "-m", "connector", "new-plugin", "acme_hook",
                             "--dir", str(tmp_path)], capture_output=True, text=True, env=_env())
     assert again.returncode == 1 and "already exists" in again.stderr
-
-
-def install(offramp_plugin, destination, name: str) -> None:
-    """Register ``destination`` as the one destination of a plugin called ``name``."""
-    from connector import hookimpl
-
-    class Plugin:
-        @hookimpl
-        def register_destinations(self, register):
-            register(destination)
-
-    offramp_plugin(Plugin(), name)
-
-
-def test_conformance_suite_catches_a_destination_that_never_retries(tmp_path, recording_sink,
-                                                                   offramp_plugin):
-    from connector import Batch, Column, Contract, Destination, Fatal, Outcome
-    from connector.kit import http
-
-    class Brittle(Destination):
-        name = "brittle"
-        contract = Contract(required=(Column("id"),))
-
-        def shape_sql(self, source, columns):
-            return (f"SELECT CAST(id AS VARCHAR) AS event_key, NULL AS route, to_json(s)::VARCHAR "
-                    f"AS payload, NULL AS reject_reason FROM {source} AS s")
-
-        def deliver(self, batch: Batch) -> Outcome:
-            response = http.send(self.http, "POST", self.settings_url, data=self.encode(batch),
-                                 timeout=5)
-            if not response.ok:
-                raise Fatal(f"HTTP {response.status_code}")  # never retries: a bug
-            return Outcome()
-
-    install(offramp_plugin, Brittle, "brittle-plugin")
-    Brittle.settings_url = f"{recording_sink.url}/in"
-    with pytest.raises(AssertionError, match="503 was not retried"):
-        check_destination(Brittle, settings={}, rows=[{"id": 1}], emulator=recording_sink,
-                          workdir=tmp_path)
-
-
-def test_conformance_suite_catches_a_false_unique_keys_claim(tmp_path, offramp_plugin):
-    from connector import Column, Contract, Destination, Outcome
-
-    class Boastful(Destination):
-        name = "boastful"
-        contract = Contract(required=(Column("id"),))
-        unique_keys = True  # but one event per row, and rows may repeat a key
-
-        def shape_sql(self, source, columns):
-            return (f"SELECT CAST(id AS VARCHAR) AS event_key, NULL AS route, to_json(s)::VARCHAR "
-                    f"AS payload, NULL AS reject_reason FROM {source} AS s")
-
-        def deliver(self, batch):
-            return Outcome()
-
-    install(offramp_plugin, Boastful, "boastful-plugin")
-    with pytest.raises(AssertionError, match=r"unique_keys is declared.*\('1', 2\)"):
-        check_destination(Boastful, settings={}, rows=[{"id": 1}], emulator=None,
-                          workdir=tmp_path)
-
-
-def _keyed(name: str, payload: str, *, with_column: bool = True, reject: str = "NULL"):
-    """A destination grouping rows by ``k`` into one event each, that declares
-    ``source_key``; ``payload`` and ``reject`` (its reject reason, marked not timed) are
-    SQL over the group (``g``) and the run's clock ``{now}``."""
-    from connector import Column, Contract, Destination, Outcome, shaped_schema
-    from connector.kit.events import REJECT_TIMED, SOURCE_KEY
-
-    class Keyed(Destination):
-        contract = Contract(required=(Column("k"), Column("v")))
-        events_schema = shaped_schema(SOURCE_KEY, REJECT_TIMED)
-
-        def source_key(self, columns):
-            return "CAST(src.k AS VARCHAR)"
-
-        def shape_sql(self, source, columns):
-            now = int(self.context.now.timestamp())
-            column = ", k AS source_key, FALSE AS reject_timed" if with_column else ""
-            return (f"SELECT k AS event_key, NULL AS route, {payload.format(now=now)} AS payload, "
-                    f"{reject.format(now=now)} AS reject_reason{column} "
-                    "FROM (SELECT CAST(k AS VARCHAR) AS k, "
-                    f"sum(v) AS total, sum(sum(v)) OVER () AS everyone FROM {source} AS src "
-                    "GROUP BY 1) AS g")
-
-        def deliver(self, batch):
-            return Outcome()
-
-    Keyed.name = name
-    return Keyed
-
-
-@pytest.mark.parametrize(("payload", "with_column", "message", "reject"), [
-    ("'{{\"total\":' || total || '}}'", False, "returns no source_key, reject_timed column",
-     "NULL"),
-    ("'{{\"share\":' || (total / everyone) || '}}'", True,
-     "differ when their rows are shaped without the others'", "NULL"),
-    ("'{{\"total\":' || total || ',\"sent_at\":' || {now} || '}}'", True,
-     "depends on the run's clock", "NULL"),
-    ("'{{\"total\":' || total || '}}'", True, "rejected with reject_timed FALSE",
-     "CASE WHEN total > 6 THEN 'too big at ' || {now} END"),
-])
-def test_conformance_suite_catches_a_broken_source_key_promise(tmp_path, offramp_plugin, payload,
-                                                               with_column, message, reject):
-
-    destination = _keyed("keyed", payload, with_column=with_column, reject=reject)
-
-    install(offramp_plugin, destination, "keyed-plugin")
-    rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
-    from connector.kit.errors import PluginError
-
-    with pytest.raises(AssertionError if with_column else PluginError, match=message):
-        check_destination(destination, settings={}, rows=rows, emulator=None, workdir=tmp_path)
-
-
-def test_conformance_suite_passes_a_destination_that_keeps_the_source_key_promise(
-        tmp_path, offramp_plugin):
-
-    destination = _keyed("keyed", "'{{\"total\":' || total || '}}'")
-
-    install(offramp_plugin, destination, "keyed-plugin")
-    rows = [{"k": k, "v": v} for k, v in (("a", 1), ("a", 2), ("b", 5), ("c", 7))]
-    report = check_destination(destination, settings={}, rows=rows, emulator=None,
-                               workdir=tmp_path)
-    assert report["source key"].startswith("3 keys")
-
-
-def test_builtin_jsonl_passes_the_conformance_suite(tmp_path):
-    report = check_destination(
-        __import__("plugins.jsonl", fromlist=["JsonlDestination"]).JsonlDestination,
-        settings={"path": str(tmp_path / "out" / "events.jsonl")},
-        rows=[{"id": i, "at": dt.datetime(2026, 1, 1)} for i in range(3)],
-        bad_rows=[{"id": None, "at": None}], emulator=None, workdir=tmp_path / "work")
-    assert set(report) == {"declared", "settings", "contract", "delivered once", "rejects",
-                           "empty"}
-    lines = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
-    assert len(lines) == 3 + 3  # the good project's 3, and the mixed project's 3 good rows
 
 
 def test_write_job_round_trips_through_the_job_parser(tmp_path):

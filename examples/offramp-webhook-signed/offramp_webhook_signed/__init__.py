@@ -9,6 +9,9 @@ webhook needs:
   request re-sent after a crash is recognised by the receiver;
 * the receiver may accept some events and refuse others: a ``207`` answer with
   ``{"rejected": {"<index>": "<reason>"}}`` becomes per-event rejections.
+
+Each event is ``{"id": ..., "email_sha256": ...}``: the email is normalized and hashed
+in the shaping SQL (``connector.kit.pii``), so no raw address leaves the machine.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from connector import (
     Settings,
     hookimpl,
 )
-from connector.kit import http
+from connector.kit import http, pii
 
 
 class WebhookSignedSettings(Settings):
@@ -54,8 +57,11 @@ class WebhookSignedDestination(Destination):
     limits = Limits(max_events=500, concurrency=2, timeout=10)
 
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
+        email = pii.hashed("src.email", pii.email("src.email")) if "email" in columns \
+            else "NULL"
         return (f"SELECT CAST(src.id AS VARCHAR) AS event_key, NULL AS route, "
-                f"to_json(src)::VARCHAR AS payload, "
+                f"json_object('id', CAST(src.id AS VARCHAR), 'email_sha256', {email})::VARCHAR "
+                f"AS payload, "
                 f"CASE WHEN src.id IS NULL THEN 'id is missing' END AS reject_reason "
                 f"FROM {source} AS src")
 
@@ -106,7 +112,8 @@ class WebhookSignedEmulator(Emulator):
         if key in self.seen_keys:
             self.replays += 1
             return Response(200, {"received": len(events), "replay": True})
-        rejected = {str(i): "email is missing" for i, e in enumerate(events) if not e.get("email")}
+        rejected = {str(i): "email is missing" for i, e in enumerate(events)
+                    if not e.get("email_sha256")}
         self.seen_keys.add(key)
         self.events.extend(e for i, e in enumerate(events) if str(i) not in rejected)
         if rejected:
