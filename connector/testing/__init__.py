@@ -17,6 +17,10 @@ sequence of named checks (:data:`CHECKS`; :func:`run_check` runs one):
 
 >>> check_destination(MyDestination, settings={...}, rows=[...],    # doctest: +SKIP
 ...                   emulator=emu, env={"MY_TOKEN": "t0k3n-value"}, bad_rows=[...])
+
+:func:`check_imports` says which private parts of offramp a package imports:
+
+>>> assert not check_imports(Path(my_plugin.__file__).parent)   # doctest: +SKIP
 """
 
 
@@ -27,9 +31,10 @@ from connector.testing.fixtures import (
     offramp_project,
     recording_sink,
 )
+from connector.testing.imports import check_imports
 from connector.testing.projects import make_project, registered, to_toml, write_job
 from connector.testing.sink import RecordingSink
 
-__all__ = ["CHECKS", "RecordingSink", "check_destination", "make_project", "offramp_emulator",
-           "offramp_plugin", "offramp_project", "recording_sink", "registered", "run_check",
-           "to_toml", "write_job"]
+__all__ = ["CHECKS", "RecordingSink", "check_destination", "check_imports", "make_project",
+           "offramp_emulator", "offramp_plugin", "offramp_project", "recording_sink",
+           "registered", "run_check", "to_toml", "write_job"]

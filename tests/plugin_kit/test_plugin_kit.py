@@ -102,7 +102,7 @@ def test_new_plugin_skeleton_passes_its_own_tests(tmp_path):
                            cwd=root, capture_output=True, text=True,
                            env=_env(PYTHONPATH=str(root), OFFRAMP_LOAD_PLUGINS="jsonl"))
     assert tests.returncode == 0, tests.stdout + tests.stderr
-    assert "1 passed" in tests.stdout
+    assert "2 passed" in tests.stdout
     again = subprocess.run([sys.executable, "-m", "connector", "new-plugin", "acme_hook",
                             "--dir", str(tmp_path)], capture_output=True, text=True, env=_env())
     assert again.returncode == 1 and "already exists" in again.stderr

@@ -5,6 +5,7 @@ import datetime as dt
 import offramp_webhook_signed as plugin
 import pytest
 
+from connector import open_project
 from connector.testing import check_destination
 
 SECRET = "s1gning-secret-for-tests"
@@ -34,21 +35,19 @@ def test_conformance(tmp_path, offramp_plugin, emulator):
 
 def test_partial_rejections_and_signature(offramp_plugin, offramp_project, emulator,
                                           monkeypatch):
-    from connector.run import pipeline
-
     offramp_plugin(plugin)
     monkeypatch.setenv("WEBHOOK_SIGNING_SECRET", SECRET)
     settings = {"url": f"{emulator.url}/hook"}
     project = offramp_project(
         tables={"people": rows(4) + [{"id": 9, "email": None, "at": dt.datetime(2026, 1, 1)}]},
         jobs={"hook": ("webhook_signed", settings, "SELECT * FROM people")})
-    summary = pipeline.run(project, "hook")
+    summary = open_project(project.root).run("hook")
     assert (summary.counts.delivered, summary.counts.rejected) == (4, 1)
     assert summary.counts.reasons == {"email is missing": 1}
     assert len(emulator.events) == 4
     monkeypatch.setenv("WEBHOOK_SIGNING_SECRET", "a-wrong-secret")
     other = offramp_project(tables={"people": rows(2)},
                             jobs={"hook": ("webhook_signed", settings, "SELECT * FROM people")})
-    refused = pipeline.run(other, "hook")
+    refused = open_project(other.root).run("hook")
     assert refused.status == "failed" and "WEBHOOK_SIGNING_SECRET" in refused.error
     assert "a-wrong-secret" not in refused.error
