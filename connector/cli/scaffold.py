@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+import shlex
 from importlib import resources
 from pathlib import Path
 from string import Template
 
 import click
+from rich.markup import escape
 
 from connector.cli.app import cli
 from connector.cli.output import out
 from connector.kit.errors import ConfigError
+
+#: What to type next, as printed (``root`` is the new package's folder).
+NEXT = "cd {root} && pip install -e '.[test]' && pytest"
 
 #: template file -> where it goes in the new package ($package is substituted).
 FILES = {
@@ -52,4 +57,6 @@ def scaffold(name: str, parent: Path) -> Path:
 def new_plugin(name: str, parent: str) -> None:
     """Write a plugin package skeleton (destination, emulator, conformance test)."""
     root = scaffold(name, Path(parent))
-    out.print(f"created {root}\nnext: cd {root} && pip install -e '.\\[test]' && pytest")
+    # One line each, never wrapped (soft_wrap), so that the next step can be copied.
+    out.print(escape(f"created {root}"), soft_wrap=True)
+    out.print(escape(f"next: {NEXT.format(root=shlex.quote(str(root)))}"), soft_wrap=True)

@@ -57,12 +57,16 @@ def offramp_emulator() -> Iterator[Callable[..., Emulator]]:
 
 @pytest.fixture
 def offramp_plugin() -> Iterator[Callable[..., None]]:
-    """Factory: ``offramp_plugin(module_or_object, name=None)`` registers it for this test."""
+    """Factory: ``offramp_plugin(module_or_object, name=None)`` registers it for this test,
+    unless it is registered already (an installed plugin's entry point registers its
+    module: a test of that plugin works installed or not)."""
     from connector import registry
 
     names: list[str] = []
 
     def register(plugin: Any, name: str | None = None) -> None:
+        if registry.manager().is_registered(plugin):
+            return
         name = name or getattr(plugin, "__name__", None) or f"plugin-{id(plugin)}"
         registry.register(plugin, name=name)
         names.append(name)

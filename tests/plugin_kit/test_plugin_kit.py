@@ -1,53 +1,54 @@
-"""The third-party path, for real: pip-install the example plugins into an environment,
-discover them through their entry points, run a saved job; scaffold a new plugin and
-run its tests; run the conformance suite on the built-in destinations."""
+"""The third-party path, for real: pip-install the example plugins into a fresh
+environment, discover them through their entry points, run a saved job and their own
+tests; scaffold a new plugin and follow the steps it prints, in a fresh environment.
+
+The environments are layered on the running one (tests/plugin_kit/venvs.py): they see
+offramp and the test tools as installed here, and pip works offline in them."""
 
 from __future__ import annotations
 
 import json
-import os
+import shlex
 import shutil
 import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import pytest
 import requests
 
 from connector.testing import make_project, write_job
+from tests.plugin_kit.venvs import activated, interpreter_sees, layered, pip_install
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OFFRAMP_")}
-    env.update(extra)
-    return env
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory) -> Path:
-    """A virtual environment that sees offramp and has both example plugins pip-installed."""
-    root = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(root)
-    python = root / "bin" / "python"
+    """A fresh virtual environment that sees offramp and has both example plugins
+    pip-installed."""
+    root = layered(tmp_path_factory.mktemp("plugin-env") / "venv")
     for example in ("offramp-webhook-signed", "offramp-broken"):
         # Built from a copy: setuptools writes into the source folder, and two test
         # workers building the same folder at once break each other's build.
         source = shutil.copytree(EXAMPLES / example, root.parent / f"src-{example}",
                                  ignore=shutil.ignore_patterns("build", "*.egg-info"))
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps",
-                        "--no-build-isolation", "--disable-pip-version-check",
-                        str(source)], check=True, env=_env(), capture_output=True)
+        pip_install(root, "--no-deps", str(source))
     return root
 
 
 def offramp(env_root: Path, *args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(env_root / "bin" / "python"), "-m", "connector", *args], cwd=cwd,
-                          text=True,
-                          capture_output=True, env=_env(**env), timeout=60)
+    return subprocess.run([str(env_root / "bin" / "offramp"), *args], cwd=cwd, text=True,
+                          capture_output=True, env=activated(env_root, **env), timeout=60)
+
+
+def test_the_environment_is_fresh_and_sees_offramp(plugin_env):
+    import connector
+
+    assert interpreter_sees(plugin_env, "connector") == connector.__file__
+    installed = interpreter_sees(plugin_env, "offramp_webhook_signed")
+    assert installed.startswith(str(plugin_env)), installed  # installed there, not here
 
 
 def test_installed_plugins_are_discovered_and_broken_ones_reported(plugin_env, tmp_path):
@@ -64,10 +65,9 @@ def test_installed_plugins_are_discovered_and_broken_ones_reported(plugin_env, t
 
 
 def test_installed_plugin_runs_a_saved_job_end_to_end(plugin_env, tmp_path):
-    server = subprocess.Popen([str(plugin_env / "bin" / "python"), "-m", "connector", "emulate",
-                               "webhook_signed"],
+    server = subprocess.Popen([str(plugin_env / "bin" / "offramp"), "emulate", "webhook_signed"],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                              env=_env(), cwd=tmp_path)
+                              env=activated(plugin_env), cwd=tmp_path)
     try:
         url = server.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
@@ -89,22 +89,41 @@ def test_installed_plugin_runs_a_saved_job_end_to_end(plugin_env, tmp_path):
         server.wait(timeout=10)
 
 
-def test_new_plugin_skeleton_passes_its_own_tests(tmp_path):
-    made = subprocess.run([sys.executable, "-m", "connector", "new-plugin", "acme_hook",
-                           "--dir", str(tmp_path)], capture_output=True, text=True, env=_env())
-    assert made.returncode == 0, made.stderr
-    root = tmp_path / "offramp-acme-hook"
-    pyproject = (root / "pyproject.toml").read_text()
-    assert 'acme_hook = "offramp_acme_hook"' in pyproject and "[project.entry-points.offramp]" \
-        in pyproject
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "-p", "no:xdist", "-o", "addopts=", "tests"],
-                           cwd=root, capture_output=True, text=True,
-                           env=_env(PYTHONPATH=str(root), OFFRAMP_LOAD_PLUGINS="jsonl"))
+def test_an_installed_example_passes_its_own_tests(plugin_env):
+    source = plugin_env.parent / "src-offramp-webhook-signed"
+    tests = subprocess.run([str(plugin_env / "bin" / "pytest"), "-q", "-p", "no:cacheprovider",
+                            "tests"], cwd=source, capture_output=True, text=True,
+                           env=activated(plugin_env), timeout=300)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "2 passed" in tests.stdout
-    again = subprocess.run([sys.executable, "-m", "connector", "new-plugin", "acme_hook",
-                            "--dir", str(tmp_path)], capture_output=True, text=True, env=_env())
+
+
+def test_new_plugin_then_exactly_the_steps_it_prints_pass_in_a_fresh_environment(tmp_path):
+    """``offramp new-plugin``, then its printed next step, typed into a shell with a fresh
+    virtual environment activated. pip is made offline through the environment
+    (PIP_NO_INDEX, and no isolated build environment, which would download setuptools:
+    venvs.OFFLINE_PIP), not by changing the steps: a user types them as printed."""
+    env = layered(tmp_path / "venv")
+    where = tmp_path / "my plugins"  # a space: the printed step must quote the folder
+    made = subprocess.run([str(env / "bin" / "offramp"), "new-plugin", "acme_hook", "--dir",
+                           str(where)], capture_output=True, text=True, cwd=tmp_path,
+                          env=activated(env, COLUMNS="40"), timeout=60)
+    assert made.returncode == 0, made.stderr
+    root = where / "offramp-acme-hook"
+    assert made.stdout.splitlines()[0] == f"created {root}"
+    (step,) = [line.removeprefix("next: ") for line in made.stdout.splitlines()
+               if line.startswith("next: ")]
+    assert step == f"cd {shlex.quote(str(root))} && pip install -e '.[test]' && pytest"
+    done = subprocess.run(["bash", "-c", step], cwd=tmp_path, capture_output=True, text=True,
+                          env=activated(env), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Successfully installed offramp-acme-hook" in done.stdout
+    assert "2 passed" in done.stdout
+    listed = subprocess.run([str(env / "bin" / "offramp"), "destinations"], capture_output=True,
+                            text=True, cwd=tmp_path, env=activated(env), timeout=60)
+    assert "acme_hook" in listed.stdout, listed.stdout + listed.stderr
+    again = subprocess.run([str(env / "bin" / "offramp"), "new-plugin", "acme_hook", "--dir",
+                            str(where)], capture_output=True, text=True, env=activated(env))
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
