@@ -23,7 +23,8 @@ from connector.engines.warehouse import (
     parquet_sources,
     parquet_views,
 )
-from connector.kit.errors import ConfigError
+from connector.kit.errors import ConfigError, ValidationError
+from connector.validation.query import parse_one_query
 
 JOIN = ("SELECT u.order_id, u.product_id, c.email FROM Unified_Itemized_Transactions u "
         "LEFT JOIN Customer_360 c USING (amperity_id) ORDER BY u.order_id, u.product_id")
@@ -156,9 +157,50 @@ def test_cannot_read_files_outside_the_warehouse(engine: Engine, any_project) ->
         assert "Permission" in message or "disabled" in message, sql
 
 
-def test_cannot_load_extensions(engine: Engine) -> None:
-    for sql in ("INSTALL httpfs", "LOAD httpfs", "LOAD '/tmp/evil.duckdb_extension'"):
-        _refused(engine, sql)
+def test_cannot_load_extensions(engine: Engine, tmp_path: Path) -> None:
+    """offramp refuses extensions twice, and each refusal is offramp's own: a plain
+    DuckDB connection, offline, runs what offramp refuses (it reads the extension file,
+    searches the repository, changes the setting) where an error of its own would
+    otherwise pass for offramp's."""
+    import duckdb
+
+    # 1. The SQL check refuses INSTALL and LOAD before DuckDB sees them.
+    for sql, word in (("INSTALL httpfs", "INSTALL"), ("FORCE INSTALL httpfs FROM 'x'", "INSTALL"),
+                      ("LOAD httpfs", "LOAD"), ("LOAD '/tmp/evil.duckdb_extension'", "LOAD")):
+        with pytest.raises(ValidationError, match=f"; {word} is not allowed"):
+            parse_one_query(sql)
+    # 2. Past the check, the engine's lockdown: no file access for extensions, no
+    # automatic install or load, and settings locked so that none of it can be undone.
+    assert engine.rows(
+        "SELECT current_setting('enable_external_access'), current_setting('lock_configuration'),"
+        " current_setting('autoinstall_known_extensions'),"
+        " current_setting('autoload_known_extensions')") == [(False, True, False, False)]
+    extension = engine.spill / "evil.duckdb_extension"  # where the engine may read and write
+    extension.write_bytes(b"\0" * 1024)
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    plain = duckdb.connect(config={"extension_directory": str(tmp_path / "extensions")})
+    try:
+        for sql, refusal, plain_does in (
+            (f"LOAD '{extension}'", "Loading external extensions is disabled",
+             "The file is not a DuckDB extension"),  # it read the file
+            (f"INSTALL httpfs FROM '{repository}'", "disabled by configuration",
+             "no access to the file"),  # it looked in the repository
+            ("SET autoload_known_extensions = true", "the configuration has been locked", None),
+            ("SET autoinstall_known_extensions = true", "the configuration has been locked",
+             None),
+        ):
+            assert refusal in _refused(engine, sql), sql
+            try:
+                plain.execute(sql).fetchall()
+            except duckdb.Error as exc:
+                assert plain_does is not None and plain_does in str(exc), (sql, exc)
+                assert refusal not in str(exc), (sql, exc)
+            else:
+                assert plain_does is None, sql  # a plain connection takes the setting
+    finally:
+        plain.close()
+    assert engine.rows("SELECT current_setting('autoload_known_extensions')") == [(False,)]
 
 
 def test_cannot_change_settings(engine: Engine) -> None:
