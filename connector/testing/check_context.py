@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from connector.kit.destination import Destination
 from connector.kit.emulator import Emulator
 from connector.testing.projects import make_project
 
@@ -42,7 +43,7 @@ class Context:
     that it can run alone.
     """
 
-    destination: type
+    destination: type[Destination]
     settings: dict[str, Any]
     rows: list[dict[str, Any]]
     emulator: Emulator | None

@@ -241,7 +241,7 @@ def _text(body: bytes) -> str:
 
 
 @contextlib.contextmanager
-def _built_bodies(destination: type) -> Iterator[list[bytes]]:
+def _built_bodies(destination: Any) -> Iterator[list[bytes]]:
     """Every body the destination's ``encode`` builds in the block (dry runs build
     each request with it)."""
     built: list[bytes] = []

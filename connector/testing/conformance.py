@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from connector.kit.destination import Destination
 from connector.kit.emulator import Emulator
 from connector.kit.environ import temporary
 from connector.testing.check_context import Check, Context
@@ -20,8 +21,9 @@ from connector.testing.projects import registered
 __all__ = ["CHECKS", "Check", "Context", "check_destination", "run_check"]
 
 
-def check_destination(destination: type, *, settings: dict[str, Any], rows: list[dict[str, Any]],
-                      emulator: Emulator | None, env: dict[str, str] | None = None,
+def check_destination(destination: type[Destination], *, settings: dict[str, Any],
+                      rows: list[dict[str, Any]], emulator: Emulator | None,
+                      env: dict[str, str] | None = None,
                       bad_rows: list[dict[str, Any]] | None = None,
                       bad_settings: dict[str, Any] | None = None,
                       workdir: Path | None = None, only: Iterable[str] | None = None,
@@ -66,7 +68,7 @@ def check_destination(destination: type, *, settings: dict[str, Any], rows: list
     return seen
 
 
-def run_check(name: str, destination: type, **arguments: Any) -> str | None:
+def run_check(name: str, destination: type[Destination], **arguments: Any) -> str | None:
     """Run the one check called ``name`` (the arguments are those of
     :func:`check_destination`); returns what it saw, None when it does not apply."""
     return check_destination(destination, only=[name], **arguments).get(name)
@@ -83,7 +85,7 @@ def _chosen(only: Iterable[str] | None, skip: Iterable[str]) -> list[Check]:
 
 
 @contextlib.contextmanager
-def _installed(destination: type) -> Iterator[None]:
+def _installed(destination: type[Destination]) -> Iterator[None]:
     """``destination`` registered for the block, unless an installed plugin registers it."""
     from connector import registry
     from connector.hookspecs import hookimpl
@@ -93,7 +95,8 @@ def _installed(destination: type) -> Iterator[None]:
         def register_destinations(self, register: Any) -> None:
             register(destination)
 
-    if registry.destinations().get(destination.name, (None, ""))[0] is destination:
+    installed = registry.destinations().get(destination.name)
+    if installed is not None and installed[0] is destination:
         yield
         return
     with registered(_Plugin(), f"conformance-{destination.name}"):

@@ -177,11 +177,11 @@ class _Visitor(ast.NodeVisitor):
         self.aliases: dict[str, str] = {}  # local name -> the connector module it holds
         self.loaders: set[str] = {"__import__", "importlib.import_module"}
 
-    def _text(self, node: ast.AST) -> str:
+    def _text(self, node: ast.stmt | ast.expr) -> str:
         text = ast.get_source_segment(self.source, node) or ""
         return " ".join(text.split())
 
-    def _add(self, node: ast.AST, name: str | None) -> None:
+    def _add(self, node: ast.stmt | ast.expr, name: str | None) -> None:
         if name and (name == "connector" or name.startswith("connector.")):
             self.found.append((node.lineno, name, self._text(node)))
 
