@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
+from pathlib import Path
 from typing import Any
 
 import pydantic
@@ -311,3 +313,10 @@ def test_builtin_jsonl_passes_the_conformance_suite(tmp_path):
                             "rows counted", "rejects have reasons", "empty input"]
     lines = (tmp_path / "out" / "events.jsonl").read_text().splitlines()
     assert len(lines) == 3 + 3  # the good project's 3, and the mixed project's 3 good rows
+
+
+def test_docs_plugins_md_lists_every_check_in_order():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text()
+    table = docs.split("### The conformance suite", 1)[1].split("\n### ", 1)[0]
+    listed = re.findall(r"^\| `([^`]+)` \|", table, flags=re.MULTILINE)
+    assert listed == [c.name for c in CHECKS]
