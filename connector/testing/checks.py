@@ -25,7 +25,7 @@ from connector.testing.source_key import check_source_key
 def declared(ctx: Context) -> str:
     cls = ctx.destination
     assert isinstance(cls, type) and issubclass(cls, Destination), \
-        f"{cls!r} is not a class: subclass connector.Destination"
+        f"{cls!r} is not a destination class: subclass connector.Destination"
     assert cls.name, "set the class attribute `name` (what jobs write in destination = ...)"
     assert isinstance(cls.contract, Contract) and cls.contract.columns(), \
         "declare the columns the destination needs: contract = connector.Contract(...)"
