@@ -136,3 +136,17 @@ def test_write_job_round_trips_through_the_job_parser(tmp_path):
     assert job.destination == "meta" and job.sql == "SELECT 1"
     assert job.settings == {"dataset_id": "123456", "datasets": {"Lead": ["1"]},
                             "hashing": False, "window_days": 3}
+
+
+def test_a_failing_pip_fails_the_test_with_its_whole_output(tmp_path):
+    env = layered(tmp_path / "venv")
+    broken = tmp_path / "broken-package"
+    broken.mkdir()
+    (broken / "pyproject.toml").write_text('[build-system]\nrequires = ["setuptools>=69"]\n'
+                                           'build-backend = "setuptools.build_meta"\n\n'
+                                           '[project]\nname = "broken-package"\nversion = "x.y"\n')
+    with pytest.raises(pytest.fail.Exception) as failed:
+        pip_install(env, "--no-deps", str(broken))
+    message = str(failed.value)
+    assert message.startswith(f"pip install --no-deps {broken} failed")
+    assert "x.y" in message and "version" in message  # setuptools' own words, from the build
