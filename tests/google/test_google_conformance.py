@@ -33,7 +33,8 @@ def test_the_google_destination_passes_the_conformance_suite(tmp_path, waits) ->
             bad_settings={**settings_for(emulator), "operating_account_id": "12-34"},
             workdir=tmp_path)
         accepted = {e["transactionId"] for e in emulator.events(ACTION)}
-    assert {"declared", "settings", "contract", "delivered once", "rejects", "retried",
-            "secrets", "empty", "unique keys", "source key"} <= set(seen)
+    assert {"declared", "settings refused", "contract enforced", "delivered once",
+            "rejects have reasons", "retried", "secrets never shown", "empty input",
+            "unique keys", "source key", "rows counted", "no raw PII sent"} <= set(seen)
     assert {"o-0", "o-1", "o-2"} <= accepted
     assert not accepted & {"too-old", "no-identifier", "return"}
