@@ -1,8 +1,8 @@
 """The executor side and the ledger merge, on plain Arrow batches: no Spark needed.
 
 A partition is delivered by the Meta plugin's own code into the Meta emulator; its
-outcomes are committed as one Parquet file per task attempt; the driver keeps one
-attempt per partition and merges it into the state file.
+outcomes are committed as one file per task attempt (what becomes of those files is
+tested in test_spark_outcome_files.py).
 """
 
 from __future__ import annotations
@@ -17,20 +17,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connector.engines.spark.delivery import (
-    TaskPlan,
-    deliver_partition,
-    outcome_name,
-    share,
-)
-from connector.engines.spark.ledger import committed
+from connector.engines.spark import outcome_files
+from connector.engines.spark.delivery import TaskPlan, deliver_partition, share
 from connector.engines.spark.session import parquet_tables, register_warehouse
-from connector.engines.warehouse import Warehouse, connect_state, parquet_views
+from connector.engines.warehouse import Warehouse, parquet_views
 from connector.kit.destination import Limits, RunContext
 from connector.kit.errors import ConfigError
 from connector.run.cutting import Cutter
-from connector.state import State
-from connector.state.outcomes import OUTCOMES, SHAPE_REJECTED
+from connector.state.outcomes import SHAPE_REJECTED
 from plugins.meta.demo import DATASET
 from plugins.meta.emulator import MetaEmulator
 
@@ -65,7 +59,10 @@ def _events(orders: list[str], *, rejected: tuple[str, ...] = (),
 def _plan(tmp_path: Path, url: str, limits: Limits) -> TaskPlan:
     settings = {"dataset_id": DATASET, "base_url": url, "access_token_env": "META_ACCESS_TOKEN"}
     context = RunContext("job", dt.datetime.fromtimestamp(NOW, dt.UTC), True, False)
-    return TaskPlan("meta", settings, context, limits, str(tmp_path / "outcomes"))
+    for folder in ("outcomes", "given-up"):
+        (tmp_path / folder).mkdir(exist_ok=True)
+    return TaskPlan("meta", settings, context, limits, str(tmp_path / "outcomes"),
+                    str(tmp_path / "given-up"))
 
 
 @pytest.fixture
@@ -79,7 +76,7 @@ def test_a_partition_is_delivered_by_the_plugin_and_its_outcomes_committed(
     plan = _plan(tmp_path, emu.url, Limits(max_events=2, concurrency=2))
     batches = [_events(["o1", "o2", "o3"], rejected=("o3",)),
                _events(["o4", "o5", "o6"], unchanged=("o6",))]
-    summary = deliver_partition(plan, iter(batches), partition=3, attempt=1,
+    summary = deliver_partition(plan, iter(batches), partition=3, task_id=41,
                                 sleep=lambda s: None).to_pylist()[0]
 
     assert {e["custom_data"]["order_id"] for e in emu.events()} == {"o1", "o2", "o4", "o5"}
@@ -90,9 +87,9 @@ def test_a_partition_is_delivered_by_the_plugin_and_its_outcomes_committed(
         "requests": 2, "failed": 0, "pending": 0}
     assert json.loads(summary["reasons"]) == {"no usable email or phone": 1}
     outcomes = tmp_path / "outcomes"
-    assert summary["file"] == outcome_name(3, 1) == "part-00003-attempt-1.parquet"
+    assert summary["file"] == "part-00003-task-41.arrow"
     assert [p.name for p in outcomes.iterdir()] == [summary["file"]]  # no temporary left
-    rows = pq.read_table(outcomes / summary["file"]).to_pylist()
+    rows = outcome_files.read(outcomes / summary["file"]).to_pylist()
     assert sorted((r["event_key"], r["status"]) for r in rows) == [
         ("o1", "delivered"), ("o2", "delivered"), ("o3", SHAPE_REJECTED),
         ("o4", "delivered"), ("o5", "delivered")]
@@ -107,7 +104,7 @@ def test_an_expired_token_stops_the_partition_and_the_rest_stays_pending(
     assert "access token is invalid or expired: set META_ACCESS_TOKEN" in summary["fatal"]
     assert summary["delivered"] == 0
     assert summary["failed"] + summary["pending"] == 3 and summary["failed"] >= 1
-    rows = pq.read_table(tmp_path / "outcomes" / summary["file"]).to_pylist()
+    rows = outcome_files.read(tmp_path / "outcomes" / summary["file"]).to_pylist()
     assert {r["status"] for r in rows} == {"failed"}
     assert "offramp-emulator-token" not in json.dumps(rows)
 
@@ -144,59 +141,6 @@ def test_the_cutter_respects_count_bytes_and_routes():
     cutter = Cutter(max_events=5, max_bytes=25)
     out = [(b.route, list(b.keys)) for b, _ in [*cutter.feed(table), *cutter.flush()]]
     assert out == [("r1", ["a", "c"]), ("r1", ["d"]), ("r2", ["b"])]
-
-
-def _write(folder: Path, partition: int, attempt: int, keys: list[str], status: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / outcome_name(partition, attempt)
-    n = len(keys)
-    pq.write_table(pa.table({"event_key": keys, "fingerprint": [f"fp-{k}" for k in keys],
-                             "status": [status] * n, "reason": [None] * n,
-                             "route": ["r"] * n}, schema=OUTCOMES), path)
-    return path
-
-
-def test_one_attempt_per_partition_is_merged(tmp_path):
-    out = tmp_path / "outcomes"
-    a0 = _write(out, 0, 0, ["k1", "k2"], "delivered")
-    a1 = _write(out, 0, 1, ["k1", "k2"], "delivered")  # Spark retried partition 0
-    b0 = _write(out, 1, 0, ["k3"], "delivered")
-    (out / ".part-00002-attempt-0.parquet.tmp").write_bytes(b"unfinished")
-    assert committed(out, [(0, 1), (1, 0)]) == [a1, b0]
-    assert committed(out) == [a0, b0]  # no report (the job failed): one per partition
-    with pytest.raises(FileNotFoundError, match=r"\[\(2, 0\)\]"):
-        committed(out, [(2, 0)])
-    assert committed(tmp_path / "none") == []
-
-
-def test_merge_writes_the_ledger_and_rejects_in_one_transaction(tmp_path):
-    out = tmp_path / "outcomes"
-    files = [_write(out, 0, 0, ["k1", "k2"], "delivered"),
-             _write(out, 1, 0, ["k3"], "rejected"),
-             _write(out, 2, 0, ["k4"], SHAPE_REJECTED)]
-    con = connect_state(tmp_path / "state.duckdb", write=True)
-    try:
-        state = State(con)
-        run_id = state.start_run("job", "meta", False, dt.datetime(2026, 1, 1))
-        assert state.merge_outcome_files(run_id, files) == {
-            "delivered": 2, "rejected": 1, SHAPE_REJECTED: 1}
-        assert con.execute("SELECT event_key, status, fingerprint FROM state.ledger "
-                           "ORDER BY event_key").fetchall() == [
-            ("k1", "delivered", "fp-k1"), ("k2", "delivered", "fp-k2"),
-            ("k3", "rejected", "fp-k3")]
-        assert con.execute("SELECT event_key, stage FROM state.rejects ORDER BY 1").fetchall() \
-            == [("k3", "destination"), ("k4", "shape")]
-        exported = tmp_path / "ledger.parquet"
-        assert state.export_settled(exported) == 3
-        assert sorted(pq.read_table(exported).column("event_key").to_pylist()) == \
-            ["k1", "k2", "k3"]
-        bad = out / outcome_name(3, 0)
-        bad.write_bytes(b"not parquet")
-        with pytest.raises(Exception):  # noqa: B017 - any read error rolls everything back
-            state.merge_outcome_files(run_id, [files[0], bad])
-        assert con.execute("SELECT count(*) FROM state.ledger").fetchall() == [(3,)]
-    finally:
-        con.close()
 
 
 def test_spark_names_the_warehouse_views_as_duckdb_does(tmp_path):
