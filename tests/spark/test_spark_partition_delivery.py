@@ -8,6 +8,7 @@ tested in test_spark_outcome_files.py).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -23,7 +24,9 @@ from connector.engines.spark.session import parquet_tables, register_warehouse
 from connector.engines.warehouse import Warehouse, parquet_views
 from connector.kit.destination import Limits, RunContext
 from connector.kit.errors import ConfigError
+from connector.run import delivery
 from connector.run.cutting import Cutter
+from connector.run.delivery import RateLimiter
 from connector.state.outcomes import SHAPE_REJECTED
 from plugins.meta.demo import DATASET
 from plugins.meta.emulator import MetaEmulator
@@ -125,14 +128,16 @@ def test_partitions_share_the_destinations_limits():
     assert share(limits, 0) == limits
 
 
-def test_the_rate_share_is_honoured_by_each_partition(tmp_path, emu, meta_env):
+def test_the_rate_share_is_honoured_by_each_partition(tmp_path, emu, meta_env, monkeypatch):
+    # A clock that stands still: the limiter's waits are its schedule, whatever the machine.
+    monkeypatch.setattr(delivery, "RateLimiter", functools.partial(RateLimiter, clock=lambda: 0.0))
     waits: list[float] = []
     plan = _plan(tmp_path, emu.url, share(Limits(max_events=1, concurrency=2,
                                                  rate_per_second=20.0), 2))
     deliver_partition(plan, iter([_events(["o1", "o2", "o3"])]), 0, 0, sleep=waits.append)
     assert plan.limits.rate_per_second == 10.0 and plan.limits.concurrency == 1
-    # 10 requests/s: starts 0.1 s apart (the recorder does not sleep, so waits add up)
-    assert waits == [pytest.approx(0.1, abs=0.03), pytest.approx(0.2, abs=0.03)]
+    # 10 requests/s: each start 0.1 s after the one before
+    assert waits == [pytest.approx(0.1), pytest.approx(0.2)]
 
 
 def test_the_cutter_respects_count_bytes_and_routes():
@@ -174,3 +179,60 @@ def test_spark_failures_are_told_in_one_line():
                        "recent call last):\n  File \"x.py\"\nValueError: bad settings\n")
     assert spark_error(worker) == "ValueError: bad settings"
     assert spark_error(Exception("")) == "Exception"
+
+
+def test_a_retry_skips_what_an_earlier_attempt_had_confirmed(tmp_path, emu, meta_env):
+    plan = _plan(tmp_path, emu.url, Limits(max_events=2, concurrency=1))
+    batch = _events(["o1", "o2", "o3", "o4", "o5"])
+    first = deliver_partition(plan, iter([batch.slice(0, 2)]), 0, 7,
+                              sleep=lambda s: None).to_pylist()[0]
+    assert first["delivered"] == 2  # then its worker was lost: the partition runs again
+    retry = deliver_partition(plan, iter([batch]), 0, 12, sleep=lambda s: None).to_pylist()[0]
+    assert (retry["settled_before"], retry["delivered"]) == (2, 3)
+    assert emu.duplicates == 0 and emu.received_count == 5
+    other = deliver_partition(plan, iter([batch]), 1, 13, sleep=lambda s: None).to_pylist()[0]
+    assert other["settled_before"] == 0  # only the same partition's attempts count
+
+
+def test_an_attempt_the_driver_marked_given_up_sends_nothing_more(tmp_path, emu, meta_env):
+    plan = _plan(tmp_path, emu.url, Limits(max_events=1, concurrency=1))
+
+    def batches() -> Any:
+        yield _events(["o1", "o2"])
+        (tmp_path / "given-up" / "5").touch()  # Spark failed this attempt meanwhile
+        yield _events(["o3", "o4"])
+        raise AssertionError("a given-up attempt reads no more input")
+
+    summary = deliver_partition(plan, batches(), 0, 5, sleep=lambda s: None).to_pylist()[0]
+    sent = {e["custom_data"]["order_id"] for e in emu.events()}
+    assert sent <= {"o1", "o2"} and summary["delivered"] == len(sent)
+    assert summary["delivered"] + summary["failed"] + summary["pending"] == 4
+    rows = outcome_files.read(tmp_path / "outcomes" / summary["file"]).to_pylist()
+    assert {r["event_key"] for r in rows if r["status"] == "delivered"} == sent
+
+
+def test_a_missing_secret_is_a_fatal_row_not_a_task_failure(tmp_path, emu, monkeypatch):
+    monkeypatch.delenv("META_ACCESS_TOKEN", raising=False)
+    plan = _plan(tmp_path, emu.url, Limits(max_events=2))
+    summary = deliver_partition(plan, iter([_events(["o1", "o2", "o3"])]), 0, 0).to_pylist()[0]
+    assert summary["fatal"] == ("the meta destination needs a secret: set the environment "
+                                "variable META_ACCESS_TOKEN")
+    assert (summary["pending"], summary["requests"], emu.requests_accepted) == (3, 0, 0)
+    assert (tmp_path / "outcomes" / summary["file"]).is_file()
+
+
+def test_an_attempt_that_fails_keeps_what_it_sent_and_its_own_error(tmp_path, emu, meta_env):
+    plan = _plan(tmp_path, emu.url, Limits(max_events=2, concurrency=1))
+
+    def batches() -> Any:
+        yield _events(["o1", "o2"])
+        raise ConnectionResetError("the executor lost its shuffle input")
+
+    with pytest.raises(ConnectionResetError, match="shuffle input") as failed:
+        deliver_partition(plan, batches(), 4, 9, sleep=lambda s: None)
+    assert failed.traceback[-1].name == "batches"  # where it happened
+    (committed,) = (tmp_path / "outcomes").iterdir()
+    assert committed.name == "part-00004-task-9.arrow"
+    rows = outcome_files.read(committed).to_pylist()
+    assert {r["event_key"] for r in rows if r["status"] == "delivered"} == \
+        {e["custom_data"]["order_id"] for e in emu.events()}
