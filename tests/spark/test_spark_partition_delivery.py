@@ -236,3 +236,12 @@ def test_an_attempt_that_fails_keeps_what_it_sent_and_its_own_error(tmp_path, em
     rows = outcome_files.read(committed).to_pylist()
     assert {r["event_key"] for r in rows if r["status"] == "delivered"} == \
         {e["custom_data"]["order_id"] for e in emu.events()}
+
+
+def test_an_attempt_never_recreates_the_outcomes_folder_of_a_run_that_is_over(
+        tmp_path, emu, meta_env):
+    plan = _plan(tmp_path, emu.url, Limits(max_events=2))
+    (tmp_path / "outcomes").rmdir()  # the driver merged the run's files and removed it
+    with pytest.raises(FileNotFoundError):
+        deliver_partition(plan, iter([_events(["o1"])]), 0, 3)
+    assert not (tmp_path / "outcomes").exists() and emu.requests_accepted == 0

@@ -92,13 +92,9 @@ def test_a_lost_worker_loses_nothing_and_resends_little(tmp_path, monkeypatch, c
 
         with CountingProxy(emu.url, delay=DELAY, before=kill) as proxy:
             root = _project(tmp_path / "spark", warehouse, proxy.url, cluster.url)
-            done = subprocess.run(
-                [sys.executable, "-c", "from connector.cli import main; main()", "--project",
-                 str(root), "run", JOB, "--engine", "spark"], env=_driver_env(),
-                capture_output=True, text=True, timeout=150)
-        output = done.stdout + done.stderr
+            code, output = _offramp(root, "run", JOB, "--engine", "spark")
         (tmp_path / "driver.log").write_text(output)  # with the cluster's logs, for a failure
-        assert done.returncode == 0, output[-3000:]
+        assert code == 0, output[-3000:]
         assert killed.is_set(), (proxy.requests, output[:1500])
         alive = (cluster.state() or {}).get("aliveworkers")
     state = Project(root).state_path(JOB)
@@ -121,6 +117,21 @@ def test_a_lost_worker_loses_nothing_and_resends_little(tmp_path, monkeypatch, c
     assert ledger(state) == ledger(duck.state_path(JOB))
     assert stats["resent"] <= RESEND_BOUND, stats
     assert "delivering in 2 partitions, 2 at once, each with concurrency 1" in output
+
+
+def _offramp(root: Path, *args: str) -> tuple[int, str]:
+    """Run the offramp CLI as the driver, in its own process; (exit code, output). A guard
+    of 5 minutes (a run takes 1-2 on a 2-core machine, more when it is shared)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from connector.cli import main; main()", "--project", str(root),
+         *args], env=_driver_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        output, _ = process.communicate()
+        return -1, output + "\n(the driver did not finish within 5 minutes: killed)"
+    return process.returncode, output
 
 
 def _stats(expected: set[str], received: set[str], emu: MetaEmulator, proxy: CountingProxy,
