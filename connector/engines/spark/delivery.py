@@ -31,7 +31,7 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -108,13 +108,13 @@ def task(plan: TaskPlan) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.Rec
     return run
 
 
-def probe(plan: TaskPlan) -> Callable[[Iterator[Any]], Iterator[str]]:
+def probe(plan: TaskPlan) -> Callable[[Iterable[Any]], Iterator[str]]:
     """A ``mapPartitions`` function that opens the destination as a delivery task would,
     sends nothing, and yields the configuration error it met, if any: the driver runs it
     on the executors before the job, so that a secret missing from their environment
     stops the run before Spark shapes anything."""
 
-    def run(_rows: Iterator[Any]) -> Iterator[str]:
+    def run(_rows: Iterable[Any]) -> Iterator[str]:
         try:
             dest = _open(plan)
         except OfframpError as exc:

@@ -72,7 +72,7 @@ def delivery_slots(spark: SparkSession, wait: float = 30.0) -> int:
     count: on a standalone cluster it is at least 2, even with one core."""
     sc = spark.sparkContext
     try:
-        jsc = sc._jsc.sc()  # type: ignore[union-attr]
+        jsc = sc._jsc.sc()
         profile = jsc.resourceProfileManager().defaultResourceProfile()
         deadline = time.monotonic() + wait
         while True:

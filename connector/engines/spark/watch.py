@@ -77,7 +77,8 @@ class GiveUpWatcher:
 
     def _attempts(self, statuses: tuple[str, ...]) -> set[int]:
         sc = self.spark.sparkContext
-        jvm, jsc = sc._jvm, sc._jsc.sc()  # type: ignore[attr-defined]
+        jvm: Any = sc._jvm
+        jsc = sc._jsc.sc()
         tracker, store = jsc.statusTracker(), jsc.statusStore()
         v1 = jvm.org.apache.spark.status.api.v1
         wanted = jvm.java.util.ArrayList()
