@@ -42,11 +42,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]
 
 ORDERS = 16_000
 #: Concurrency 2 over 2 partitions: one request at a time per partition. The job's window
-#: (its query's and Meta's) is widened to 62 days: about 12,000 events, 13 requests.
+#: (its query's and Meta's) is widened to 62 days: about 12,600 delivered, 14 requests.
 CONCURRENCY = 2
 #: Seconds the proxy holds each request: a partition's delivery lasts several seconds.
 DELAY = 0.4
-#: The request at which one worker is killed (of about 13, 6 or 7 per partition).
+#: The request at which one worker is killed (of 14, 7 per partition).
 KILL_AT = 5
 #: Events sent twice at most: the lost worker's request in flight (one, 1,000 events) and,
 #: for the other worker's attempt if Spark fails it too, the requests it sends before the
