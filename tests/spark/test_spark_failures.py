@@ -120,4 +120,5 @@ def test_a_secret_missing_on_the_executors_stops_the_run_before_any_delivery(
         assert emu.requests_accepted == 0 and emu.requests_rejected == 0
         state = project.state_path(JOB)
         assert rows(state, "SELECT status, error FROM state.runs") == [("failed", message)]
+        assert list((project.spark_work / JOB).iterdir()) == []  # nothing sent, nothing kept
         assert time.monotonic() - t < 60  # no shaping, no retries

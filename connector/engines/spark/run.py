@@ -145,34 +145,19 @@ class _SparkRun:
         self.timings["validate"] = time.perf_counter() - t0
         self.say(f"spark: {job.name} validated; exporting its ledger for Spark")
 
-        t = time.perf_counter()
         folder = RunFolder.create(self.job_root, self.run_id, self.now)
-        settled = self.state.export_settled(folder.ledger)
-        retry_first = not self.full and self.state.has_failed()
-        self.timings["export"] = time.perf_counter() - t
-
-        t = time.perf_counter()
-        shaping(self.engine, dest, self.engine.source(prep.sql), prep.columns)  # its columns
-        plan = Plan(self.spark, prep.sql, lambda src: dest.shape_sql(src, prep.columns),
-                    dest.name)
-        events = plan.events(folder.ledger, full=self.full, resend_changed=dest.resend_changed,
-                             unique_keys=dest.unique_keys)
-        for note in plan.notes if self.verbose else ():
-            self.say(note)
-        self.say(f"spark: transpiled the job's query and the {dest.name} shaping to Spark SQL "
-                 f"({len(plan.notes)} kinds of mapping"
-                 + (")" if self.verbose else "; --verbose lists them)"))
-        self.timings["transpile"] = time.perf_counter() - t
-
-        slots = delivery_slots(self.spark)
-        n = partitions or max(1, min(slots, dest.limits.concurrency))
-        parallel = min(n, slots)
-        task_plan = TaskPlan(dest.name, prep.settings.model_dump(mode="json"), context,
-                             share(dest.limits, parallel), str(folder.outcomes),
-                             str(folder.given_up), self.dry_run)
-        t = time.perf_counter()
-        self._probe(task_plan, slots)
-        self.timings["probe"] = time.perf_counter() - t
+        try:
+            events, settled, retry_first = self._events(prep, dest, folder)
+            slots = delivery_slots(self.spark)
+            n = partitions or max(1, min(slots, dest.limits.concurrency))
+            parallel = min(n, slots)
+            task_plan = TaskPlan(dest.name, prep.settings.model_dump(mode="json"), context,
+                                 share(dest.limits, parallel), str(folder.outcomes),
+                                 str(folder.given_up), self.dry_run)
+            self._probe(task_plan, slots)
+        except BaseException:
+            folder.remove_if_done()  # nothing was sent: nothing to keep
+            raise
 
         t = time.perf_counter()
         events = events.repartition(n, "event_key")
@@ -198,17 +183,41 @@ class _SparkRun:
         self.rec.follow_up(dest, summary, open_with=http.session)  # tasks opened theirs
         return summary
 
+    def _events(self, prep: Any, dest: Any, folder: RunFolder) -> tuple[Any, int, bool]:
+        """The diffed events (a lazy DataFrame), the number of events in the exported
+        ledger, and whether what failed last time goes first."""
+        t = time.perf_counter()
+        settled = self.state.export_settled(folder.ledger)
+        retry_first = not self.full and self.state.has_failed()
+        self.timings["export"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        shaping(self.engine, dest, self.engine.source(prep.sql), prep.columns)  # its columns
+        plan = Plan(self.spark, prep.sql, lambda src: dest.shape_sql(src, prep.columns),
+                    dest.name)
+        events = plan.events(folder.ledger, full=self.full, resend_changed=dest.resend_changed,
+                             unique_keys=dest.unique_keys)
+        for note in plan.notes if self.verbose else ():
+            self.say(note)
+        self.say(f"spark: transpiled the job's query and the {dest.name} shaping to Spark SQL "
+                 f"({len(plan.notes)} kinds of mapping"
+                 + (")" if self.verbose else "; --verbose lists them)"))
+        self.timings["transpile"] = time.perf_counter() - t
+        return events, settled, retry_first
+
     def _probe(self, plan: TaskPlan, slots: int) -> None:
         """Open the destination on the executors (one task per slot), sending nothing: a
         configuration error stops the run before any delivery task starts."""
         if plan.dry_run:
             return
+        t = time.perf_counter()
         sc = self.spark.sparkContext
         errors = sc.parallelize(range(slots), slots).mapPartitions(probe(plan)).collect()
         if errors:
             raise ConfigError(f"the {plan.destination} destination cannot open on the Spark "
                               f"executors: {errors[0]} (in the executors' environment: on a "
                               "cluster, the workers' own; see docs/spark.md)")
+        self.timings["probe"] = time.perf_counter() - t
 
     def _deliver(self, events: Any, plan: TaskPlan, folder: RunFolder) -> list[Any]:
         """Run the delivery job, telling the attempts Spark gives up on to stop."""
