@@ -245,3 +245,40 @@ def test_an_attempt_never_recreates_the_outcomes_folder_of_a_run_that_is_over(
     with pytest.raises(FileNotFoundError):
         deliver_partition(plan, iter([_events(["o1"])]), 0, 3)
     assert not (tmp_path / "outcomes").exists() and emu.requests_accepted == 0
+
+
+class _Backend:
+    """Stands for Spark's JVM SparkContext: its count of concurrent tasks over time."""
+
+    def __init__(self, counts: list[int] | Exception):
+        self.counts = counts
+
+    def sc(self) -> _Backend:
+        return self
+
+    def resourceProfileManager(self) -> Any:  # noqa: N802 - Spark's names
+        return type("Manager", (), {"defaultResourceProfile": lambda self: "default"})()
+
+    def maxNumConcurrentTasks(self, profile: str) -> int:  # noqa: N802
+        if isinstance(self.counts, Exception):
+            raise self.counts
+        return self.counts.pop(0) if len(self.counts) > 1 else self.counts[0]
+
+
+def _session(counts: list[int] | Exception, default_parallelism: int = 2) -> Any:
+    context = type("Context", (), {"_jsc": _Backend(counts),
+                                   "defaultParallelism": default_parallelism})()
+    return type("Session", (), {"sparkContext": context})()
+
+
+def test_delivery_slots_are_the_tasks_the_cluster_runs_at_once(monkeypatch):
+    from connector.engines.spark import session as spark_session
+
+    monkeypatch.setattr(spark_session.time, "sleep", lambda s: None)
+    # one one-core worker: Spark's defaultParallelism says 2, the slots are 1
+    assert spark_session.delivery_slots(_session([1])) == 1
+    # no executor yet: wait for the first to register
+    assert spark_session.delivery_slots(_session([0, 0, 3])) == 3
+    # none within the wait, or a Spark without the API: its default parallelism
+    assert spark_session.delivery_slots(_session([0]), wait=0) == 2
+    assert spark_session.delivery_slots(_session(RuntimeError("no such method"))) == 2
