@@ -170,6 +170,13 @@ class Project:
         return self.home / "locks" / f"{job}.lock"
 
     @property
+    def spark_work(self) -> Path:
+        """Where Spark runs keep their ledger export and outcome files: ``[spark] work_dir``
+        in offramp.toml, else ``.offramp/spark`` (one folder per job inside)."""
+        work = self.config.spark.work_dir
+        return self._path(work) if work else self.home / "spark"
+
+    @property
     def spill(self) -> Path:
         return self.home / "tmp"
 

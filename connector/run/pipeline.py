@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from connector.engines.messages import engine_message, redact_exception, scrub_values
+from connector.engines.spark.ledger import merge_leftovers
 from connector.engines.warehouse import Engine, OutOfMemory
 from connector.engines.warehouse import Error as EngineError
 from connector.kit import http
@@ -70,6 +71,8 @@ def run(project: Project, ref: str, *, dry_run: bool = False, full: bool = False
             rec = RunRecorder(state, job.name, job.destination, dry_run=dry_run, now=now)
         runner = _Run(engine, state, rec, job, now, full, sleep, progress, stop, project.root)
         try:
+            if not dry_run:  # a Spark run's outcomes it did not merge: recorded, not resent
+                rec.notes += merge_leftovers(state, project.spark_work / job.name)
             return runner.execute()
         except BaseException as exc:
             if isinstance(exc, KeyboardInterrupt) or stop.requested.is_set():

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from connector.kit.destination import Destination
 from connector.kit.runs import RunCounts, RunSummary
 from connector.kit.secrets import redact
 from connector.kit.tables import PluginTables
@@ -23,8 +24,6 @@ from connector.state import State
 
 if TYPE_CHECKING:
     import requests
-
-    from connector.kit.destination import Destination
 
 #: The error of a run whose destination kept failing.
 KEPT_FAILING = ("the destination kept failing ({}); the run stopped and the rest stays "
@@ -85,8 +84,11 @@ class RunRecorder:
         delivered events (one that stopped early included): its lines become notes; its
         failure is a note too, and never changes the run's outcome. ``open_with``: the
         destination is not open (the Spark driver's), so open it with a session it makes,
-        and close it after."""
+        and close it after; unless it has no follow-up work (the driver of a cluster may
+        not hold the secrets its executors deliver with)."""
         if self.dry_run or not summary.counts.delivered:
+            return
+        if open_with is not None and type(dest).after_run is Destination.after_run:
             return
         tables = PluginTables(dest.name, dest.tables, self.state)
         try:

@@ -8,9 +8,11 @@ Every outcome a run learns is appended here: delivered, rejected by the destinat
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from connector.state.base import Connected
@@ -67,31 +69,60 @@ class Outcomes(Connected):
             self.run("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
                      "SELECT ?, event_key, route, 'shape', reject_reason FROM _rejects", [run_id])
 
-    def merge_outcome_files(self, run_id: int, files: list[Path]) -> dict[str, int]:
-        """Append the outcome files of a run's Spark task attempts (:data:`OUTCOMES`), in
-        one transaction; returns the rows by status."""
-        counts: dict[str, int] = {}
+    def merge_outcomes(self, run_id: int, tables: Iterable[tuple[pa.Table, bool]]) -> int:
+        """Append Spark task attempts' outcomes (:data:`OUTCOMES`) to the ledger and rejects,
+        in one transaction, in the order given; returns the rows appended.
+
+        Each table comes with ``complete``: True for the file of an attempt Spark reported
+        as succeeded (every row is taken), False for any other attempt's (only what the API
+        confirmed, delivered or rejected, and shape rejects: a ``failed`` row there would
+        outrank the succeeded attempt's outcome of the same event). A row the run already
+        has (same event, fingerprint and status) is not appended twice, so merging a file
+        again, or the files of two attempts that sent the same event, counts it once."""
+        appended = 0
         with self.transaction():
-            for path in files:
-                table = pq.read_table(path, schema=OUTCOMES)
-                if not table.num_rows:
-                    continue
-                table = table.append_column("run_id", pa.array([run_id] * table.num_rows,
-                                                               pa.int64()))
-                with self.registered("_spark_outcomes", table):
-                    self.run("INSERT INTO state.ledger (event_key, fingerprint, status, reason, "
-                             "run_id, route) SELECT event_key, fingerprint, status, reason, "
-                             f"run_id, route FROM _spark_outcomes "
-                             f"WHERE status <> '{SHAPE_REJECTED}'")
-                    self.run("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
-                             f"SELECT run_id, event_key, route, CASE WHEN status = "
-                             f"'{SHAPE_REJECTED}' THEN 'shape' ELSE 'destination' END, reason "
-                             f"FROM _spark_outcomes WHERE status IN ('rejected', "
-                             f"'{SHAPE_REJECTED}')")
-                    for status, n in self.run("SELECT status, count(*) FROM _spark_outcomes "
-                                              "GROUP BY status"):
-                        counts[status] = counts.get(status, 0) + n
-        return counts
+            for table, complete in tables:
+                if not complete:
+                    table = table.filter(pc.is_in(table.column("status"), pa.array(
+                        ["delivered", "rejected", SHAPE_REJECTED])))
+                if table.num_rows:
+                    appended += self._append_outcomes(run_id, table.cast(OUTCOMES))
+        return appended
+
+    def _append_outcomes(self, run_id: int, table: pa.Table) -> int:
+        with self.registered("_spark_outcomes", table):
+            ledger = self.run(
+                "INSERT INTO state.ledger (event_key, fingerprint, status, reason, run_id, "
+                "route) SELECT DISTINCT ON (event_key, fingerprint, status) event_key, "
+                "fingerprint, status, reason, ?, route FROM _spark_outcomes o "
+                f"WHERE status <> '{SHAPE_REJECTED}' AND NOT EXISTS (SELECT 1 FROM "
+                "state.ledger l WHERE l.run_id = ? AND l.event_key = o.event_key AND "
+                "l.status = o.status AND l.fingerprint IS NOT DISTINCT FROM o.fingerprint) "
+                "RETURNING 1", [run_id, run_id])
+            self.run(
+                "INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
+                "SELECT DISTINCT ?, event_key, route, stage, reason FROM (SELECT event_key, "
+                f"route, CASE WHEN status = '{SHAPE_REJECTED}' THEN 'shape' ELSE "
+                "'destination' END AS stage, reason FROM _spark_outcomes WHERE status IN "
+                f"('rejected', '{SHAPE_REJECTED}')) o WHERE NOT EXISTS (SELECT 1 FROM "
+                "state.rejects r WHERE r.run_id = ? AND r.event_key = o.event_key AND "
+                "r.stage = o.stage)", [run_id, run_id])
+        return len(ledger)
+
+    def run_outcomes(self, run_id: int) -> tuple[dict[str, int], dict[str, int]]:
+        """What run ``run_id`` settled, counted once per event: events by their latest
+        ledger status in the run (``delivered``, ``failed``; ``rejected`` counts the events
+        refused before sending or by the destination), and the events by reject reason."""
+        counts = dict(self.run(
+            "SELECT status, count(*) FROM (SELECT event_key, arg_max(status, seq) AS status "
+            "FROM state.ledger WHERE run_id = ? GROUP BY event_key) "
+            "WHERE status <> 'rejected' GROUP BY status", [run_id]))
+        counts["rejected"] = self.one("SELECT count(DISTINCT event_key) FROM state.rejects "
+                                      "WHERE run_id = ?", [run_id]) or 0
+        reasons = dict(self.run(
+            "SELECT reason, count(DISTINCT event_key) AS n FROM state.rejects WHERE run_id = ? "
+            "GROUP BY reason ORDER BY n DESC, reason", [run_id]))
+        return counts, reasons
 
     # -- reading -------------------------------------------------------------------
     def has_delivered(self) -> bool:

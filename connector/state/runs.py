@@ -32,6 +32,17 @@ class Runs(Connected):
                  [status, *(getattr(counts, name) for name in _COUNTS),
                   redact(error) if error else None, run_id])
 
+    def recount(self, run_id: int, counts: dict[str, int]) -> None:
+        """Set a run's ``delivered``, ``rejected`` and ``failed`` counts: after outcomes that
+        its Spark tasks left in files were merged by a later run."""
+        self.run("UPDATE state.runs SET delivered = ?, rejected = ?, failed = ? WHERE run_id = ?",
+                 [counts.get("delivered", 0), counts.get("rejected", 0),
+                  counts.get("failed", 0), run_id])
+
+    def run_started(self, run_id: int) -> dt.datetime | None:
+        """When run ``run_id`` started (None if this state file has no such run)."""
+        return self.one("SELECT started_at FROM state.runs WHERE run_id = ?", [run_id])
+
     def close_abandoned_runs(self) -> int:
         """Mark runs left 'running' by a killed process as 'killed'; returns how many."""
         return len(self.run(

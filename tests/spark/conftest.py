@@ -31,15 +31,20 @@ def spark() -> Iterator[Any]:
                            "17+") from None
     from connector.engines.spark.session import session
 
-    saved = {k: os.environ.get(k) for k in (*ENV, "PYSPARK_PYTHON")}
-    os.environ.update(ENV, PYSPARK_PYTHON=sys.executable)
+    saved = {k: os.environ.get(k) for k in (*ENV, "PYSPARK_PYTHON", "SPARK_LOCAL_IP")}
+    # SPARK_LOCAL_IP: without it the driver binds to a non-loopback address (with a warning)
+    os.environ.update(ENV, PYSPARK_PYTHON=sys.executable, SPARK_LOCAL_IP="127.0.0.1")
     spark = session("local[2]", {
         "spark.ui.enabled": "false", "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": "4", "spark.driver.memory": "1g",
         # Short runs on small data: quick JIT and no whole-stage code generation halve
         # the first run (25 s -> 12 s here); real workloads keep Spark's defaults.
         "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-        "spark.sql.codegen.wholeStage": "false"})
+        "spark.sql.codegen.wholeStage": "false",
+        # A task Spark kills keeps its Python worker this long (default 2 s): as long as
+        # a failed task's worker, which Spark never kills, so that the tests see offramp's
+        # own way of stopping it (test_spark_failures).
+        "spark.python.task.killTimeout": "60s"})
     spark.sparkContext.setLogLevel("ERROR")
     try:
         yield spark

@@ -47,14 +47,21 @@ def build_parquet_warehouse(folder: Path, orders: int) -> Path:
     return folder
 
 
-def make_project(root: Path, warehouse: Path, url: str, *, duckdb_file: bool = False) -> Path:
+def make_project(root: Path, warehouse: Path, url: str, *, duckdb_file: bool = False,
+                 days: int = 7, concurrency: int | None = None, spark: str = "") -> Path:
     """A project whose warehouse is ``warehouse`` (Parquet) and whose Meta demo job
-    sends to ``url``."""
+    sends to ``url``. ``days`` widens the job's window (its query's and Meta's: 62 makes
+    about 0.8 events per order); ``spark`` is appended to offramp.toml."""
     (root / "queries").mkdir(parents=True, exist_ok=True)
     kind = "duckdb" if duckdb_file else "parquet"
-    (root / "offramp.toml").write_text(f'[warehouse]\n{kind} = "{warehouse}"\n')
-    (root / "queries" / f"{JOB}.sql").write_text(
-        HEADER.format(dataset=DATASET, url=url) + demo_query().strip() + "\n")
+    (root / "offramp.toml").write_text(f'[warehouse]\n{kind} = "{warehouse}"\n{spark}')
+    header = HEADER.format(dataset=DATASET, url=url)
+    if days != 7:
+        header = header.replace("*/", f"window_days = {days}\n*/")
+    if concurrency is not None:
+        header = header.replace("*/", f"concurrency = {concurrency}\n*/")
+    query = demo_query().replace("interval '7' day", f"interval '{days}' day")
+    (root / "queries" / f"{JOB}.sql").write_text(header + query.strip() + "\n")
     return root
 
 

@@ -1,6 +1,6 @@
 """One job on DuckDB and on Spark local[2]: the same events, ledgers and rejects;
-re-runs send nothing on either engine; a driver killed before the merge is resumed
-without loss, Meta's deduplication absorbing what it had delivered.
+re-runs send nothing on either engine; the outcome files of a driver killed before the
+merge are merged by the next run, which sends nothing again.
 
 One Spark session for the module (see conftest); each run takes a few seconds.
 """
@@ -134,7 +134,7 @@ def test_a_rerun_on_spark_sends_nothing_after_either_engine(both, spark, emulato
     assert (len(on_duckdb.events()), on_duckdb.received_count, on_spark.received_count) == before
 
 
-def test_a_driver_killed_before_the_merge_leaves_no_ledger_rows_and_resumes(
+def test_a_driver_killed_before_the_merge_leaves_files_the_next_run_merges(
         spark, warehouse, tmp_path, monkeypatch, meta_env):
     class DriverKilled(BaseException):
         """Stands for SIGKILL: nothing after it runs in the driver."""
@@ -144,7 +144,7 @@ def test_a_driver_killed_before_the_merge_leaves_no_ledger_rows_and_resumes(
 
     with MetaEmulator() as emu:
         project = Project(make_project(tmp_path, warehouse, emu.url))
-        monkeypatch.setattr(State, "merge_outcome_files", killed)
+        monkeypatch.setattr(State, "merge_outcomes", killed)
         with pytest.raises(DriverKilled):
             spark_run.run(project, JOB, spark=spark, now=NOW)
         monkeypatch.undo()
@@ -152,17 +152,17 @@ def test_a_driver_killed_before_the_merge_leaves_no_ledger_rows_and_resumes(
         assert delivered > 100 and emu.duplicates == 0
         state = project.state_path(JOB)
         assert ledger(state) == {}
-        leftovers = list((project.home / "spark" / JOB).glob("run-1/outcomes/part-*.parquet"))
-        assert len(leftovers) == 2  # committed by the tasks, never merged
+        leftovers = list((project.spark_work / JOB).glob("run-1/outcomes/part-*.arrow"))
+        assert len(leftovers) == 2  # committed by the tasks, not merged
 
-        resumed = pipeline.run(project, JOB, now=NOW)  # the other engine resumes
+        resumed = pipeline.run(project, JOB, now=NOW)  # the other engine merges them
         assert resumed.status == "succeeded"
-        assert resumed.counts.delivered == delivered
-        assert emu.duplicates == delivered  # Meta drops the resent events as duplicates
-        assert len(emu.events()) == delivered
+        assert resumed.counts.delivered == 0 and emu.received_count == delivered
+        assert any("merged" in note and "Spark run 1" in note for note in resumed.notes)
         assert ledger(state).keys() == {e["custom_data"]["order_id"] for e in emu.events()}
-        assert rows(state, "SELECT run_id, status FROM state.runs ORDER BY run_id") == [
-            (1, "killed"), (2, "succeeded")]
+        assert rows(state, "SELECT run_id, status, delivered FROM state.runs ORDER BY run_id") \
+            == [(1, "killed", delivered), (2, "succeeded", 0)]
+        assert not (project.spark_work / JOB / "run-1").exists()
 
 
 def test_a_duckdb_file_warehouse_is_refused_on_spark(spark, tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,26 @@ def session(master: str | None = None, conf: dict[str, str] | None = None,
     spark = builder.getOrCreate()
     configure(spark)
     return spark
+
+
+def delivery_slots(spark: SparkSession, wait: float = 30.0) -> int:
+    """How many tasks the cluster runs at once now: the executors' cores over
+    ``spark.task.cpus`` (Spark's own count, ``maxNumConcurrentTasks``), waiting up to
+    ``wait`` seconds for a first executor to register. ``defaultParallelism`` is no such
+    count: on a standalone cluster it is at least 2, even with one core."""
+    sc = spark.sparkContext
+    try:
+        jsc = sc._jsc.sc()
+        profile = jsc.resourceProfileManager().defaultResourceProfile()
+        deadline = time.monotonic() + wait
+        while True:
+            slots = int(jsc.maxNumConcurrentTasks(profile))
+            if slots or time.monotonic() >= deadline:
+                break
+            time.sleep(0.5)
+    except Exception:  # a Spark without this API: its default parallelism
+        slots = 0
+    return slots or max(1, sc.defaultParallelism)
 
 
 def configure(spark: SparkSession) -> None:
