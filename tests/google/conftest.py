@@ -120,7 +120,7 @@ def ingest(emu: GoogleEmulator) -> Callable[..., requests.Response]:
     """POST a body to events:ingest with a bearer token (None: no Authorization)."""
 
     def post(body: Any, *, token: str | None = DEFAULT_TOKEN,
-             timeout: float = 5) -> requests.Response:
+             timeout: float = 60) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
         return requests.post(f"{emu.url}/v1/events:ingest", json=body, headers=headers,
                              timeout=timeout)
