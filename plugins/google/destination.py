@@ -65,8 +65,11 @@ class GoogleDestination(Destination):
     resend_changed = False
     events_schema = shaped_schema(SOURCE_ROWS, SOURCE_KEY, REJECT_TIMED)
     tables = (requests_table.REQUESTS,)
-    #: How the after-run status polls and the request pacing wait (tests replace them).
+    #: How the after-run status polls and the request pacing wait, and the clock the
+    #: status wait is measured on (tests replace them together, so that a recorded sleep
+    #: also moves the clock and a bounded wait ends after the same polls on any machine).
     status_sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
+    status_clock: ClassVar[Callable[[], float]] = staticmethod(time.monotonic)
     pacer_sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
 
     settings: GoogleSettings
@@ -178,6 +181,7 @@ class GoogleDestination(Destination):
             client = self.client
             rows = poll(rows, lambda rid: client.retrieve(rid, sleep=self.status_sleep),
                         wait=self.settings.status_wait_seconds, sleep=self.status_sleep,
+                        clock=self.status_clock,
                         keep=lambda updated: requests_table.write(tables, updated))
         return requests_table.summary_lines(rows)
 

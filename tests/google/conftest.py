@@ -188,12 +188,15 @@ def _fresh_credentials() -> Iterator[None]:
 
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
-    """The destination's pacing and status-poll sleeps, recorded instead of slept."""
+    """The destination's pacing and status-poll sleeps, recorded instead of slept; the
+    status wait's clock moves by the sleeps recorded, never by the machine's speed."""
     from plugins.google.destination import GoogleDestination
 
     seen: dict[str, list[float]] = {"pacer": [], "status": []}
     monkeypatch.setattr(GoogleDestination, "pacer_sleep", staticmethod(seen["pacer"].append))
     monkeypatch.setattr(GoogleDestination, "status_sleep", staticmethod(seen["status"].append))
+    monkeypatch.setattr(GoogleDestination, "status_clock",
+                        staticmethod(lambda: sum(seen["status"])))
     return seen
 
 

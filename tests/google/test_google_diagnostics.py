@@ -31,6 +31,7 @@ def test_a_bounded_wait_leaves_requests_processing_for_the_report(gproject, goog
     gproject.write_rows([row("o-1")])
     gproject.write_job(settings_for(google_env, status_wait_seconds=1))
     result = gproject.run()
+    assert waits["status"] == [1.0]  # one poll, one sleep up to the bound, one last poll
     assert [r["status"] for r in gproject.requests()] == ["PROCESSING"]
     assert any("not final yet" in note for note in result.notes)
     google_env.processing_polls = 0
