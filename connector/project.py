@@ -29,6 +29,7 @@ from typing import Any
 from connector import config
 from connector.engines.warehouse import Warehouse
 from connector.kit.errors import ConfigError
+from connector.kit.secrets import remember_from_environment
 
 CONFIG = "offramp.toml"
 QUERIES = "queries"
@@ -41,13 +42,19 @@ _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))
 def expand(value: Any, where: str) -> Any:
     """Expand ``${NAME}`` and ``${NAME:-default}`` from the environment in settings,
     so one job serves several environments (for example ``base_url``). Secrets do not
-    go this way: they stay in ``*_env`` settings, read only when sending.
+    go this way: they stay in ``*_env`` settings, which name a variable and are never
+    expanded (a ``${...}`` there is refused with the fix). Every value read from the
+    environment is registered for scrubbing as it is read
+    (:func:`connector.kit.secrets.remember_from_environment`): a token put in the wrong
+    setting never reaches a message or the state file.
 
     >>> import os; os.environ["DOC_URL"] = "http://127.0.0.1:9"
     >>> expand({"base_url": "${DOC_URL}/v1", "x": "${UNSET_VAR:-none}"}, "doc")
     {'base_url': 'http://127.0.0.1:9/v1', 'x': 'none'}
     """
     if isinstance(value, dict):
+        for key, item in value.items():
+            _refuse_expanded_name(str(key), item, where)
         return {k: expand(v, f"{where}.{k}") for k, v in value.items()}
     if isinstance(value, list):
         return [expand(v, where) for v in value]
@@ -57,6 +64,7 @@ def expand(value: Any, where: str) -> Any:
     def one(m: re.Match[str]) -> str:
         name, default = m.group("name"), m.group("default")
         if name in os.environ:
+            remember_from_environment(os.environ[name])
             return os.environ[name]
         if default is not None:
             return default
@@ -64,6 +72,15 @@ def expand(value: Any, where: str) -> Any:
                           f"${{{name}:-default}}")
 
     return _VAR.sub(one, value)
+
+
+def _refuse_expanded_name(key: str, value: Any, where: str) -> None:
+    """A ``*_env`` setting names the variable that holds a secret; expanding ``${NAME}``
+    there would put the secret itself where a name belongs (and into messages)."""
+    m = _VAR.search(value) if key.endswith("_env") and isinstance(value, str) else None
+    if m:
+        raise ConfigError(f"setting `{key}` in {where} takes the name of an environment "
+                          f"variable, not its value: write {key} = \"{m.group('name')}\"")
 
 
 @dataclass

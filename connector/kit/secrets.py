@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import threading
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, urlsplit
 
 from connector.kit.errors import ConfigError
 
@@ -51,6 +51,35 @@ def remember(value: str) -> None:
         forms = {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
         with _lock:
             _known.update(forms)
+
+
+def remember_from_environment(value: str) -> None:
+    """Register a value that a setting read from the environment (``${NAME}`` in a job's
+    settings): it may be a secret written where a secret does not belong, so it is
+    scrubbed from the moment it is read, like one. A plain http(s) address (scheme,
+    host, port and path; no user, password, query or fragment) is the one exception:
+    messages need it to say where a request went.
+
+    >>> remember_from_environment("EAAB-a-token-in-the-wrong-setting")
+    >>> redact("dataset EAAB-a-token-in-the-wrong-setting")
+    'dataset ***'
+    >>> remember_from_environment("http://127.0.0.1:8080/v1")
+    >>> redact("cannot reach http://127.0.0.1:8080/v1")
+    'cannot reach http://127.0.0.1:8080/v1'
+    """
+    if not _plain_address(value):
+        remember(value)
+
+
+def _plain_address(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not (parts.username or parts.password or parts.query or parts.fragment)
+            and value.isascii() and value.isprintable() and " " not in value)
 
 
 def from_env(env: str, purpose: str) -> Secret:

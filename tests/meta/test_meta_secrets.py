@@ -3,8 +3,15 @@ summary, even when Meta echoes it back in an error."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import uuid
 
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import app as offramp_cli
+from connector.engines.warehouse import connect_state
 from tests.meta.conftest import TOKEN, row, settings_for
 
 
@@ -57,3 +64,62 @@ def test_the_token_never_leaks(meta_project, emu, caplog, capsys) -> None:
     assert files
     for path in files:
         assert TOKEN.encode() not in path.read_bytes(), path
+
+
+# -- values read from the environment into settings (`${NAME}`) -------------------------
+def _fresh(prefix: str) -> str:
+    """A value no earlier test registered for scrubbing."""
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def _state_bytes(project) -> bytes:
+    """Every byte of the job's state files, after a CHECKPOINT folded the WAL in."""
+    path = project.project.state_path(project.job)
+    con = connect_state(path)
+    try:
+        con.execute("CHECKPOINT state")
+    finally:
+        con.close()
+    return b"".join(p.read_bytes() for p in path.parent.iterdir() if p.is_file())
+
+
+def test_a_value_expanded_from_the_environment_is_scrubbed_everywhere(
+        meta_project, emu, monkeypatch) -> None:
+    """A value from the environment in ``base_url``'s path, which Meta does not serve:
+    the failed run's error would quote it, in the output and in the runs table."""
+    value = _fresh("leaky-")
+    monkeypatch.setenv("LEAKY_PATH", value)
+    project = meta_project
+    recent = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=1)
+    project.write_rows([row("o-1", timestamp=recent)])  # the CLI runs on the wall clock
+    project.write_job(settings_for(base_url="${META_BASE_URL}/${LEAKY_PATH}"))
+    result = CliRunner().invoke(offramp_cli.cli, ["--project", str(project.root), "run",
+                                                  project.job], catch_exceptions=False)
+    assert result.exit_code != 0
+    assert "***" in result.output
+    assert value not in result.output
+    [run] = project.runs()
+    assert run["status"] == "failed" and "***" in run["error"]
+    assert value.encode() not in _state_bytes(project)
+
+
+@pytest.mark.parametrize("setting", ["access_token_env", "default_country"])
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_secret_expanded_into_a_setting_never_prints(meta_project, emu, monkeypatch,
+                                                       setting, command) -> None:
+    """``access_token_env = "${META_ACCESS_TOKEN}"`` (the token where its variable's
+    name belongs) is refused with the fix; a token in another setting is masked."""
+    token = _fresh("EAAleak-")
+    monkeypatch.setenv("META_ACCESS_TOKEN", token)
+    project = meta_project
+    project.write_rows([row("o-1")])
+    project.write_job(settings_for(**{setting: "${META_ACCESS_TOKEN}"}))
+    result = CliRunner().invoke(offramp_cli.cli, ["--project", str(project.root), command,
+                                                  project.job], catch_exceptions=False)
+    assert result.exit_code != 0
+    assert token not in result.output
+    if setting == "access_token_env":
+        assert 'write access_token_env = "META_ACCESS_TOKEN"' in " ".join(result.output.split())
+    path = project.project.state_path(project.job)
+    if path.exists():
+        assert token.encode() not in _state_bytes(project)
