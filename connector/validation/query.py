@@ -18,6 +18,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, TokenError
 from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 from sqlglot.tokens import TokenType
 
@@ -41,6 +42,15 @@ _TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest", "json_each",
 #: Scalar functions that write: ``nextval()`` advances a sequence and ``setval()`` sets one
 #: (the state file has some: run ids, the ledger's order).
 _WRITING_FUNCTIONS = frozenset({"nextval", "setval"})
+#: Scalar functions that read DuckDB's settings, catalog, session or environment (a
+#: setting such as ``allowed_directories`` names paths; ``getenv`` reads secrets).
+_CATALOG_FUNCTIONS = re.compile(
+    r"^(current_(setting|database|catalog|schemas?|user|role|query(_id)?|connection_id|"
+    r"transaction_id|version)|session_user|user|version|getenv|which_secret|in_search_path|"
+    r"(col|obj|shobj)_description|has_\w+_privilege|pg_(?!typeof$|size_pretty$)\w+|"
+    r"txid_current|duckdb_\w+|pragma_\w+|write_log)$", re.IGNORECASE)
+#: DuckDB's catalog views, reachable by their bare names.
+_CATALOG_VIEWS = re.compile(r"^(duckdb|pg|sqlite|pragma)_\w+$", re.IGNORECASE)
 #: Where the warehouse's tables live once attached (see connector.engines.warehouse.Engine).
 _WAREHOUSE_QUALIFIERS = frozenset({"wh", "main", "memory"})
 
@@ -106,6 +116,10 @@ def parse_one_query(sql: str, first_line: int = 1) -> exp.Query:
             fname = (fname or "").lower()
             if fname in _WRITING_FUNCTIONS:
                 raise ValidationError([f"a job must be read-only; {fname}() changes a sequence"])
+            if _CATALOG_FUNCTIONS.match(fname) and not isinstance(inner.parent,
+                                                                  (exp.Table, exp.Lateral)):
+                raise ValidationError([f"a job reads the warehouse's tables only; {fname}() "
+                                       "reads DuckDB's settings, catalog or environment"])
             if fname and isinstance(inner.parent, (exp.Table, exp.Lateral)) \
                     and fname not in _TABLE_FUNCTIONS:
                 if _FILE_READERS.match(fname):
@@ -202,13 +216,16 @@ def _output_names(node: exp.Expr, qualified: exp.Expr,
 
 
 def _check_tables(node: exp.Expr, schema: dict[str, dict[str, str]]) -> None:
-    """Every table the query reads must be a CTE or a warehouse table."""
-    ctes = {cte.alias_or_name.lower() for cte in node.find_all(exp.CTE)}
+    """Every table the query reads must be a CTE in scope where it is read, or a
+    warehouse table. A name that is neither resolves, in DuckDB, to its catalog
+    (``duckdb_tables``, ``sqlite_master``, ``pg_settings``...), so a CTE defined inside
+    a subquery does not make its name safe elsewhere: scopes are resolved as SQL does."""
     known = {t.lower() for t in schema}
     problems = []
+    ctes = _cte_references(node)
     for table in node.find_all(exp.Table):
         name = table.name
-        if isinstance(table.this, (exp.Func, exp.Anonymous)):
+        if isinstance(table.this, (exp.Func, exp.Anonymous)) or id(table) in ctes:
             continue
         qualifiers = [part.name.lower() for part in (table.args.get("catalog"),
                                                      table.args.get("db")) if part]
@@ -219,7 +236,11 @@ def _check_tables(node: exp.Expr, schema: dict[str, dict[str, str]]) -> None:
             problems.append(f"table {full!r} is not in the warehouse "
                             f"(tables: {', '.join(sorted(schema)) or 'none'})")
             continue
-        if not name or name.lower() in known or (not qualifiers and name.lower() in ctes):
+        if not name or name.lower() in known:
+            continue
+        if _CATALOG_VIEWS.match(name):
+            problems.append(f"table {name!r} is not in the warehouse: it is one of DuckDB's "
+                            "catalog views, which a job may not read")
             continue
         near = difflib.get_close_matches(name, list(schema), n=3, cutoff=0.6)
         hint = f"; did you mean {', '.join(near)}?" if near else ""
@@ -227,6 +248,29 @@ def _check_tables(node: exp.Expr, schema: dict[str, dict[str, str]]) -> None:
         problems.append(f"table {name!r} is not in the warehouse{hint}{available}")
     if problems:
         raise ValidationError(sorted(set(problems)))
+
+
+def _cte_references(node: exp.Expr) -> set[int]:
+    """The ``id`` of every table reference in ``node`` that names a CTE visible where
+    it stands (sqlglot's scopes know which CTEs each subquery sees). Names compare
+    case-insensitively, as DuckDB's do, quoted or not."""
+    copy = node.copy()
+    original = {id(mine): theirs for mine, theirs in zip(copy.walk(), node.walk(), strict=True)}
+    for ident in copy.find_all(exp.Identifier):
+        ident.set("this", ident.name.lower())
+    found: set[int] = set()
+    try:
+        scopes = traverse_scope(copy)
+    except OptimizeError:  # unresolvable: no CTE is trusted, each name must be a table
+        return found
+    for scope in scopes:
+        for table in scope.tables:
+            if table.args.get("db") or table.args.get("catalog"):
+                continue
+            source = scope.sources.get(table.alias_or_name)
+            if isinstance(source, Scope) and table.name in scope.cte_sources:
+                found.add(id(original[id(table)]))
+    return found
 
 
 def _explain(message: str, node: exp.Expr, schema: dict[str, dict[str, str]]) -> str:

@@ -108,3 +108,20 @@ def test_only_known_harmless_table_functions_pass(
             pass
     assert set(allowed) <= {"range", "generate_series", "unnest", "json_each", "json_tree",
                             "repeat", "repeat_row"}, allowed
+
+
+def test_a_warehouse_table_named_like_a_catalog_view_is_read(tmp_path: Path) -> None:
+    """The check refuses DuckDB's catalog views unless the warehouse has a table of that
+    name, which DuckDB then reads instead of the view (the warehouse comes first)."""
+    import pyarrow as pa
+
+    from connector.engines.warehouse import WarehouseWriter
+
+    warehouse = Warehouse("duckdb", tmp_path / "wh.duckdb")
+    with WarehouseWriter(warehouse) as writer:
+        writer.replace("duckdb_tables", pa.table({"order_id": ["o-1"]}), where={})
+    with Engine(warehouse) as eng:
+        checked = check_query("SELECT * FROM duckdb_tables", eng.schema())
+        assert eng.rows(checked.sql) == [("o-1",)]
+    with pytest.raises(ValidationError, match="duckdb_databases"):
+        check_query("SELECT * FROM duckdb_databases", {"duckdb_tables": {"order_id": "TEXT"}})

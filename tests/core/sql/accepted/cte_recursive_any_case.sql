@@ -1,0 +1,3 @@
+-- columns: n
+WITH RECURSIVE Counter AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM counter WHERE n < 3)
+SELECT n FROM "COUNTER"

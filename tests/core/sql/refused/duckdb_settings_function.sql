@@ -1,0 +1,2 @@
+-- error: duckdb_settings() reads files or other databases
+SELECT name, value FROM duckdb_settings()
