@@ -52,6 +52,7 @@ def print_summary(summary: RunSummary, profile: bool = False) -> None:
               f"{summary.destination}")
     out.print(f"  rows read {k.rows_read:,} | events {k.events:,} | unchanged {k.unchanged:,} | "
               f"delivered {k.delivered:,} | rejected {k.rejected:,} | failed {k.failed:,}"
+              + (f" | pending {k.pending:,}" if k.pending and summary.status != "dry_run" else "")
               + (f" | requests built {k.requests:,} ({k.bytes:,} bytes)"
                  if summary.status == "dry_run" else f" | requests {k.requests:,}"))
     if k.reasons:

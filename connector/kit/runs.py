@@ -20,8 +20,13 @@ class RunCounts:
     :param delivered: events the destination accepted.
     :param rejected: events refused, before sending or by the destination, each with a
         reason (by reason in ``reasons``).
-    :param failed: events whose request kept failing: sent again first next run.
-    :param pending: events the run did not get to send (it stopped): sent next run.
+    :param failed: events whose request kept failing, or that the destination did not
+        confirm: sent again first next run.
+    :param pending: events read but not sent (the run stopped first; in a dry run, those
+        it would have sent): sent next run.
+
+    However a run ends, ``events == unchanged + delivered + rejected + failed + pending``:
+    :meth:`balance` makes it so before the counts are recorded.
     :param requests: requests sent (built, in a dry run).
     :param bytes: request bytes built in a dry run.
     """
@@ -36,6 +41,17 @@ class RunCounts:
     requests: int = 0
     bytes: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+
+    def balance(self) -> None:
+        """Count every event read that is not unchanged, delivered, rejected or failed as
+        pending: the events a run read but stopped before sending (left in the request
+        being cut, in the rest of the batch DuckDB handed over, or queued when the run
+        stopped), whichever way it stopped. An engine that lost count of what it read
+        (a Spark job that failed: its tasks' tallies never came back, while the ledger
+        has what they settled) counts at least the events it settled."""
+        settled = self.unchanged + self.delivered + self.rejected + self.failed
+        self.events = max(self.events, settled)
+        self.pending = self.events - settled
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -161,8 +161,7 @@ class _Run:
                     self.counts.requests += 1
                     self.counts.bytes += len(body)
                     continue
-                if deliverer.stop.is_set():
-                    self.counts.pending += len(batch)
+                if deliverer.stop.is_set():  # this request and the rest: counted pending
                     break
                 for result in self._waited("send", deliverer.submit(batch, fps)):
                     self._record(result)

@@ -62,6 +62,7 @@ class RunRecorder:
     def finish(self, status: str, error: str | None = None) -> RunSummary:
         """Record how the run ended (once: a second call only returns the summary)."""
         self.counts.reasons = dict(self.reasons.most_common())
+        self.counts.balance()
         if not self.finished:
             self.state.finish_run(self.run_id, status, self.counts, error)
             self.finished = True

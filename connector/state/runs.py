@@ -34,20 +34,32 @@ class Runs(Connected):
 
     def recount(self, run_id: int, counts: dict[str, int]) -> None:
         """Set a run's ``delivered``, ``rejected`` and ``failed`` counts: after outcomes that
-        its Spark tasks left in files were merged by a later run."""
-        self.run("UPDATE state.runs SET delivered = ?, rejected = ?, failed = ? WHERE run_id = ?",
-                 [counts.get("delivered", 0), counts.get("rejected", 0),
-                  counts.get("failed", 0), run_id])
+        its Spark tasks left in files were merged by a later run. Its ``pending`` (and
+        ``events``) follow, so that its counts still add up (:meth:`RunCounts.balance`)."""
+        rows = self.run(f"SELECT {', '.join(_COUNTS)} FROM state.runs WHERE run_id = ?",
+                        [run_id])
+        if not rows:
+            return
+        total = RunCounts()
+        for name, value in zip(_COUNTS, rows[0], strict=True):
+            setattr(total, name, value or 0)
+        total.delivered = counts.get("delivered", 0)
+        total.rejected = counts.get("rejected", 0)
+        total.failed = counts.get("failed", 0)
+        total.balance()
+        assignments = ", ".join(f"{name} = ?" for name in _COUNTS)
+        self.run(f"UPDATE state.runs SET {assignments} WHERE run_id = ?",
+                 [*(getattr(total, name) for name in _COUNTS), run_id])
 
     def run_started(self, run_id: int) -> dt.datetime | None:
         """When run ``run_id`` started (None if this state file has no such run)."""
         return self.one("SELECT started_at FROM state.runs WHERE run_id = ?", [run_id])
 
-    def close_abandoned_runs(self) -> int:
-        """Mark runs left 'running' by a killed process as 'killed'; returns how many."""
-        return len(self.run(
+    def mark_abandoned_runs(self) -> list[int]:
+        """Mark runs left 'running' by a killed process as 'killed'; returns their ids."""
+        return [run_id for (run_id,) in self.run(
             "UPDATE state.runs SET status = 'killed', finished_at = coalesce(finished_at, "
-            "current_timestamp::TIMESTAMP) WHERE status = 'running' RETURNING run_id"))
+            "current_timestamp::TIMESTAMP) WHERE status = 'running' RETURNING run_id")]
 
     def runs(self, limit: int = 20) -> pa.Table:
         """The newest ``limit`` runs, newest first."""
@@ -58,7 +70,7 @@ class Runs(Connected):
         return self.table(
             "SELECT run_id, job, status, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, "
             "round(epoch(finished_at) - epoch(started_at), 1) AS seconds, events, unchanged, "
-            f"delivered, rejected, failed, error FROM state.runs ORDER BY run_id DESC "
+            f"delivered, rejected, failed, pending, error FROM state.runs ORDER BY run_id DESC "
             f"LIMIT {int(limit)}")
 
     def last_run_id(self) -> int | None:

@@ -35,5 +35,14 @@ class State(Runs, Outcomes, PluginTableStore):
                 if statement.strip():
                     self.run(statement)
 
+    def close_abandoned_runs(self) -> int:
+        """Mark runs left 'running' by a killed process as 'killed', with the counts of
+        what their ledger holds (what a killed process read is not known: its events are
+        the ones it settled); returns how many."""
+        run_ids = self.mark_abandoned_runs()
+        for run_id in run_ids:
+            self.recount(run_id, self.run_outcomes(run_id)[0])
+        return len(run_ids)
+
     def close(self) -> None:
         self.con.close()

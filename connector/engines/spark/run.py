@@ -233,7 +233,7 @@ class _SparkRun:
     def _tally(self, rows: list[Any]) -> None:
         k = self.counts
         for r in rows:
-            for name in ("rows_read", "events", "unchanged", "pending", "requests", "bytes"):
+            for name in ("rows_read", "events", "unchanged", "requests", "bytes"):
                 setattr(k, name, getattr(k, name) + (r[name] or 0))
         # summed over partitions: time tasks waited for Spark's rows, and spent on the rest
         self.timings["tasks_waiting_for_rows"] = sum(r["waited_input"] or 0 for r in rows)
