@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from connector.cli.app import Context, cli, pass_ctx
 from connector.cli.output import FORMAT, err, listing, out, print_summary, run_with_progress
+from connector.engines.messages import scrub_values
 from connector.kit.errors import OfframpError
 from connector.kit.secrets import redact
 from connector.run import pipeline
@@ -93,4 +94,7 @@ def jobs(c: Context, fmt: str) -> None:
             first = str(exc).splitlines()[0].lstrip("- ")
             records.append({"job": path.stem, "destination": None,
                             "status": redact(first)})
+        except Exception as exc:  # one broken job (or plugin) never hides the others
+            records.append({"job": path.stem, "destination": None, "status": redact(
+                f"internal error: {type(exc).__name__}: {scrub_values(str(exc))}")})
     listing(records, fmt, empty=f"no jobs in {escape(str(project.queries))}")

@@ -9,9 +9,11 @@ destination needs and suggests close names for the missing ones.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import sqlglot
@@ -63,6 +65,21 @@ _WRITE_NODES: tuple[type[exp.Expr], ...] = tuple(
     if hasattr(exp, name))
 
 
+#: sqlglot parses and resolves recursively: deep nesting exhausts Python's stack.
+TOO_DEEP = ("the query nests too deeply for the SQL parser: parentheses or subqueries nested "
+            "this deep exhaust the stack it parses with; flatten the expression, or move "
+            "nested parts into CTEs (WITH name AS (...))")
+
+
+@contextlib.contextmanager
+def _parser_stack() -> Iterator[None]:
+    """Turn sqlglot running out of stack on a deeply nested query into a refusal."""
+    try:
+        yield
+    except RecursionError:
+        raise ValidationError([TOO_DEEP]) from None
+
+
 @dataclass(frozen=True)
 class CheckedQuery:
     """A query that passed :func:`check_query`: its SQL and its output columns."""
@@ -83,6 +100,11 @@ def parse_one_query(sql: str, first_line: int = 1) -> exp.Query:
     """Parse ``sql`` and return its single read-only query, or raise
     :class:`ValidationError` saying what is not allowed. ``first_line``: the line of the
     job file where ``sql`` starts, for the line a syntax error names."""
+    with _parser_stack():
+        return _parse_one_query(sql, first_line)
+
+
+def _parse_one_query(sql: str, first_line: int) -> exp.Query:
     if not sql.strip():
         raise ValidationError(["the job has no SQL: write one SELECT after the header"])
     try:
@@ -140,6 +162,11 @@ def check_query(sql: str, schema: dict[str, dict[str, str]],
     ...             {"orders": {"id": "INT", "email": "VARCHAR"}}).columns
     ('order_id', 'email')
     """
+    with _parser_stack():
+        return _check_query(sql, schema, first_line)
+
+
+def _check_query(sql: str, schema: dict[str, dict[str, str]], first_line: int) -> CheckedQuery:
     node = parse_one_query(sql, first_line)
     _check_tables(node, schema)
     mapping = MappingSchema(dict(schema), dialect=DIALECT, normalize=True)

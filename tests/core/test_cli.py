@@ -190,10 +190,20 @@ class Buggy(Destination):
         raise RuntimeError("a bug in the plugin")
 
 
+class BuggyWarnings(Destination):
+    name = "buggy-warnings"
+    contract = Contract(required=(Column("id"),))
+
+    @classmethod
+    def warnings(cls, settings):
+        raise RuntimeError("a bug in the plugin's warnings")
+
+
 class BuggyPlugin:
     @hookimpl
     def register_destinations(self, register):
         register(Buggy)
+        register(BuggyWarnings)
 
 
 def test_an_internal_error_says_so_without_a_traceback(project, cli_runner, registered) -> None:
@@ -205,6 +215,16 @@ def test_an_internal_error_says_so_without_a_traceback(project, cli_runner, regi
     verbose = cli_runner("--verbose", "run", "bug", "--quiet")
     assert verbose.exit_code == 3
     assert "Traceback" in verbose.stderr
+
+
+def test_a_job_whose_plugin_breaks_never_hides_the_other_jobs(jobs, cli_runner,
+                                                              registered) -> None:
+    registered(BuggyPlugin(), name="buggy")
+    jobs.write_job("bug", CUSTOMERS, "buggy-warnings")
+    listed = _ok(cli_runner("jobs"))
+    lines = {line.split()[1]: line for line in listed.splitlines() if line.startswith("│")}
+    assert "valid" in lines["customers"]
+    assert "internal error: RuntimeError: a bug in the plugin's warnings" in lines["bug"]
 
 
 def test_destinations_and_plugins(cli_runner) -> None:
@@ -359,3 +379,29 @@ def test_runs_of_a_job_that_does_not_exist_says_so(jobs, cli_runner) -> None:
     result = cli_runner("runs", "nosuchjob")
     assert result.exit_code == 1 and "no job named 'nosuchjob'" in result.stderr
     assert "no runs yet" in _ok(cli_runner("runs", "customers"))
+
+
+def _deep(levels: int) -> str:
+    return f"SELECT amperity_id AS id, {'(' * levels}1{')' * levels} AS depth FROM Customer_360"
+
+
+@pytest.mark.parametrize("levels", [60, 2_000])
+def test_a_query_nested_too_deeply_is_refused_and_other_jobs_still_list(
+        jobs, cli_runner, levels: int) -> None:
+    """sqlglot parses recursively: deep enough nesting exhausts Python's stack. That job
+    is refused with the reason; listing the other jobs still works."""
+    jobs.jsonl_job("deep", _deep(levels))
+    for command in ("validate", "preview", "run"):
+        result = cli_runner(command, "deep")
+        _ok(result, 1)
+        assert "the query nests too deeply for the SQL parser" in result.stderr, result.stderr
+        assert "internal error" not in result.stderr
+    out = _ok(cli_runner("jobs"))
+    lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("│")}
+    assert "valid" in lines["customers"]
+    assert "nests too deeply" in lines["deep"]
+
+
+def test_nesting_the_parser_handles_is_accepted(jobs, cli_runner) -> None:
+    jobs.jsonl_job("nested", _deep(20))
+    assert "valid: nested" in _ok(cli_runner("validate", "nested"))

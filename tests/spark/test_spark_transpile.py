@@ -131,6 +131,13 @@ def test_a_function_spark_does_not_have_fails_in_the_transpile_step():
         "SELECT MY_UDF(a) FROM t"
 
 
+def test_sql_nested_too_deeply_is_refused_not_a_crash():
+    deep = "SELECT " + "(" * 2_000 + "1" + ")" * 2_000 + " AS x"
+    with pytest.raises(TranspileError, match="^the job's query nests too deeply for the SQL "
+                                             "parser"):
+        to_spark(deep, what="the job's query")
+
+
 def test_sql_that_does_not_parse_is_refused():
     with pytest.raises(TranspileError, match="does not parse as DuckDB SQL"):
         to_spark("SELECT FROM WHERE (")

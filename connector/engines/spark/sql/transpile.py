@@ -47,6 +47,14 @@ def to_spark(sql: str, *, what: str = "the query",
         naming the function, instead of when Spark analyses the plan.
     """
     try:
+        return _to_spark(sql, what, functions)
+    except RecursionError:  # sqlglot parses and writes recursively
+        raise TranspileError(f"{what} nests too deeply for the SQL parser: flatten it, or "
+                             "move nested parts into CTEs") from None
+
+
+def _to_spark(sql: str, what: str, functions: Iterable[str] | None) -> Transpiled:
+    try:
         tree = sqlglot.parse_one(sql, read=READ)
     except ParseError as exc:
         raise TranspileError(f"{what} does not parse as DuckDB SQL: {exc}") from None
