@@ -342,11 +342,43 @@ def connect_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnecti
     return con
 
 
+class StateInUse(ConfigError):
+    """The state file is held by another process (DuckDB's file lock)."""
+
+
+class StateDamaged(ConfigError):
+    """The state file is not a DuckDB file any more, or a block of it fails its checksum
+    or cannot be read."""
+
+
+#: DuckDB's words for a file lock held by another process.
+_LOCKED = re.compile(r"Could not set lock on file|Conflicting lock", re.IGNORECASE)
+#: DuckDB's words for a damaged file: not a DuckDB file, a block whose checksum does not
+#: match, a block cut short, a structure that does not deserialize.
+_DAMAGED = re.compile(r"Corrupt database file|not a valid DuckDB database file|checksum|"
+                      r"Could not read enough bytes|Could not read from file|"
+                      r"Serialization Error|Failed to deserialize", re.IGNORECASE)
+
+
+def state_damage(path: Path, exc: BaseException) -> StateDamaged | None:
+    """The error to raise when ``exc``, from a statement on the state file ``path``,
+    says the file is damaged; None when it says something else."""
+    text = str(exc).strip()
+    if not isinstance(exc, duckdb.Error) or _LOCKED.search(text) or not _DAMAGED.search(text):
+        return None
+    detail = text.splitlines()[0] if text else type(exc).__name__
+    return StateDamaged(
+        f"the state file {path} is damaged ({detail}): move it aside, for example "
+        f"mv {path} {path}.damaged, and run the job again. The next run starts from an "
+        "empty ledger and resends every event under the same event ids, which the "
+        "platforms deduplicate (Meta within 7 days)")
+
+
 def _state_error(path: Path, exc: duckdb.Error) -> ConfigError:
     """What to tell the user when the state file ``path`` cannot be attached."""
-    if "lock" in str(exc).lower():
-        return ConfigError(f"the state file {path} is in use by another offramp command; try "
-                           "again when it ends")
-    return ConfigError(f"could not open the state file {path}: {exc}. If it is damaged, move "
-                       "it away and run again: the job starts over with an empty ledger and "
-                       "sends every event again")
+    if _LOCKED.search(str(exc)):
+        return StateInUse(f"the state file {path} is in use by another offramp command; try "
+                          "again when it ends")
+    return state_damage(path, exc) or ConfigError(
+        f"could not open the state file {path}: {exc}. If it is damaged, move it away and "
+        "run again: the job starts over with an empty ledger and sends every event again")

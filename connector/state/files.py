@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from connector.engines.warehouse import connect_state
+from connector.engines.warehouse import Error as EngineError
+from connector.engines.warehouse import connect_state, state_damage
 from connector.state.store import State
 
 
@@ -15,9 +16,16 @@ from connector.state.store import State
 def open_state(path: Path, *, write: bool = False) -> Iterator[State]:
     """The state at ``path`` for the block, on a connection of its own: read-only (the
     file must exist), or read-write with ``write`` (created when missing). A run holding
-    the file makes it a clear :class:`~connector.kit.errors.ConfigError`."""
-    state = State(connect_state(path, write=write), create=write)
+    the file makes it a clear :class:`~connector.kit.errors.ConfigError`, and so does a
+    damaged file, whether DuckDB finds the damage opening it or reading a block."""
+    con = connect_state(path, write=write)
     try:
+        state = State(con, create=write)
         yield state
+    except EngineError as exc:
+        damaged = state_damage(path, exc)
+        if damaged is None:
+            raise
+        raise damaged from None
     finally:
-        state.close()
+        con.close()

@@ -79,8 +79,8 @@ def test_damaged_state_file(shop: Shop, emu: GatedMeta) -> None:
     state.parent.mkdir(parents=True)
     state.write_bytes(b"\0garbage" * 1000)
     result = run_cleanly(shop, 1)
-    assert f"could not open the state file {state}" in result.stderr
-    assert "move it away" in result.stderr
+    assert f"the state file {state} is damaged" in result.stderr
+    assert "move it aside" in result.stderr
     assert emu.arrivals == 0
 
 
