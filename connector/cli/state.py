@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from connector import registry
 from connector.cli.app import Context, cli, pass_ctx
 from connector.cli.output import FORMAT, listing, out
+from connector.engines.warehouse import StateInUse
 from connector.kit.errors import ConfigError, OfframpError
 from connector.kit.secrets import redact
 from connector.kit.tables import PluginTables
@@ -20,15 +23,26 @@ from connector.state import open_state
 @FORMAT
 @pass_ctx
 def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
-    """Run history of one job, or of every job."""
+    """Run history of one job, or of every job (a job whose state file another command
+    holds is listed as busy)."""
     project = c.project
     names = [project.job(job).name] if job else [path.stem for path in project.job_paths()]
-    records = []
+    records: list[dict[str, Any]] = []
+    busy: list[str] = []
     for name in names:
         if not project.state_path(name).exists():
             continue  # the job has not run yet
-        with open_state(project.state_path(name)) as state:
-            records += state.run_listing(limit).to_pylist()
+        try:
+            with open_state(project.state_path(name)) as state:
+                records += state.run_listing(limit).to_pylist()
+        except StateInUse:
+            if job:
+                raise
+            busy.append(name)  # the others still list
+    keys = list(records[0]) if records else ["run_id", "job", "status", "error"]
+    records += [{**dict.fromkeys(keys), "job": name, "status": "busy",
+                 "error": "its state file is in use by another offramp command; try again "
+                          "when it ends"} for name in busy]
     listing(records, fmt, title="runs", empty="no runs yet")
     if fmt == "table" and records:
         for name in names:

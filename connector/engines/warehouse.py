@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -174,7 +175,7 @@ class Engine:
 
     def _attach_state(self, state: Path) -> None:
         try:
-            self._run(f"ATTACH {literal(str(state))} AS state")
+            _attach_waiting(self.con, f"ATTACH {literal(str(state))} AS state")
         except duckdb.Error as exc:
             self.con.close()
             raise _state_error(state, exc) from None
@@ -335,7 +336,11 @@ def connect_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnecti
         if write:
             path.parent.mkdir(parents=True, exist_ok=True)
         mode = "" if write else " (READ_ONLY)"
-        con.execute(f"ATTACH {literal(str(path))} AS state{mode}").fetchall()
+        sql = f"ATTACH {literal(str(path))} AS state{mode}"
+        if write:
+            _attach_waiting(con, sql)
+        else:  # a reader asks once: a run holds the file for as long as it runs
+            con.execute(sql).fetchall()
     except duckdb.Error as exc:
         con.close()
         raise _state_error(path, exc) from None
@@ -372,6 +377,29 @@ def state_damage(path: Path, exc: BaseException) -> StateDamaged | None:
         f"mv {path} {path}.damaged, and run the job again. The next run starts from an "
         "empty ledger and resends every event under the same event ids, which the "
         "platforms deduplicate (Meta within 7 days)")
+
+
+#: How long a writer waits for other processes to let go of a state file: a reader
+#: (``offramp runs``, a notebook) holds it for a moment, a run for as long as it runs.
+STATE_WAIT_SECONDS = 5.0
+
+
+def _attach_waiting(con: duckdb.DuckDBPyConnection, sql: str,
+                    wait: float = STATE_WAIT_SECONDS) -> None:
+    """Run the ATTACH ``sql`` of a state file to write it, retrying for up to ``wait``
+    seconds (delays doubling from 50 ms to 500 ms) while another process holds its
+    lock; any other error, or a lock held longer, is raised."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            con.execute(sql).fetchall()
+            return
+        except duckdb.Error as exc:
+            if not _LOCKED.search(str(exc)) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _state_error(path: Path, exc: duckdb.Error) -> ConfigError:
