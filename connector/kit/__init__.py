@@ -34,6 +34,7 @@ from connector.kit.errors import (
     OfframpError,
     PluginError,
     Retryable,
+    Unconfirmed,
     ValidationError,
 )
 from connector.kit.events import SHAPED_EVENTS, shaped_schema
@@ -70,6 +71,7 @@ __all__ = [
     "Secret",
     "Settings",
     "Source",
+    "Unconfirmed",
     "ValidationError",
     "hookimpl",
     "shaped_schema",

@@ -43,6 +43,8 @@ class Limits:
     :param give_up_after: seconds a request may keep failing before the run stops,
         leaving the rest pending for the next run.
     :param timeout: seconds to wait for a response.
+    :param max_unconfirmed: requests the API may confirm only in part
+        (:class:`~connector.kit.errors.Unconfirmed`) before the run stops.
     """
 
     max_events: int = 1000
@@ -52,6 +54,7 @@ class Limits:
     max_attempts: int = 6
     give_up_after: float = 300.0
     timeout: float = 30.0
+    max_unconfirmed: int = 3
 
 
 @dataclass(frozen=True)

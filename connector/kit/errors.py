@@ -77,3 +77,17 @@ class Fatal(DeliveryError):
     def __init__(self, reason: str):
         self.reason = reason
         super().__init__(reason)
+
+
+class Unconfirmed(DeliveryError):
+    """The API took the request without an error but confirmed only part of it, and did
+    not say which events it is missing (Meta: ``events_received`` smaller than the events
+    sent). Not a transport failure, so not retried: sending the request again in this
+    run would duplicate what the API did take. The core records the request's events
+    ``failed`` with the reason (the next run sends them again, with the same event ids),
+    and stops the run after :attr:`~connector.kit.destination.Limits.max_unconfirmed`
+    such answers."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)

@@ -7,7 +7,10 @@ throttling is waited out without using up attempts. Before each start it also wa
 what the destination's :class:`~connector.kit.pacing.Pacer` asks (an API that
 reports its usage, slowing down before it throttles). A request refused whole for
 events the API did not name (:class:`~connector.kit.errors.BatchRejected`) is split in
-halves until the bad events stand alone. A request that keeps failing past the
+halves until the bad events stand alone. A request the API took but confirmed only in
+part (:class:`~connector.kit.errors.Unconfirmed`) is not sent again: its events fail
+with the reason, and after ``Limits.max_unconfirmed`` such answers the run stops. A
+request that keeps failing past the
 destination's ``give_up_after`` stops the run, as does a
 :class:`~connector.kit.errors.Fatal` error: what was not delivered stays pending.
 
@@ -29,7 +32,7 @@ from dataclasses import dataclass, field
 import tenacity
 
 from connector.kit.destination import Batch, Destination, Limits
-from connector.kit.errors import BatchRejected, Fatal, Retryable
+from connector.kit.errors import BatchRejected, Fatal, Retryable, Unconfirmed
 from connector.kit.secrets import redact
 
 
@@ -43,6 +46,7 @@ class Result:
     rejected: dict[int, str] = field(default_factory=dict)
     failed: list[int] = field(default_factory=list)
     failure: str | None = None  # why the failed ones failed
+    unconfirmed: bool = False  # the failed ones were taken but not confirmed by the API
     fatal: str | None = None  # a reason to stop the run
     attempts: int = 0
     waited: float = 0.0
@@ -94,6 +98,8 @@ class Deliverer:
         self.pool = ThreadPoolExecutor(max_workers=max(1, limits.concurrency),
                                        thread_name_prefix=f"deliver-{destination.name}")
         self.pending: set[Future[Result]] = set()
+        self._unconfirmed = 0  # requests the API confirmed only in part, this run
+        self._count_lock = threading.Lock()
 
     # -- the pipeline side ---------------------------------------------------------
     def submit(self, batch: Batch, fingerprints: list[str]) -> Iterator[Result]:
@@ -156,6 +162,9 @@ class Deliverer:
             self._deliver_part(left, offset, result)
             self._deliver_part(right, offset + len(left), result)
             return
+        except Unconfirmed as exc:
+            self._unconfirmed_part(indices, redact(exc.reason), result)
+            return
         except Fatal as exc:
             self.stop.set()
             result.fatal = redact(exc.reason)
@@ -180,6 +189,23 @@ class Deliverer:
                 result.delivered.append(i)
             else:
                 result.rejected[i] = redact(reason)
+
+    def _unconfirmed_part(self, indices: range, reason: str, result: Result) -> None:
+        """Fail the events of a request the API confirmed only in part, without sending
+        them again in this run; stop the run at the ``max_unconfirmed``-th such request."""
+        result.failed.extend(indices)
+        result.failure = result.failure or reason
+        result.unconfirmed = True
+        with self._count_lock:
+            self._unconfirmed += 1
+            seen = self._unconfirmed
+        if seen >= max(1, self.limits.max_unconfirmed):
+            self.stop.set()
+            result.fatal = result.fatal or (
+                f"{seen} requests in this run were taken but not fully confirmed by the "
+                f"{self.dest.name} destination (last: {reason}); the run stopped. Their events "
+                "are recorded failed and the rest stays pending: the next run sends them again "
+                "with the same event ids")
 
     def _with_retries(self, batch: Batch, result: Result):  # -> Outcome
         limits = self.limits

@@ -117,6 +117,7 @@ class _Run:
         self.notes = rec.notes
         self.fatal: str | None = None
         self.failure: str | None = None
+        self.unconfirmed: list[str] = []  # why, for each request confirmed only in part
         self.incremental: incremental.Incremental | None = None
 
     # -- the whole run ------------------------------------------------------------------
@@ -134,7 +135,7 @@ class _Run:
             self._deliver(dest, prep)
             self._settle()
             self.timings["total"] = time.perf_counter() - t0
-            summary = self.rec.end(self.fatal, self.failure)
+            summary = self.rec.end(self.fatal, self.failure, self.unconfirmed)
             self.rec.follow_up(dest, summary)
             return summary
         finally:
@@ -331,7 +332,9 @@ class _Run:
             self.reasons.update(result.rejected.values())
         if result.failed:
             self.counts.failed += len(result.failed)
-            if result.attempts:  # the reason, not "not sent" for requests queued behind it
+            if result.unconfirmed:
+                self.unconfirmed.append(result.failure or "")
+            elif result.attempts:  # the reason, not "not sent" for requests queued behind it
                 self.failure = self.failure or result.failure
         if result.fatal:
             self.fatal = self.fatal or result.fatal

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 #: The error of a run whose destination kept failing.
 KEPT_FAILING = ("the destination kept failing ({}); the run stopped and the rest stays "
                 "pending for the next run")
+#: The error of a run whose destination took requests but confirmed them only in part.
+UNCONFIRMED = ("the destination took {n} request(s) but did not confirm every event (last: "
+               "{reason}); their events are recorded failed, were not sent again in this run, "
+               "and the next run sends them again with the same event ids")
 
 
 class RunRecorder:
@@ -70,13 +74,18 @@ class RunRecorder:
                           redact(error) if error else None, dict(self.timings),
                           list(self.notes))
 
-    def end(self, fatal: str | None, failure: str | None) -> RunSummary:
-        """Finish a run that went to its end: failed when delivery stopped it (``fatal``)
-        or the destination kept failing (``failure``), else succeeded or a dry run."""
+    def end(self, fatal: str | None, failure: str | None,
+            unconfirmed: list[str] | None = None) -> RunSummary:
+        """Finish a run that went to its end: failed when delivery stopped it (``fatal``),
+        the destination kept failing (``failure``) or confirmed requests only in part
+        (``unconfirmed``: the reason of each), else succeeded or a dry run."""
         if fatal:
             return self.finish("failed", fatal)
         if failure:
             return self.finish("failed", KEPT_FAILING.format(failure))
+        if unconfirmed:
+            return self.finish("failed", UNCONFIRMED.format(n=len(unconfirmed),
+                                                            reason=unconfirmed[-1]))
         return self.finish("dry_run" if self.dry_run else "succeeded")
 
     def follow_up(self, dest: Destination, summary: RunSummary, *,

@@ -4,7 +4,8 @@
 (a JSON array of at most 1,000 events), ``access_token``, and the optional
 ``test_event_code`` and ``upload_tag``. Meta refuses a whole request for one bad
 event (code 100) without naming it: that becomes :class:`BatchRejected`, and the
-core splits the request until the bad event stands alone.
+core splits the request until the bad event stands alone. An answer that counts fewer
+events than were sent (``events_received``) is :class:`Unconfirmed`: not resent in the run.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from connector.kit import (
     Limits,
     Outcome,
     Retryable,
+    Unconfirmed,
     shaped_schema,
 )
 from connector.kit import http as offramp_http
@@ -125,9 +127,14 @@ class MetaDestination(Destination):
         if response.ok and isinstance(answer, dict) and "error" not in answer:
             usage.pace(self.pacer, used)  # slow down before Meta throttles
             received = answer.get("events_received")
-            if received != len(batch):
-                raise Retryable(f"Meta acknowledged {received} of {len(batch)} events; resending "
-                                "(Meta deduplicates by order_id and event_id)")
+            if not isinstance(received, int) or isinstance(received, bool):
+                # The answer was cut or garbled on the way: Meta may have the events. Sent
+                # again (at least once); Meta drops the copies of offline events.
+                raise Retryable("Meta answered HTTP 200 without a count of the events it "
+                                "received; sending the request again")
+            if received < len(batch):
+                raise Unconfirmed(f"Meta acknowledged {received:,} of the {len(batch):,} "
+                                  "events of a request, without saying which")
             return Outcome(info={"fbtrace_id": answer.get("fbtrace_id")})
         dataset = batch.route or self.settings.dataset_id
         error = classify(response.status_code, answer, offramp_http.retry_after(response),

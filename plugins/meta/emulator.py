@@ -24,6 +24,7 @@ from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL, Connection
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
+from plugins.meta.emulator_answers import GARBLED, AnswerFaults, ProcessedAnswers
 from plugins.meta.emulator_usage import UsageMeter
 
 DEFAULT_TOKEN = "offramp-emulator-token"
@@ -40,7 +41,7 @@ _OBJECT = re.compile(r"/(?P<version>v[^/]+)/(?P<dataset>\d+)/?")
 _VERSION = re.compile(r"v(\d+)\.(\d+)")
 
 
-class MetaEmulator(Emulator):
+class MetaEmulator(ProcessedAnswers, Emulator):
     """Meta's Conversions API on 127.0.0.1.
 
     :param tokens: access tokens that are valid (default ``{"offramp-emulator-token"}``).
@@ -73,6 +74,8 @@ class MetaEmulator(Emulator):
         self._expired: dict[str, float] = {}
         self._poisoned: dict[str, rules.Problem] = {}
         self._lose_responses = 0
+        #: faults of the answers of requests it processed (emulator_answers)
+        self.answers = AnswerFaults()
         self._accepted: list[dict[str, Any]] = []
         self._seen: dict[tuple[Any, ...], float] = {}
         self._received = 0
@@ -198,9 +201,11 @@ class MetaEmulator(Emulator):
             self._lose_responses += times
 
     def clear_faults(self) -> None:
-        """Forget queued faults, poisoned orders and lost responses (not expired tokens)."""
+        """Forget queued faults, poisoned orders and lost, short, garbled or late answers
+        (not expired tokens)."""
         with self.lock:
             super().clear_faults()
+            self.answers.clear()
             self._poisoned.clear()
             self._lose_responses = 0
 
@@ -242,6 +247,18 @@ class MetaEmulator(Emulator):
         if self._lose_responses > 0:
             self._lose_responses -= 1
             return None
+        if response.status == 200 and "events" in entry:  # an accepted POST of events
+            self.answers.hold()
+            if self.answers.garble():
+                return Response(200, GARBLED, {"Content-Type": "application/json"})
+        return response
+
+    def _dispatch(self, request: Request) -> Response | None:
+        response = super()._dispatch(request)
+        late = self.answers.held()  # set by handle() in this thread
+        if late:
+            time.sleep(late)  # outside the lock: other requests go on
+            return None
         return response
 
     def _charge(self) -> None:
@@ -273,8 +290,9 @@ class MetaEmulator(Emulator):
             problem = rules.check_event(event, now, self.future_skew) or self._poison_of(event)
             if problem is not None:
                 raise errors.invalid_event(problem.title, problem.message, problem.subcode)
-        self._record(dataset_id, events, now)
-        return Response(200, {"events_received": len(events), "messages": [],
+        received = self.answers.received(len(events))
+        self._record(dataset_id, events[:received], now)
+        return Response(200, {"events_received": received, "messages": [],
                               "fbtrace_id": errors.fbtrace_id()})
 
     def _exists(self, dataset_id: str) -> bool:
@@ -378,7 +396,8 @@ class MetaEmulator(Emulator):
     def control(self, request: Request) -> Response | None:
         """Adds ``POST /__emulator__/meta/<fault>`` (JSON body = keyword arguments) for
         throttle, transient, server_error, timeout, poison, expire_token,
-        lose_responses, clear_faults and reset, to the base's control API."""
+        lose_responses, short_ack, garble_responses, answer_late, clear_faults and reset,
+        to the base's control API."""
         prefix = f"{CONTROL}/meta/"
         if not request.path.startswith(prefix) or request.method != "POST":
             return None
@@ -395,7 +414,8 @@ class MetaEmulator(Emulator):
 
 
 _CONTROL_ACTIONS = ("throttle", "transient", "server_error", "timeout", "poison", "expire_token",
-                    "lose_responses", "clear_faults", "reset", "deny", "rate_limit")
+                    "lose_responses", "short_ack", "garble_responses", "answer_late",
+                    "clear_faults", "reset", "deny", "rate_limit")
 
 
 def _describe(result: Any) -> Any:

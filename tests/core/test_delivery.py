@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from connector import Batch, Destination, Limits, Outcome, RunContext, Settings
-from connector.kit.errors import BatchRejected, Fatal, Retryable
+from connector.kit.errors import BatchRejected, Fatal, Retryable, Unconfirmed
 from connector.run import delivery
 from connector.run.delivery import Deliverer, RateLimiter, Result
 
@@ -103,6 +103,29 @@ def test_giving_up_after_max_attempts_fails_the_request_and_stops(sleeps) -> Non
         (later,) = list(deliverer.submit(batch(["z"]), ["fp"])) + list(deliverer.drain())
         assert later.failed == [0] and later.failure == "not sent: the run was stopped"
         assert len(dest.batches) == 3
+    finally:
+        deliverer.close()
+
+
+def test_an_unconfirmed_request_is_not_sent_again_and_the_run_stops_at_the_bound(
+        sleeps) -> None:
+    """A request the API took but confirmed only in part fails with the reason, without
+    a retry; at the ``max_unconfirmed``-th the run stops, and what is queued is not sent."""
+    dest = Scripted(lambda b, n: Unconfirmed(f"took {n}"))
+    deliverer = Deliverer(dest, Limits(max_unconfirmed=2, concurrency=1), sleep=sleeps)
+    try:
+        (first,) = list(deliverer.submit(batch(), ["fp"] * 8)) + list(deliverer.drain())
+        assert first.failed == list(range(8)) and first.unconfirmed
+        assert (first.failure, first.fatal, first.attempts) == ("took 1", None, 1)
+        assert not deliverer.stop.is_set() and sleeps.calls == []
+        (second,) = list(deliverer.submit(batch(), ["fp"] * 8)) + list(deliverer.drain())
+        assert second.fatal is not None and second.fatal.startswith(
+            "2 requests in this run were taken but not fully confirmed by the scripted "
+            "destination (last: took 2); the run stopped.")
+        assert deliverer.stop.is_set()
+        (later,) = list(deliverer.submit(batch(["z"]), ["fp"])) + list(deliverer.drain())
+        assert later.failure == "not sent: the run was stopped" and not later.unconfirmed
+        assert len(dest.batches) == 2
     finally:
         deliverer.close()
 

@@ -186,13 +186,34 @@ def test_an_outage_stops_the_run_and_the_next_run_sends_the_rest(job, emu) -> No
     assert accepted_orders(emu) == ["o-0", "o-1", "o-2"]
 
 
-def test_events_received_mismatch_is_resent(job, emu) -> None:
+def test_a_short_acknowledgement_is_not_resent_in_the_run(job, emu) -> None:
+    """Meta answers 200 with events_received 2 of 5 (and keeps 2): the request is not sent
+    again in this run; its 5 events are failed with Meta's count, and the run says so.
+    The next run sends them again, and Meta drops the 2 it has."""
     project = job(5)
-    emu.inject(status=200, body={"events_received": 2, "messages": [], "fbtrace_id": "Ax"})
+    emu.short_ack(2)
+    summary = project.run()
+    assert summary.status == "failed"
+    assert "Meta acknowledged 2 of the 5 events of a request" in (summary.error or "")
+    assert "the next run sends them again with the same event ids" in (summary.error or "")
+    assert (summary.counts.delivered, summary.counts.failed) == (0, 5)
+    assert len(emu.calls) == 1 and project.sleeps == []
+    assert len(emu.events()) == 2
+    assert {e["status"] for e in project.ledger()} == {"failed"}
+    again = project.run()
+    assert again.status == "succeeded" and again.counts.delivered == 5
+    assert len(emu.events()) == 5 and emu.duplicates == 2
+
+
+def test_a_garbled_answer_is_resent_and_meta_deduplicates_it(job, emu) -> None:
+    """HTTP 200 with a cut-off body: Meta has the events, the client cannot know; sent
+    again (at least once)."""
+    project = job(5)
+    emu.garble_responses(1)
     summary = project.run()
     assert summary.status == "succeeded" and summary.counts.delivered == 5
     assert len(project.sleeps) == 1
-    assert len(emu.events()) == 5
+    assert emu.received_count == 10 and emu.duplicates == 5 and len(emu.events()) == 5
 
 
 def test_a_lost_response_is_resent_and_meta_deduplicates_it(job, emu) -> None:

@@ -4,9 +4,9 @@ Runs the real CLI (``connector.cli.app.main``). When ``OFFRAMP_TEST_NOTES`` name
 file, it appends one line per milestone so that a test can send a signal at an
 exact point: ``fingerprint`` when the pass over the rows that fingerprints each key
 starts (:mod:`connector.run.incremental`), ``stream`` when the shaping query starts,
-``record <status> <n>``
-after each ledger commit, ``sigint`` when offramp's SIGINT handler is called. The
-probes only observe; they change nothing.
+``recording <status> <n>`` when a ledger write starts (the request's answer is in hand),
+``record <status> <n>`` after each ledger commit, ``sigint`` when offramp's SIGINT handler
+is called. The probes only observe; they change nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def _install() -> None:
         return stream(self, *args, **kwargs)
 
     def probed_record(self, run_id, status, keys, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _note(f"recording {status} {len(keys)}")
         record(self, run_id, status, keys, *args, **kwargs)
         _note(f"record {status} {len(keys)}")
 

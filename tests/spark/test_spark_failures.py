@@ -99,12 +99,18 @@ def test_a_failed_job_records_what_the_api_accepted_and_the_next_run_sends_the_r
         assert _delivered(state) == accepted  # every accepted event, none other
         assert rows(state, "SELECT run_id, status, delivered FROM state.runs") == [
             (1, "failed", len(accepted))]
+        # the tasks' tallies never came back: the run counts the events it settled
+        ((events, *parts),) = rows(state, "SELECT events, unchanged, delivered, rejected, "
+                                          "failed, pending FROM state.runs")
+        assert events == sum(parts) >= len(accepted)
 
         proxy.before, proxy.cut = None, threading.Event()  # the next run goes through
         again = spark_run.run(project, JOB, spark=spark, now=NOW)
         assert again.status == "succeeded", again.error
         assert emu.duplicates == 0  # nothing accepted was sent again
         assert again.counts.delivered == len(emu.events()) - len(accepted)
+        k = again.counts
+        assert k.events == k.unchanged + k.delivered + k.rejected + k.failed + k.pending
         assert _delivered(state) == _orders(emu)
 
 
