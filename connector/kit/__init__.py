@@ -19,7 +19,8 @@ The names below are the kit's classes and functions; its modules are public too:
 * :mod:`connector.kit.warehouse`: writing warehouse tables (sources, demos);
 * :mod:`connector.kit.commands`: what a plugin's CLI commands use;
 * :mod:`connector.kit.demos`: a destination's part in ``offramp demo --destination``;
-* :mod:`connector.kit.environ`: environment variables set for a block.
+* :mod:`connector.kit.environ`: environment variables set for a block;
+* :mod:`connector.kit.fields`: setting types every plugin shares (``BaseUrl``, ``Seconds``).
 """
 
 from connector.hookspecs import hookimpl
@@ -38,6 +39,7 @@ from connector.kit.errors import (
     ValidationError,
 )
 from connector.kit.events import SHAPED_EVENTS, shaped_schema
+from connector.kit.fields import BaseUrl, Seconds
 from connector.kit.runs import RunCounts, RunSummary
 from connector.kit.secrets import Secret
 from connector.kit.source import PullSummary, Source
@@ -45,6 +47,7 @@ from connector.kit.tables import PluginTable, PluginTables
 
 __all__ = [
     "SHAPED_EVENTS",
+    "BaseUrl",
     "Batch",
     "BatchRejected",
     "Column",
@@ -68,6 +71,7 @@ __all__ = [
     "RunContext",
     "RunCounts",
     "RunSummary",
+    "Seconds",
     "Secret",
     "Settings",
     "Source",
@@ -80,5 +84,5 @@ __all__ = [
 #: The kit's modules: with this package, connector.hookspecs and connector.testing,
 #: the only parts of connector a plugin may import.
 MODULES = ("commands", "contract", "demos", "destination", "emulator", "environ", "errors",
-           "events", "http", "pacing", "pii", "runs", "secrets", "source", "sql", "tables",
-           "warehouse")
+           "events", "fields", "http", "pacing", "pii", "runs", "secrets", "source", "sql",
+           "tables", "warehouse")

@@ -11,7 +11,7 @@ from typing import Literal
 
 import pydantic
 
-from connector.kit import Settings, pii
+from connector.kit import BaseUrl, Seconds, Settings, pii
 
 #: Google's API host and OAuth token endpoint.
 BASE_URL = "https://datamanager.googleapis.com"
@@ -70,14 +70,14 @@ class GoogleSettings(Settings):
     concurrency: int = pydantic.Field(4, ge=1, le=32)
     requests_per_minute: int = pydantic.Field(
         300, ge=1, description="events:ingest requests per minute (the Cloud project quota).")
-    timeout: float = pydantic.Field(60.0, gt=0)
-    base_url: str = BASE_URL
+    timeout: Seconds = 60.0
+    base_url: BaseUrl = BASE_URL
     auth: Literal["oauth", "service_account"] = "oauth"
     client_id_env: str = "GOOGLE_ADS_CLIENT_ID"
     client_secret_env: str = "GOOGLE_ADS_CLIENT_SECRET"
     refresh_token_env: str = "GOOGLE_ADS_REFRESH_TOKEN"
     service_account_key_env: str = "GOOGLE_APPLICATION_CREDENTIALS"
-    token_uri: str | None = pydantic.Field(
+    token_uri: BaseUrl | None = pydantic.Field(
         None, description="OAuth token endpoint (default: Google's, or the key file's).")
     status_wait_seconds: float = pydantic.Field(
         60.0, ge=0, le=3600, description="After a run, how long to poll requestStatus "
@@ -114,6 +114,12 @@ class GoogleSettings(Settings):
                              "then uses the account's consent settings)")
         return CONSENT_WORDS[word]
 
+    @pydantic.field_validator("base_url", "token_uri")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        """Addresses are checked by BaseUrl; paths are joined to them without a slash."""
+        return value.rstrip("/") if value else value
+
     @pydantic.field_validator("default_country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
@@ -125,12 +131,6 @@ class GoogleSettings(Settings):
                              "such as US")
         return code
 
-    @pydantic.field_validator("base_url", "token_uri")
-    @classmethod
-    def _url(cls, value: str | None, info: pydantic.ValidationInfo) -> str | None:
-        if value is not None and not re.match(r"https?://[^/\s]+", value):
-            raise ValueError(f"{info.field_name} must be an http(s) URL")
-        return value.rstrip("/") if value else value
 
     @pydantic.model_validator(mode="after")
     def _route(self) -> GoogleSettings:

@@ -11,7 +11,7 @@ from typing import Literal
 import pydantic
 from pydantic import Field
 
-from connector.kit import Settings
+from connector.kit import BaseUrl, Settings
 
 #: IQM's static attribution types ([IQM-OAS] mcp-conversion.json).
 ATTRIBUTION_IDS = {"hybrid": 1, "click_based": 2, "view_based": 3}
@@ -48,7 +48,7 @@ class IqmSettings(Settings):
     conversion_type: Literal["pixel", "postback"] = "pixel"
     workspace_host: str = Field(min_length=1, description="The X-IAA-HOST header: your IQM "
                                 "workspace domain, e.g. app.iqm.com")
-    base_url: str = "https://api.iqm.com"
+    base_url: BaseUrl = "https://api.iqm.com"
     auth: Literal["login", "oauth"] = Field(
         default="login", description="login: POST /api/v3/ua/login (JSON); oauth: POST "
                                      "/api/v3/ua/oauth/token (form).")
@@ -84,7 +84,7 @@ class IqmSettings(Settings):
     allow_unattributed_pixel_fires: bool = Field(
         default=False, description="Events mode only: fire the pixel from offramp's server "
         "although IQM cannot attribute such fires to ads (see UNATTRIBUTED).")
-    pixel_base_url: str | None = Field(
+    pixel_base_url: BaseUrl | None = Field(
         default=None, description="Replace the scheme and host of the conversion's pixel URL.")
     currency: str = Field(default="USD", pattern=r"^[A-Za-z]{3}$")
     max_age_days: int = Field(default=30, ge=1, description="Orders older than this are rejected.")

@@ -6,7 +6,7 @@ import re
 
 import pydantic
 
-from connector.kit import Settings, pii
+from connector.kit import BaseUrl, Seconds, Settings, pii
 
 #: Meta's standard events, plus Other (offline-events page; Amperity's list is a subset).
 STANDARD_EVENTS = (
@@ -36,7 +36,7 @@ class MetaSettings(Settings):
     access_token_env: str = "META_ACCESS_TOKEN"
     """Environment variable holding the system-user access token."""
     api_version: str = "v26.0"
-    base_url: str = "https://graph.facebook.com"
+    base_url: BaseUrl = "https://graph.facebook.com"
     test_event_code: str | None = None
     """Shows events in Events Manager's Test Events tab. They are still processed."""
     upload_tag: str | None = None
@@ -55,7 +55,7 @@ class MetaSettings(Settings):
     window_days: int = pydantic.Field(7, ge=1, le=62)
     first_send_window_days: int = pydantic.Field(62, ge=1, le=62)
     """For physical_store events on a job's first send (Amperity's rule)."""
-    timeout: float = pydantic.Field(30.0, gt=0)
+    timeout: Seconds = 30.0
     concurrency: int = pydantic.Field(4, ge=1, le=32)
 
     # Field validators, so that `offramp validate` names the setting at fault.

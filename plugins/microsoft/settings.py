@@ -10,7 +10,7 @@ from typing import Literal
 
 import pydantic
 
-from connector.kit import Settings, pii
+from connector.kit import BaseUrl, Settings, pii
 from plugins.microsoft import currencies
 
 #: REST hosts of the Campaign Management service (msads ``bingads/service_client.py``).
@@ -50,9 +50,9 @@ class MicrosoftSettings(Settings):
     client_id: str | None = pydantic.Field(
         None, description="OAuth application id; with a refresh token, expired access tokens "
                           "are renewed.")
-    token_url: str | None = pydantic.Field(None, description="OAuth token endpoint override.")
+    token_url: BaseUrl | None = pydantic.Field(None, description="OAuth token endpoint override.")
     environment: Literal["production", "sandbox"] = "production"
-    base_url: str | None = pydantic.Field(None, description="API host override (emulator).")
+    base_url: BaseUrl | None = pydantic.Field(None, description="API host override (emulator).")
     conversion_name: str | None = pydantic.Field(
         None, description="Offline conversion goal name, unless the query has conversion_name.")
     currency: str | None = pydantic.Field(

@@ -28,7 +28,15 @@ import pyarrow as pa
 import pydantic
 import requests
 
-from connector.kit import ConfigError, PluginTable, PullSummary, Settings, Source
+from connector.kit import (
+    BaseUrl,
+    ConfigError,
+    PluginTable,
+    PullSummary,
+    Seconds,
+    Settings,
+    Source,
+)
 from plugins.rq.client import Client, RqApiError
 from plugins.rq.emulator import RqEmulator
 from plugins.rq.formats import RESPONSE_PARAM, FormatError, parse
@@ -49,7 +57,7 @@ DEFAULT_BASE_URL = "https://rqdataconnect.iqmetrix.net"
 class RqSettings(Settings):
     """``[sources.rq]`` in offramp.toml."""
 
-    base_url: str = pydantic.Field(DEFAULT_BASE_URL, description="the API host (or the "
+    base_url: BaseUrl = pydantic.Field(DEFAULT_BASE_URL, description="the API host (or the "
                                    "PreferredEndpoint that GET /session returns)")
     auth: Literal["bearer", "basic", "basic_token"] = pydantic.Field(
         "bearer", description="bearer: Authorization: Bearer; basic: Authorization: Basic "
@@ -65,7 +73,7 @@ class RqSettings(Settings):
                                           "partner relationships)")
     max_in_flight: int = pydantic.Field(8, ge=1, le=8, description="requests at once (the API "
                                         "allows 8 per database)")
-    timeout: float = pydantic.Field(120.0, gt=0, description="seconds to wait for one answer")
+    timeout: Seconds = pydantic.Field(120.0, description="seconds to wait for one answer")
     max_attempts: int = pydantic.Field(8, ge=1, description="attempts per request for "
                                        "429/503/timeouts")
     backoff: float = pydantic.Field(1.0, ge=0, description="first wait between attempts "

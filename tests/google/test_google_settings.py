@@ -50,7 +50,7 @@ def test_other_settings_are_checked() -> None:
                          (dict(event_source="STORE"), "event_source"),
                          (dict(encoding="UTF8"), "encoding"),
                          (dict(requests_per_minute=0), "requests_per_minute"),
-                         (dict(base_url="datamanager.googleapis.com"), "http\\(s\\) URL"),
+                         (dict(base_url="datamanager.googleapis.com"), "http:// or https://"),
                          (dict(max_age_days=120), "max_age_days"),
                          (dict(developer_token="x"), "developer_token")):
         with pytest.raises(pydantic.ValidationError, match=message):

@@ -43,7 +43,7 @@ def test_defaults() -> None:
     ({**VALID, "window_days": 0}, "greater than or equal to 1"),
     ({**VALID, "first_send_window_days": 63}, "less than or equal to 62"),
     ({**VALID, "concurrency": 0}, "greater than or equal to 1"),
-    ({**VALID, "timeout": 0}, "greater than 0"),
+    ({**VALID, "timeout": 0}, "a finite number above 0"),
     ({**VALID, "datset_id": "1234567890"}, "Extra inputs are not permitted"),
 ])
 def test_invalid_settings_say_what_to_fix(settings, message) -> None:
