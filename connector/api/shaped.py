@@ -16,11 +16,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from connector.engines.messages import engine_message
 from connector.engines.warehouse import Engine
 from connector.engines.warehouse import Error as EngineError
 from connector.kit.destination import RunContext
 from connector.kit.errors import OfframpError
-from connector.kit.secrets import redact
 from connector.project import Project
 from connector.run import pipeline
 from connector.run.shaping import shaping
@@ -109,7 +109,8 @@ class ShapedJob:
                 FROM ({diff}) AS diff"""
         except EngineError as exc:
             self.engine.close()
-            raise OfframpError(f"DuckDB refused the job's SQL: {redact(str(exc))}") from None
+            raise OfframpError(engine_message(exc, scrub=True,
+                                              what="DuckDB refused the job's SQL")) from None
         except BaseException:
             self.engine.close()
             raise
@@ -133,10 +134,15 @@ class ShapedJob:
 
     def plan(self, relation: str) -> Plan:
         """Count the events of ``relation`` (``status_sql`` or a table holding it)."""
-        groups = self.engine.rows(
-            f"SELECT status, reject_reason, count(*), coalesce(sum(source_rows), 0), "
-            f"coalesce(sum(strlen(payload)) FILTER (WHERE status IN {_SENT}), 0) "
-            f"FROM {relation} AS e GROUP BY ALL ORDER BY count(*) DESC, reject_reason")
+        try:
+            groups = self.engine.rows(
+                f"SELECT status, reject_reason, count(*), coalesce(sum(source_rows), 0), "
+                f"coalesce(sum(strlen(payload)) FILTER (WHERE status IN {_SENT}), 0) "
+                f"FROM {relation} AS e GROUP BY ALL ORDER BY count(*) DESC, reject_reason")
+        except EngineError as exc:  # the query fails on the data (a bad CAST, say)
+            raise OfframpError(engine_message(exc, scrub=True,
+                                              what="DuckDB could not shape the events")) \
+                from None
         counts = dict.fromkeys(STATUSES, 0)
         reasons: dict[str, int] = {}
         rows = size = 0
@@ -183,8 +189,8 @@ class Events:
             shaped._run("CREATE TEMP VIEW events AS SELECT * FROM offramp.events")
         except EngineError as exc:
             shaped.close()
-            raise OfframpError(f"DuckDB could not shape the events: {redact(str(exc))}") \
-                from None
+            raise OfframpError(engine_message(
+                exc, scrub=True, what="DuckDB could not shape the events")) from None
 
     def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
         """Run ``query`` (``?`` placeholders take ``params``) and return its result as an
@@ -198,7 +204,7 @@ class Events:
         try:
             return self._shaped.engine.stream(query, params, batch_size)
         except EngineError as exc:
-            raise OfframpError(f"DuckDB refused the query: {redact(str(exc))}") from None
+            raise OfframpError(engine_message(exc, scrub=True)) from None
 
     def plan(self) -> Plan:
         """What the next run would do with these events (see :meth:`ProjectHandle.plan`)."""

@@ -10,12 +10,14 @@ from connector.engines.warehouse import DEFAULT_MEMORY_LIMIT
 from connector.kit.secrets import redact
 
 
-def engine_message(exc: Exception, scrub: bool = False) -> str:
-    """DuckDB's error in one line. ``scrub``: for errors raised while reading rows,
-    whose messages may quote a value (an email that does not cast, a string that is
-    not UTF-8): quoted values are masked, file paths kept."""
+def engine_message(exc: Exception, scrub: bool = False,
+                   what: str = "DuckDB refused the query") -> str:
+    """DuckDB's error in one line, after ``what``: the one path every surface (CLI, Python
+    API, the runs table) takes for DuckDB's errors. ``scrub``: for errors raised while
+    reading rows, whose messages may quote a value (an email that does not cast, a
+    string that is not UTF-8): quoted values are masked, file paths kept."""
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    message = f"DuckDB refused the query: {redact(scrub_values(text) if scrub else text)}"
+    message = f"{what}: {redact(scrub_values(text) if scrub else text)}"
     if text.startswith("Out of Memory Error"):
         message += _OUT_OF_MEMORY
     return message

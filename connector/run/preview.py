@@ -38,5 +38,5 @@ def preview(project: Project, ref: str, limit: int = 10,
                 f"SELECT event_key, route, reject_reason, payload FROM ({shape}) "
                 f"ORDER BY reject_reason NULLS FIRST, event_key LIMIT {limit}")
         except EngineError as exc:  # the query fails on the data (a bad CAST, say)
-            raise OfframpError(engine_message(exc)) from None
+            raise OfframpError(engine_message(exc, scrub=True)) from None
         return rows, events
