@@ -76,32 +76,60 @@ class RunContext:
     root: Path | None = None
 
 
-@dataclass
 class Batch:
     """One request's worth of events, all for one route.
 
     :param route: where these events go (for example a Meta dataset id); the
         ``route`` column of :meth:`Destination.shape_sql`, ``None`` when unused.
-    :param keys: the event keys, in order.
-    :param payloads: each event's JSON text, in the same order.
+    :param keys: the event keys, in order: a sequence of strings, or an Arrow string
+        array (the core passes Arrow arrays, read as lists only when a plugin asks).
+    :param payloads: each event's JSON text, in the same order (strings or Arrow).
+    :param array: the payloads already joined as one JSON array, when known.
     """
 
-    route: str | None
-    keys: Sequence[str]
-    payloads: Sequence[str]
+    def __init__(self, route: str | None, keys: Sequence[str] | pa.Array,
+                 payloads: Sequence[str] | pa.Array, *, array: str | None = None):
+        self.route = route
+        self._keys, self._payloads, self._array = keys, payloads, array
+
+    @property
+    def keys(self) -> Sequence[str]:
+        """The event keys as a sequence of strings."""
+        if isinstance(self._keys, pa.Array):
+            self._keys = self._keys.to_pylist()
+        return self._keys
+
+    @property
+    def payloads(self) -> Sequence[str]:
+        """The payloads as a sequence of strings."""
+        if isinstance(self._payloads, pa.Array):
+            self._payloads = self._payloads.to_pylist()
+        return self._payloads
+
+    def key_array(self) -> pa.Array:
+        """The event keys as an Arrow string array (for the ledger)."""
+        if isinstance(self._keys, pa.Array):
+            return self._keys
+        return pa.array(self._keys, pa.string())
 
     def __len__(self) -> int:
-        return len(self.payloads)
+        return len(self._payloads)
+
+    def __repr__(self) -> str:
+        return f"Batch(route={self.route!r}, events={len(self)})"
 
     def array(self) -> str:
         """The payloads as one JSON array (``[a,b]``), built without parsing them."""
-        return "[" + ",".join(self.payloads) + "]"
+        if self._array is None:
+            self._array = "[" + ",".join(self.payloads) + "]"
+        return self._array
 
     def split(self) -> tuple[Batch, Batch]:
         """Two halves of this batch, for isolating a bad event."""
         mid = len(self) // 2
-        return (Batch(self.route, self.keys[:mid], self.payloads[:mid]),
-                Batch(self.route, self.keys[mid:], self.payloads[mid:]))
+        keys, payloads = self._keys, self._payloads
+        return (Batch(self.route, keys[:mid], payloads[:mid]),
+                Batch(self.route, keys[mid:], payloads[mid:]))
 
 
 @dataclass

@@ -1,7 +1,11 @@
-"""Streaming helpers for a run: the per-route buffers that cut events into requests.
+"""Cutting events into requests, per route, without a Python object per event.
 
 :class:`Cutter` serves both engines: the DuckDB pipeline and the Spark tasks feed it
-the events to send.
+Arrow tables of the events to send, and get back one :class:`~connector.kit.Batch` per
+request whose keys, payloads and fingerprints are Arrow arrays (slices of what was fed)
+and whose JSON array is joined by Arrow. Python works once per request: the cut is the
+greedy one (each request takes every next event that fits, in order), found with a
+running sum of the event sizes and a binary search per request, not a walk over events.
 """
 
 from __future__ import annotations
@@ -17,58 +21,83 @@ from connector.kit.destination import Batch
 #: Stands for "every event" when no event names a route.
 ALL = object()
 
+#: What the cutter needs of each event.
+COLUMNS = ["event_key", "payload", "fingerprint"]
+
 
 class Pending:
-    """The events of one route waiting for their request to fill up."""
+    """The events of one route waiting for their request to fill up: slices of the
+    tables fed, and their count and size."""
 
     def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.payloads: list[str] = []
-        self.fps: list[str] = []
+        self.parts: list[pa.Table] = []
+        self.count = 0
         self.size = 0  # payload bytes (UTF-8) plus one comma per event
 
     def add(self, part: pa.Table, max_events: int,
-            max_bytes: int) -> Iterator[tuple[list[str], list[str], list[str]]]:
+            max_bytes: int) -> Iterator[pa.Table]:
         """Append the events of ``part``, yielding each request that fills up: at most
         ``max_events`` events and ``max_bytes`` (payload bytes in UTF-8 plus a comma
-        each).
+        each); an event alone larger than that still makes a request of its own.
 
-        Runs of events that fit whole move with list slices; only a run that would go
-        over the byte limit is walked one event at a time. The requests are the same as
-        adding the events one by one."""
-        keys_in = part.column("event_key").to_pylist()
-        payloads_in = part.column("payload").to_pylist()
-        fps_in = part.column("fingerprint").to_pylist()
-        sizes = pc.add(pc.binary_length(part.column("payload")), 1).to_pylist()
-        i, n = 0, len(keys_in)
+        The requests are those of adding the events one by one and starting a new
+        request whenever the next event does not fit: for each request, the events
+        that fit are found at once in the running sum of their sizes."""
+        n = part.num_rows
+        if not n:
+            return
+        sizes = pc.add(pc.binary_length(part.column("payload")), 1)
+        # ends[j]: the size of the first j + 1 events of the part.
+        ends = pc.cumulative_sum(sizes.combine_chunks() if isinstance(sizes, pa.ChunkedArray)
+                                 else sizes)
+        i = 0
         while i < n:
-            room = max_events - len(self.keys)
+            room = max_events - self.count
             if room <= 0:
                 yield self._take()
                 continue
-            j = min(n, i + room)
-            run = sum(sizes[i:j])
-            if self.size + run <= max_bytes:
-                self.keys += keys_in[i:j]
-                self.payloads += payloads_in[i:j]
-                self.fps += fps_in[i:j]
-                self.size += run
-                i = j
-                continue
-            while i < j:
-                if self.keys and self.size + sizes[i] > max_bytes:
+            before = ends[i - 1].as_py() if i else 0
+            j = _fitting(ends, i, min(n, i + room), before + max_bytes - self.size)
+            if j == i:  # the next event does not fit
+                if self.count:
                     yield self._take()
-                    break
-                self.keys.append(keys_in[i])
-                self.payloads.append(payloads_in[i])
-                self.fps.append(fps_in[i])
-                self.size += sizes[i]
-                i += 1
+                    continue
+                j = i + 1  # alone, it goes anyway
+            self.parts.append(part.slice(i, j - i))
+            self.count += j - i
+            self.size += ends[j - 1].as_py() - before
+            i = j
 
-    def _take(self) -> tuple[list[str], list[str], list[str]]:
-        taken = (self.keys, self.payloads, self.fps)
-        self.keys, self.payloads, self.fps, self.size = [], [], [], 0
+    def _take(self) -> pa.Table:
+        taken = pa.concat_tables(self.parts).combine_chunks()
+        self.parts, self.count, self.size = [], 0, 0
         return taken
+
+
+def _fitting(ends: pa.Array, start: int, stop: int, limit: int) -> int:
+    """The largest ``j`` in ``[start, stop]`` with ``ends[j - 1] <= limit`` (``ends``
+    ascending; ``start`` when not even ``ends[start]`` fits)."""
+    if ends[stop - 1].as_py() <= limit:
+        return stop
+    lo, hi = start, stop - 1  # ends[hi] > limit; find the first index over the limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ends[mid].as_py() <= limit:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+def request(route: str | None, events: pa.Table) -> tuple[Batch, pa.Array]:
+    """One request of ``events`` (one chunk each of :data:`COLUMNS`): its batch, with
+    the JSON array of its payloads joined by Arrow, and its events' fingerprints."""
+    payloads = events.column("payload").chunk(0)
+    joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(payloads)], pa.int32()),
+                                                     payloads), ",")[0].as_py()
+    batch = Batch(route, events.column("event_key").chunk(0), payloads,
+                  array="[" + joined + "]")
+    return batch, events.column("fingerprint").chunk(0)
 
 
 class Cutter:
@@ -80,7 +109,7 @@ class Cutter:
         self.max_events, self.max_bytes = max_events, max_bytes
         self.pending: dict[str | None, Pending] = {}
 
-    def feed(self, send: pa.Table) -> Iterator[tuple[Batch, list[str]]]:
+    def feed(self, send: pa.Table) -> Iterator[tuple[Batch, pa.Array]]:
         """Add events (``event_key``, ``route``, ``payload``, ``fingerprint``); yields
         each request that fills up, with its events' fingerprints."""
         for route in routes(send):
@@ -89,14 +118,14 @@ class Cutter:
                 else pc.is_null(send.column("route")))
             key = None if route is ALL else route
             buffer = self.pending.setdefault(key, Pending())
-            for keys, payloads, fps in buffer.add(part, self.max_events, self.max_bytes):
-                yield Batch(key, keys, payloads), fps
+            for events in buffer.add(part.select(COLUMNS), self.max_events, self.max_bytes):
+                yield request(key, events)
 
-    def flush(self) -> Iterator[tuple[Batch, list[str]]]:
+    def flush(self) -> Iterator[tuple[Batch, pa.Array]]:
         """The requests still filling up."""
         for key, buffer in self.pending.items():
-            if buffer.keys:
-                yield Batch(key, buffer.keys, buffer.payloads), buffer.fps
+            if buffer.count:
+                yield request(key, buffer._take())
         self.pending.clear()
 
 

@@ -25,10 +25,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import tenacity
 
 from connector.kit.destination import Batch, Destination, Limits
@@ -41,7 +42,7 @@ class Result:
     """What became of one batch: indices into it, by status."""
 
     batch: Batch
-    fingerprints: list[str]
+    fingerprints: Sequence[str] | pa.Array  # one per event of the batch
     delivered: list[int] = field(default_factory=list)
     rejected: dict[int, str] = field(default_factory=dict)
     failed: list[int] = field(default_factory=list)
@@ -102,7 +103,7 @@ class Deliverer:
         self._count_lock = threading.Lock()
 
     # -- the pipeline side ---------------------------------------------------------
-    def submit(self, batch: Batch, fingerprints: list[str]) -> Iterator[Result]:
+    def submit(self, batch: Batch, fingerprints: Sequence[str] | pa.Array) -> Iterator[Result]:
         """Queue a batch; yields the results that completed meanwhile (so that they are
         recorded at once, not when the queue next fills up). Blocks while the queue is
         full, so the reader never runs far ahead of the network."""
@@ -129,7 +130,7 @@ class Deliverer:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
     # -- one batch -------------------------------------------------------------------
-    def _deliver(self, batch: Batch, fingerprints: list[str]) -> Result:
+    def _deliver(self, batch: Batch, fingerprints: Sequence[str] | pa.Array) -> Result:
         result = Result(batch, fingerprints)
         if self.stop.is_set():
             result.failed = list(range(len(batch)))
@@ -182,6 +183,9 @@ class Deliverer:
                                   f"{type(exc).__name__}: {exc}")
             result.failed.extend(indices)
             result.failure = result.fatal
+            return
+        if not outcome.rejected:  # all delivered: no loop over the events
+            result.delivered.extend(indices)
             return
         for i in indices:
             reason = outcome.rejected.get(i - offset)

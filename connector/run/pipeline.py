@@ -151,7 +151,7 @@ class _Run:
             writer = LedgerWriter(self.engine.cursor, self.run_id, sleep=self.sleep)
             deliverer = Deliverer(dest, limits, sleep=self.sleep, record=writer.record)
         stream: Generator[pa.RecordBatch] | None = None
-        cut: Generator[tuple[Batch, list[str]]] | None = None
+        cut: Generator[tuple[Batch, pa.Array]] | None = None
         try:
             stream = self._stream(dest, prep)
             cut = self._cut(stream, Cutter(limits.max_events, limits.max_bytes))
@@ -254,7 +254,7 @@ class _Run:
         return self.incremental.rows()
 
     def _cut(self, reader: Iterator[pa.RecordBatch],
-             cutter: Cutter) -> Generator[tuple[Batch, list[str]]]:
+             cutter: Cutter) -> Generator[tuple[Batch, pa.Array]]:
         """Split events off the stream: count and store rejects, skip unchanged ones,
         and cut the rest into requests with ``cutter``."""
         max_bytes = cutter.max_bytes

@@ -6,8 +6,9 @@ the reading thread next gets round to it: a crash then loses only the answers be
 written, and the writes overlap with DuckDB producing the next events.
 
 The writes are group commits. One delivering thread at a time writes; answers that
-arrive meanwhile wait, and the next write commits all of them at once: most of an
-insert's cost is the fixed cost of a statement (docs/benchmarks.md). Each thread's
+arrive meanwhile wait, and the next write commits all of them at once, as one insert of
+an Arrow table (every status together): most of an insert's cost is the fixed cost of a
+statement (docs/benchmarks.md). Each thread's
 :meth:`~LedgerWriter.record` returns only once its own outcomes are committed, so
 nothing waits longer than it did for DuckDB's own lock.
 What changes is a write that fails (a full disk): it loses the outcomes of every
@@ -25,15 +26,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
+import pyarrow as pa
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from connector.engines.warehouse import OutOfMemory
 from connector.run.delivery import Result
 from connector.state import State
+from connector.state.outcomes import OUTCOMES
 
 #: Tries of a ledger write while DuckDB has no memory to give it: waits of 0.05 s
 #: doubling to 2 s, about a minute in all.
@@ -121,22 +124,45 @@ class LedgerWriter:
 
 def _write(state: State, run_id: int, results: list[Result],
            patient: Callable[[Callable[[], None]], None]) -> None:
-    """The outcomes of ``results``: one insert per status, each with every result's rows
-    of that status (rejected ones with their reasons, failed ones with why)."""
-    rows: dict[str, tuple[list[str], list[str], list[str | None], list[str | None]]] = {
-        status: ([], [], [], []) for status in ("delivered", "rejected", "failed")}
-    for result in results:
-        batch, fps = result.batch, result.fingerprints
-        rejected = sorted(result.rejected)
-        for status, indices, reasons in (
-                ("delivered", result.delivered, [None] * len(result.delivered)),
-                ("rejected", rejected, [result.rejected[i] for i in rejected]),
-                ("failed", result.failed, [result.failure] * len(result.failed))):
-            keys, fingerprints, routes, why = rows[status]
-            keys += [batch.keys[i] for i in indices]
-            fingerprints += [fps[i] for i in indices]
-            routes += [batch.route] * len(indices)
-            why += reasons
-    for status, (keys, fingerprints, routes, why) in rows.items():
-        if keys:
-            patient(partial(state.record, run_id, status, keys, fingerprints, routes, why))
+    """The outcomes of ``results`` in one insert (one transaction): every result's
+    events, as Arrow arrays taken from its batch (rejected ones with their reasons,
+    failed ones with why)."""
+    tables = [table for table in map(outcomes, results) if table.num_rows]
+    if tables:
+        patient(partial(state.record_outcomes, run_id, pa.concat_tables(tables)))
+
+
+def outcomes(result: Result) -> pa.Table:
+    """What became of each event of ``result`` (:data:`OUTCOMES`, one row per event):
+    the whole batch's arrays when it was all delivered, else the events of each status
+    taken from them."""
+    batch = result.batch
+    keys, fps = _strings(batch.key_array()), _strings(result.fingerprints)
+    if len(result.delivered) == len(batch):  # the common case: no per-event work
+        return _outcome_table(keys, fps, "delivered", None, batch.route)
+    rejected = sorted(result.rejected)
+    parts = [(result.delivered, "delivered", None),
+             (rejected, "rejected", pa.array([result.rejected[i] for i in rejected],
+                                             pa.string())),
+             (result.failed, "failed", pa.repeat(pa.scalar(result.failure, pa.string()),
+                                                 len(result.failed)))]
+    return pa.concat_tables([
+        _outcome_table(keys.take(pa.array(indices, pa.int64())),
+                       fps.take(pa.array(indices, pa.int64())), status, why, batch.route)
+        for indices, status, why in parts])
+
+
+def _outcome_table(keys: pa.Array, fps: pa.Array, status: str, reasons: pa.Array | None,
+                   route: str | None) -> pa.Table:
+    n = len(keys)
+    return pa.Table.from_arrays(
+        [keys, fps, pa.repeat(pa.scalar(status, pa.string()), n),
+         reasons if reasons is not None else pa.nulls(n, pa.string()),
+         pa.repeat(pa.scalar(route, pa.string()), n)], schema=OUTCOMES)
+
+
+def _strings(values: Sequence[str] | pa.Array) -> pa.Array:
+    """``values`` as an Arrow string array."""
+    if isinstance(values, pa.Array):
+        return values if values.type == pa.string() else values.cast(pa.string())
+    return pa.array(values, pa.string())

@@ -40,26 +40,34 @@ class Outcomes(Connected):
             return
         n = len(keys)
         routes = route if isinstance(route, list) else [route] * n
-        table = pa.table({
+        self.record_outcomes(run_id, pa.table({
             "event_key": pa.array(keys, pa.string()),
             "fingerprint": pa.array(fingerprints, pa.string()),
             "status": pa.array([status] * n, pa.string()),
             "reason": pa.array(reasons or [None] * n, pa.string()),
-            "run_id": pa.array([run_id] * n, pa.int64()),
             "route": pa.array(routes, pa.string()),
-        })
-        with self.registered("_outcomes", table):
-            if status != "rejected":
-                self._append_ledger("_outcomes")
+        }))
+
+    def record_outcomes(self, run_id: int, outcomes: pa.Table) -> None:
+        """Append outcomes (columns ``event_key``, ``fingerprint``, ``status``, ``reason``,
+        ``route``; any statuses) to the ledger in one insert, and the rejected ones to
+        ``rejects`` too, in one transaction."""
+        if not outcomes.num_rows:
+            return
+        with self.registered("_outcomes", outcomes):
+            if not pc.any(pc.equal(outcomes.column("status"), "rejected")).as_py():
+                self._append_ledger("_outcomes", run_id)
                 return
             with self.transaction():  # the ledger and the rejects table, or neither
-                self._append_ledger("_outcomes")
+                self._append_ledger("_outcomes", run_id)
                 self.run("INSERT INTO state.rejects (run_id, event_key, route, stage, reason) "
-                         "SELECT run_id, event_key, route, 'destination', reason FROM _outcomes")
+                         "SELECT ?, event_key, route, 'destination', reason FROM _outcomes "
+                         "WHERE status = 'rejected'", [run_id])
 
-    def _append_ledger(self, view: str) -> None:
+    def _append_ledger(self, view: str, run_id: int) -> None:
         self.run("INSERT INTO state.ledger (event_key, fingerprint, status, reason, run_id, "
-                 f"route) SELECT event_key, fingerprint, status, reason, run_id, route FROM {view}")
+                 f"route) SELECT event_key, fingerprint, status, reason, ?, route FROM {view}",
+                 [run_id])
 
     def record_shape_rejects(self, run_id: int, rejects: pa.Table) -> None:
         """Store events refused before sending (columns event_key, route, reject_reason)."""

@@ -1,5 +1,6 @@
-"""The pipeline's slice-based request cutting makes the same requests as adding events
-one at a time (the loop it replaced, kept below as the reference)."""
+"""The pipeline's Arrow request cutting (a running sum of sizes and a search per request)
+makes the same requests as adding events one at a time (the loop it replaced, kept below
+as the reference), with each request's keys, fingerprints and JSON array in step."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import random
 import pyarrow as pa
 import pytest
 
+from connector.run.cutting import Cutter
 from connector.run.cutting import Pending as _Pending
 
 
@@ -32,11 +34,14 @@ def sliced(parts: list[list[str]], max_events: int, max_bytes: int) -> list[list
         table = pa.table({"event_key": [f"k{n}-{i}" for i in range(len(part))],
                           "payload": pa.array(part, pa.string()),
                           "fingerprint": [f"f{n}-{i}" for i in range(len(part))]})
-        for keys, payloads, fps in pending.add(table, max_events, max_bytes):
-            assert len(keys) == len(payloads) == len(fps)
+        for events in pending.add(table, max_events, max_bytes):
+            keys, fps = events.column("event_key").to_pylist(), events.column(
+                "fingerprint").to_pylist()
             assert [k[1:] for k in keys] == [f[1:] for f in fps]
-            requests.append(payloads)
-    return requests + ([pending.payloads] if pending.payloads else [])
+            requests.append(events.column("payload").to_pylist())
+    if pending.count:
+        requests.append(pending._take().column("payload").to_pylist())
+    return requests
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -60,3 +65,31 @@ def test_sizes_are_utf8_bytes_not_characters() -> None:
     parts = [["é" * 10, "é" * 10, "a"]]  # 20 bytes each in UTF-8, 10 characters
     assert sliced(parts, 10, 42) == [["é" * 10, "é" * 10], ["a"]]
     assert sliced(parts, 10, 41) == [["é" * 10], ["é" * 10, "a"]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_cutter_keeps_routes_apart_and_each_request_in_step(seed: int) -> None:
+    """Per route, the same requests as one at a time; each batch's keys, payloads,
+    fingerprints and joined JSON array agree."""
+    rng = random.Random(seed)
+    max_events, max_bytes = rng.choice([1, 3, 50]), rng.choice([20, 100, 10_000])
+    routes = ["r1", "r2", None]
+    feeds = [[(rng.choice(routes), f'{{"e":"{"é" * rng.randrange(12)}{n}-{i}"}}')
+              for i in range(rng.randrange(40))] for n in range(rng.randrange(1, 5))]
+    cutter, got = Cutter(max_events, max_bytes), []
+    for n, feed in enumerate(feeds):
+        table = pa.table({"event_key": [f"k{n}-{i}" for i in range(len(feed))],
+                          "route": pa.array([r for r, _ in feed], pa.string()),
+                          "payload": pa.array([p for _, p in feed], pa.string()),
+                          "fingerprint": [f"f{n}-{i}" for i in range(len(feed))]})
+        got += list(cutter.feed(table))
+    got += list(cutter.flush())
+    for batch, fps in got:
+        assert [k[1:] for k in batch.keys] == [f[1:] for f in fps.to_pylist()]
+        assert batch.array() == "[" + ",".join(batch.payloads) + "]"
+        assert len(batch) == len(batch.payloads) == len(batch.keys) == len(fps)
+    present = {r for feed in feeds for r, _ in feed}
+    for route in present:
+        expected = one_by_one([[p for r, p in feed if r == route] for feed in feeds],
+                              max_events, max_bytes)
+        assert [list(b.payloads) for b, _ in got if b.route == route] == expected

@@ -272,13 +272,13 @@ def test_each_outcome_is_written_by_the_thread_that_delivered_it(project, sink,
                                                                  monkeypatch) -> None:
     import threading
 
-    record, writers = State.record, []
+    record, writers = State.record_outcomes, []
 
     def traced(self, *args, **kwargs):
         writers.append(threading.current_thread().name)
         return record(self, *args, **kwargs)
 
-    monkeypatch.setattr(State, "record", traced)
+    monkeypatch.setattr(State, "record_outcomes", traced)
     summary = run(project, sink_job(project, sink, max_events=2, concurrency=2))
     assert summary.counts.delivered == 6 and summary.counts.requests == 3
     # one write per request, or fewer when answers wait for a write and go in together
@@ -288,14 +288,14 @@ def test_each_outcome_is_written_by_the_thread_that_delivered_it(project, sink,
 
 def test_a_ledger_write_that_fails_stops_the_run_and_loses_only_that_request(
         project, sink, monkeypatch) -> None:
-    record = State.record
+    record = State.record_outcomes
 
-    def full_disk(self, run_id, status, keys, *args, **kwargs):
-        if "a3" in keys:
+    def full_disk(self, run_id, outcomes):
+        if "a3" in outcomes.column("event_key").to_pylist():
             raise OSError(28, "No space left on device")
-        return record(self, run_id, status, keys, *args, **kwargs)
+        return record(self, run_id, outcomes)
 
-    monkeypatch.setattr(State, "record", full_disk)
+    monkeypatch.setattr(State, "record_outcomes", full_disk)
     job = sink_job(project, sink, max_events=2, concurrency=1)
     with pytest.raises(OSError, match="No space left"):
         run(project, job)
@@ -309,7 +309,7 @@ def test_a_ledger_write_that_fails_stops_the_run_and_loses_only_that_request(
     # Queued behind it: recorded as failed (not sent), or never cut into a request.
     assert set(states) - delivered <= KEYS - set(sink.received)
 
-    monkeypatch.setattr(State, "record", record)
+    monkeypatch.setattr(State, "record_outcomes", record)
     again = run(project, job)
     assert again.status == "succeeded" and set(ledger(project).values()) == {"delivered"}
     # What the ledger knew was delivered is not sent again; the request whose answer

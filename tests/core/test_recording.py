@@ -47,24 +47,25 @@ def ledger(con) -> dict[str, tuple[Any, ...]]:
 
 
 class Held:
-    """State.record, the first call held until ``release`` is set; every call noted."""
+    """State.record_outcomes, the first call held until ``release`` is set; every call
+    noted (its event keys)."""
 
     def __init__(self, monkeypatch, fail_second: bool = False):
         self.calls: list[list[str]] = []
         self.entered, self.release = threading.Event(), threading.Event()
         self.fail_second = fail_second
-        original = State.record
+        original = State.record_outcomes
 
-        def record(state, run_id, status, keys, *args, **kwargs):
-            self.calls.append(list(keys))
+        def record(state, run_id, outcomes):
+            self.calls.append(outcomes.column("event_key").to_pylist())
             if len(self.calls) == 1:
                 self.entered.set()
                 assert self.release.wait(10)
             elif len(self.calls) == 2 and self.fail_second:
                 raise OSError(28, "No space left on device")
-            return original(state, run_id, status, keys, *args, **kwargs)
+            return original(state, run_id, outcomes)
 
-        monkeypatch.setattr(State, "record", record)
+        monkeypatch.setattr(State, "record_outcomes", record)
 
 
 def queued(writer: LedgerWriter, n: int) -> None:

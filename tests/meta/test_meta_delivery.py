@@ -68,14 +68,14 @@ def test_a_ledger_write_that_finds_no_memory_waits_and_writes_again(job, emu,
 
     from connector.state.store import State
 
-    record, refusals = State.record, iter(range(3))
+    record, refusals = State.record_outcomes, iter(range(3))
 
     def short_of_memory(self, *args, **kwargs):
         if next(refusals, None) is not None:
             raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
         return record(self, *args, **kwargs)
 
-    monkeypatch.setattr(State, "record", short_of_memory)
+    monkeypatch.setattr(State, "record_outcomes", short_of_memory)
     project = job(3)
     summary = project.run()
     assert summary.status == "succeeded" and summary.counts.delivered == 3
@@ -93,7 +93,7 @@ def test_a_ledger_write_that_never_finds_memory_stops_the_run(job, emu, monkeypa
     def no_memory(self, *args, **kwargs):
         raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
 
-    monkeypatch.setattr(State, "record", no_memory)
+    monkeypatch.setattr(State, "record_outcomes", no_memory)
     monkeypatch.setattr(recording, "MEMORY_ATTEMPTS", 4)
     project = job(2)
     with pytest.raises(Exception, match="Out of Memory"):

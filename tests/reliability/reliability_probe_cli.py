@@ -5,8 +5,9 @@ file, it appends one line per milestone so that a test can send a signal at an
 exact point: ``fingerprint`` when the pass over the rows that fingerprints each key
 starts (:mod:`connector.run.incremental`), ``stream`` when the shaping query starts,
 ``recording <status> <n>`` when a ledger write starts (the request's answer is in hand),
-``record <status> <n>`` after each ledger commit, ``sigint`` when offramp's SIGINT handler
-is called. The probes only observe; they change nothing.
+``record <status> <n>`` after each ledger commit (a line per status in the write, each),
+``sigint`` when offramp's SIGINT handler is called. The probes only observe; they change
+nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def _note(text: str) -> None:
 
 
 def _install() -> None:
-    stream, record = warehouse.Engine.stream, state.State.record
+    stream, record = warehouse.Engine.stream, state.State.record_outcomes
     fingerprint = incremental.Incremental.start
 
     def probed_fingerprint(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -40,10 +41,14 @@ def _install() -> None:
         _note("stream")
         return stream(self, *args, **kwargs)
 
-    def probed_record(self, run_id, status, keys, *args, **kwargs):  # type: ignore[no-untyped-def]
-        _note(f"recording {status} {len(keys)}")
-        record(self, run_id, status, keys, *args, **kwargs)
-        _note(f"record {status} {len(keys)}")
+    def probed_record(self, run_id, outcomes):  # type: ignore[no-untyped-def]
+        statuses = outcomes.column("status").to_pylist()
+        counts = {status: statuses.count(status) for status in dict.fromkeys(statuses)}
+        for status, n in counts.items():
+            _note(f"recording {status} {n}")
+        record(self, run_id, outcomes)
+        for status, n in counts.items():
+            _note(f"record {status} {n}")
 
     install = signal.signal
 
@@ -59,7 +64,7 @@ def _install() -> None:
     signal.signal = probed_signal  # type: ignore[assignment]
     warehouse.Engine.stream = probed_stream  # type: ignore[method-assign]
     incremental.Incremental.start = probed_fingerprint  # type: ignore[method-assign]
-    state.State.record = probed_record  # type: ignore[method-assign]
+    state.State.record_outcomes = probed_record  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":

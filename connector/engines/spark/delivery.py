@@ -46,6 +46,7 @@ from connector.kit.destination import Batch, Destination, Limits, RunContext
 from connector.kit.errors import OfframpError
 from connector.run.cutting import Cutter
 from connector.run.delivery import Deliverer, Result
+from connector.run.recording import outcomes
 from connector.state.outcomes import OUTCOMES, SHAPE_REJECTED
 
 log = logging.getLogger("offramp.spark")
@@ -265,7 +266,7 @@ def _skip(events: pa.Table, skip: pa.Array, tally: _Tally) -> pa.Table:
     return events.filter(pc.invert(seen))
 
 
-def _send(batch: Batch, fps: list[str], dest: Any, deliverer: Deliverer | None, tally: _Tally,
+def _send(batch: Batch, fps: pa.Array, dest: Any, deliverer: Deliverer | None, tally: _Tally,
           given_up: _GivenUp) -> None:
     if deliverer is None:  # dry run: build the request, send nothing
         tally.counts["requests"] += 1
@@ -283,17 +284,9 @@ def _send(batch: Batch, fps: list[str], dest: Any, deliverer: Deliverer | None, 
 def _write(result: Result, writer: OutcomeWriter, given_up: _GivenUp) -> None:
     """The ``record`` callback: one request's outcomes, written by the thread that got the
     answer; and, between requests, the driver's word that Spark gave up on this attempt."""
-    batch, fps = result.batch, result.fingerprints
-    rows: list[tuple[int, str, str | None]] = [(i, "delivered", None) for i in result.delivered]
-    rows += [(i, "rejected", reason) for i, reason in sorted(result.rejected.items())]
-    rows += [(i, "failed", result.failure) for i in result.failed]
-    if rows:
-        writer.write(pa.table({
-            "event_key": [batch.keys[i] for i, _, _ in rows],
-            "fingerprint": [fps[i] for i, _, _ in rows],
-            "status": [status for _, status, _ in rows],
-            "reason": [reason for _, _, reason in rows],
-            "route": [batch.route] * len(rows)}, schema=OUTCOMES))
+    table = outcomes(result)
+    if table.num_rows:
+        writer.write(table)
     if given_up():
         raise _Stop  # the Deliverer stops its other requests
 
