@@ -7,7 +7,9 @@
    a dry run (shape, diff, cut and encode every request, send nothing); the run
    end to end into a loopback sink that answers like Meta (``bench/sink.py``); an
    incremental re-run with nothing changed (must send nothing); and the naive
-   row-by-row Python baseline (``bench/naive.py``), on at most ``--naive-rows``.
+   row-by-row Python baseline (``bench/naive.py``), on at most ``--naive-rows``; and,
+   after each dry run, the limit reference (``bench/limit.py``: the least DuckDB work
+   that makes the same orders' events), the dry run reported as a fraction of it.
 3. Checks that offramp and the naive baseline make the same events
    (``bench/verify.py``), prints the results and writes them as JSON.
 
@@ -165,13 +167,18 @@ def targets(results: dict[str, Any]) -> dict[str, Any]:
     if "end_to_end" in m:
         out["end_to_end_events_per_s>=100000"] = m["end_to_end"]["events_per_s"] >= 100_000
         out["peak_rss_mb<1024"] = max(s["peak_rss_mb"] for k, s in m.items()
-                                      if k != "naive") < 1024
+                                      if k not in ("naive", "limit_reference")) < 1024
     if "incremental" in m:
         inc = m["incremental"]
         out["incremental_seconds<20_and_sent_0"] = inc["seconds"] < 20 and inc["sent"] == 0 \
             and results["incremental_wire_events"] == 0
     if "speedup_line_items_per_s" in results["ratios"]:
         out["speedup>=10"] = results["ratios"]["speedup_line_items_per_s"] >= 10
+    if "end_to_end_vs_dry_run_events_per_s" in results["ratios"]:
+        out["end_to_end>=80%_of_dry_run"] = \
+            results["ratios"]["end_to_end_vs_dry_run_events_per_s"] >= 0.8
+        out["dry_run>=75%_of_limit_reference"] = \
+            results["ratios"]["dry_run_vs_limit_reference_events_per_s"] >= 0.75
     if "google_end_to_end" in m:
         for kind in ("dry_run", "end_to_end"):
             out[f"google_{kind}_events_per_s>=meta"] = (
@@ -229,6 +236,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return results
 
 
+def limit_reference(args: argparse.Namespace, root: Path, tmp: Path,
+                    env: dict[str, str]) -> dict[str, Any]:
+    """One run of the limit reference (``bench/limit.py``) over the job's warehouse, with
+    its memory limit and threads, in a child process; counted like an offramp run."""
+    engine = {"memory_limit": args.memory_limit, "threads": args.threads}
+    r = child("bench.limit", {"warehouse": str(root / "warehouse.duckdb"), "engine": engine},
+              env, tmp)
+    r["counts"] = {"events": r["events"], "delivered": 0, "bytes": 0}
+    r["timings"] = {}
+    print(f"  limit reference: {r['seconds']:.2f}s, {r['events']:,} events, "
+          f"RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    return r
+
+
 def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
             naive_rows: int, naive_repeat: int, results: dict[str, Any]) -> None:
     state = root / ".offramp" / "state"
@@ -256,9 +277,13 @@ def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
             return r
 
         measurements: dict[str, Any] = {}
-        print("dry runs", flush=True)
-        dry = [offramp("dry run", True, True) for _ in range(args.repeat)]
+        print("dry runs, each followed by the limit reference", flush=True)
+        dry, limit = [], []
+        for _ in range(args.repeat):  # alternating: both see the same load
+            dry.append(offramp("dry run", True, True))
+            limit.append(limit_reference(args, root, tmp, env))
         measurements["dry_run"] = summarize(dry, lines)
+        measurements["limit_reference"] = summarize(limit, lines)
         keep_every = max(1, dry[0]["counts"]["requests"] // 30)
         print("end-to-end runs", flush=True)
         e2e = [offramp("end to end", False, True, keep_every if i == args.repeat - 1 else 0)
@@ -310,9 +335,15 @@ def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
             "offramp_sent": e2e[0]["counts"]["delivered"], "naive_sent": naive["sent"]}
     naive = measurements["naive"]
     ete = measurements["end_to_end"]
+    dry, limit = measurements["dry_run"], measurements["limit_reference"]
     results["ratios"] = {
         "speedup_line_items_per_s": round(ete["line_items_per_s"] / naive["line_items_per_s"], 1),
         "speedup_events_per_s": round(ete["events_per_s"] / naive["events_per_s"], 1),
+        "end_to_end_vs_dry_run_events_per_s": round(ete["events_per_s"] / dry["events_per_s"], 2),
+        "dry_run_vs_limit_reference_events_per_s": round(
+            dry["events_per_s"] / limit["events_per_s"], 2),
+        "dry_run_vs_limit_reference_cpu_seconds": round(
+            limit["cpu_seconds"] / dry["cpu_seconds"], 2),
         "naive_scope": f"naive measured on {naive['line_items']:,} of {lines:,} line items",
     }
     for name, check in results["verification"].items():
