@@ -30,3 +30,22 @@ def identifier(name: str) -> str:
 def literals(values: Iterable[str]) -> str:
     """Several string literals separated by commas, for ``IN (...)`` and ``VALUES``."""
     return ", ".join(literal(v) for v in values)
+
+
+def shown(expr: str, chars: str = "A-Za-z _-", longest: int = 40, quote: bool = True) -> str:
+    """SQL text that echoes the value of ``expr`` in a reject reason only when it is safe
+    to: at most ``longest`` characters, each in the regular-expression class ``chars``;
+    else the words ``(value not shown)``, and ``NULL`` for NULL. Reasons are stored in the
+    state file and exported by ``offramp rejects``, so they never quote customer data,
+    not even a value written to the wrong column (an email as the currency). The default
+    class has no digits, ``@`` or ``.``: no email address or phone number passes it.
+
+    >>> shown("o.currency", "A-Za-z", 3)  # doctest: +NORMALIZE_WHITESPACE
+    "CASE WHEN o.currency IS NULL THEN 'NULL' WHEN regexp_full_match(o.currency,
+    '[A-Za-z]{1,3}') THEN '''' || o.currency || '''' ELSE '(value not shown)' END"
+    """
+    if "'" in chars or "]" in chars:
+        raise ValueError("chars is a regular-expression class without quotes or ]")
+    value = f"'''' || {expr} || ''''" if quote else expr
+    return (f"CASE WHEN {expr} IS NULL THEN 'NULL' WHEN regexp_full_match({expr}, "
+            f"'[{chars}]{{1,{int(longest)}}}') THEN {value} ELSE '(value not shown)' END")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 
 from connector.kit import ValidationError, pii
+from connector.kit.sql import shown
 from plugins.iqm.settings import IqmSettings
 
 MIRROR_KEY = "__mirror__"
@@ -29,6 +30,11 @@ _INTEGER = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "
 _FRACTIONAL = {"FLOAT", "DOUBLE", "DECIMAL", "REAL"}
 _TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "DATE", "DATETIME"}
 _TZ = {"TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"}
+# Reasons show a value only in the shape the column expects: never what may be customer
+# data written to the wrong column (an email, a phone number).
+_ID = shown("raw_id", "A-Za-z0-9.-", 9, quote=False)
+_CODE = shown("cur", "A-Za-z", 3, quote=False)
+_CODES = shown("curs", "A-Z, ", 30, quote=False)
 
 
 def quote(name: str) -> str:
@@ -99,8 +105,8 @@ UNION ALL
 SELECT 'invalid:' || coalesce(raw_id, '(null)'), NULL, NULL,
        CASE WHEN raw_id IS NULL OR trim(raw_id) = '' THEN 'campaign_id is missing'
             WHEN campaign_id IS NULL
-                THEN 'campaign_id ' || raw_id || ' is not a whole number (an IQM campaign id)'
-            ELSE 'campaign_id ' || raw_id || ' must be a positive number' END
+                THEN 'campaign_id ' || {_ID} || ' is not a whole number (an IQM campaign id)'
+            ELSE 'campaign_id ' || {_ID} || ' must be a positive number' END
 FROM bad"""
     if settings.mirror:
         sql += f"""
@@ -188,11 +194,11 @@ checked AS (
                  || 'at the time it is sent'
         WHEN missing_values > 0
             THEN 'a line of this order has no value: set value, or price and quantity'
-        WHEN currencies > 1 THEN 'the order mixes currencies (' || curs || ')'
+        WHEN currencies > 1 THEN 'the order mixes currencies (' || {_CODES} || ')'
         WHEN NOT {pii.currency_ok('cur')}
-            THEN 'currency ' || cur || ' is not an ISO 4217 code'
+            THEN 'currency ' || {_CODE} || ' is not an ISO 4217 code'
         WHEN cur <> {currency}
-            THEN 'currency ' || cur || ' is not ' || {currency}
+            THEN 'currency ' || {_CODE} || ' is not ' || {currency}
                  || ' (the currency setting): convert the value in SQL'
         WHEN round(value, 2) <= 0
             THEN 'value must be positive (got ' || CAST(round(value, 2) AS VARCHAR) || ')'

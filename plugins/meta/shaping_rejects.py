@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from connector.kit import pii
+from connector.kit.sql import shown
 from plugins.meta.settings import ACTION_SOURCES, STANDARD_EVENTS
 from plugins.meta.shaping_context import Shaping, q, q_list
 
@@ -60,6 +61,12 @@ def _line(made: Rule | tuple[Rule, ...]) -> str:
     return "".join(f"{rule.sql()} " for rule in made)
 
 
+def _code(expr: str, quote: bool = True) -> str:
+    """A currency as a reason shows it: only a 3-letter code (reasons never quote what
+    may be customer data written to the wrong column)."""
+    return shown(expr, "A-Za-z", 3, quote)
+
+
 def no_time(ctx: Shaping) -> Rule:
     """An order without a time (missing, or not a time nor epoch seconds)."""
     return Rule("o.event_time IS NULL", "'timestamp is missing or not a time'")
@@ -98,13 +105,15 @@ def mixed_currencies(ctx: Shaping) -> Rule:
     """Lines in several currencies, named by the smallest and largest."""
     return Rule("o.currency <> o.last_currency",
                 _lines("'mixed currencies in one order ('",
-                       "|| o.currency || ', ' || o.last_currency || ')'", indent=16))
+                       f"|| {_code('o.currency', False)} || ', ' "
+                       f"|| {_code('o.last_currency', False)} || ')'",
+                       indent=16))
 
 
 def bad_currency(ctx: Shaping) -> Rule:
     """A currency that is not an ISO 4217 code."""
     return Rule(f"o.currency IS NULL OR NOT {pii.currency_ok('o.currency')}",
-                _lines("'currency ' || coalesce('''' || o.currency || '''', 'NULL')",
+                _lines(f"'currency ' || {_code('o.currency')}",
                        "|| ' is not an ISO 4217 code'", indent=21), below=True)
 
 
@@ -123,22 +132,24 @@ def mixed_event_names(ctx: Shaping) -> Rule:
 def bad_action_source(ctx: Shaping) -> Rule:
     """An action source that Meta does not accept."""
     return Rule(f"o.action_source NOT IN ({q_list(ACTION_SOURCES)})",
-                _lines("'action_source ''' || o.action_source || ''' is not one of '",
+                _lines(f"'action_source ' || {shown('o.action_source', 'a-z_', 30)} "
+                       "|| ' is not one of '",
                        f"|| {q(', '.join(ACTION_SOURCES))}", indent=21), below=True)
 
 
 def not_standard_event(ctx: Shaping) -> Rule:
     """An event name that is not (or does not map to) a standard event."""
     return Rule(f"o.event_name NOT IN ({q_list(STANDARD_EVENTS)})",
-                _lines("'event_name ''' || o.event_name || ''' is not a standard event: map it '",
+                _lines(f"'event_name ' || {shown('o.event_name')} "
+                       "|| ' is not a standard event: map it '",
                        "|| 'with [settings] event_names'", indent=21), below=True)
 
 
 def no_dataset(ctx: Shaping) -> Rule:
     """An event name that ``datasets`` routes nowhere (and no ``dataset_id`` for the rest)."""
     return Rule("r.dataset_id IS NULL",
-                _lines("'no dataset mapped for event_name ''' || o.event_name",
-                       "|| ''': add it to [settings] datasets'", indent=16))
+                _lines(f"'no dataset mapped for event_name ' || {shown('o.event_name')}",
+                       "|| ': add it to [settings] datasets'", indent=16))
 
 
 def spanning_customers(ctx: Shaping) -> Rule:

@@ -39,7 +39,8 @@ def shape(tmp_path: Path, table: pa.Table, query: str = "SELECT * FROM t",
 
 
 def test_campaign_rows_become_one_event_per_distinct_id(tmp_path):
-    table = pa.table({"campaign_id": ["1001", " 1002 ", "1001", "abc", None, "0", "-5", "1e3"]})
+    table = pa.table({"campaign_id": ["1001", " 1002 ", "1001", "abc", None, "0", "-5", "1e3",
+                                      "ann@example.com", "650-555-1212"]})
     out = shape(tmp_path, table)
     assert out["1001"] == (None, '{"campaign_id":1001}', None)
     assert out["1002"] == (None, '{"campaign_id":1002}', None)
@@ -48,6 +49,9 @@ def test_campaign_rows_become_one_event_per_distinct_id(tmp_path):
     assert out["invalid:0"][2] == "campaign_id 0 must be a positive number"
     assert out["invalid:-5"][2] == "campaign_id -5 must be a positive number"
     assert out["invalid:1e3"][1] is None
+    for key in ("invalid:ann@example.com", "invalid:650-555-1212"):  # never in a reason
+        assert out[key][2] == "campaign_id (value not shown) is not a whole number (an IQM " \
+            "campaign id)"
     assert MIRROR_KEY not in out
 
 
@@ -109,7 +113,8 @@ def test_value_wins_over_price_and_epoch_seconds_work(tmp_path):
     ({"value": -3.0}, "value must be positive (got -3.00)"),
     ({"value": 0.004}, "value must be positive (got 0.00)"),
     ({"currency": "EUR"}, "currency EUR is not USD (the currency setting)"),
-    ({"currency": "dollars"}, "currency DOLLARS is not an ISO 4217 code"),
+    ({"currency": "dollars"}, "currency (value not shown) is not an ISO 4217 code"),
+    ({"currency": "ann@example.com"}, "currency (value not shown) is not an ISO 4217 code"),
     ({"currency": "XYZ"}, "currency XYZ is not an ISO 4217 code"),
 ])
 def test_order_rejections(tmp_path, row, reason):

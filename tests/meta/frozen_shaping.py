@@ -7,7 +7,9 @@ so the steps must keep writing it as this function did. Only this module's compo
 frozen: it still calls the live helpers (``connector.kit.pii``, ``plugins.meta.columns``,
 ``plugins.meta.settings``), so a change there changes both texts alike. The benchmark's
 ``tests/bench/reference_shaping.py`` is a different, older reference (of the events, not
-the text). The comments and docstrings below are the original's.
+the text). The comments and docstrings below are the original's. One deliberate change
+since: reject reasons echo a column's value only through ``connector.kit.sql.shown``
+(never customer data), in both texts alike.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from functools import partial
 
 from connector import ConfigError
 from connector.kit import pii
+from connector.kit.sql import shown as _shown
 from plugins.meta import columns as job_columns
 from plugins.meta.columns import PROFILE, column_type, customer_hashes, order_key
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
+
+#: The values reject reasons may show (connector.kit.sql.shown).
+_MIXED = (f"{_shown('o.currency', 'A-Za-z', 3, False)} || ', ' || "
+          f"{_shown('o.last_currency', 'A-Za-z', 3, False)}")
+_CURRENCY = _shown("o.currency", "A-Za-z", 3)
+_ACTION = _shown("o.action_source", "a-z_", 30)
+_EVENT = _shown("o.event_name")
 
 #: The reject reasons that the run's clock alone can change (``reject_timed``): an order
 #: from the future becomes sendable, and the window is longer before the first send.
@@ -245,22 +255,22 @@ events AS (
             WHEN o.bad_price > 0 THEN 'price is missing, not a finite number, or absurd'
             {value_check}
             WHEN o.currency <> o.last_currency THEN 'mixed currencies in one order ('
-                || o.currency || ', ' || o.last_currency || ')'
+                || {_MIXED} || ')'
             WHEN o.currency IS NULL OR NOT {pii.currency_ok("o.currency")}
-                THEN 'currency ' || coalesce('''' || o.currency || '''', 'NULL')
+                THEN 'currency ' || {_CURRENCY}
                      || ' is not an ISO 4217 code'
             WHEN o.action_source <> o.last_action_source
                 THEN 'more than one action_source in one order'
             WHEN o.first_mapped_name <> o.last_mapped_name
                 THEN 'more than one event_name in one order'
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
-                THEN 'action_source ''' || o.action_source || ''' is not one of '
+                THEN 'action_source ' || {_ACTION} || ' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
             WHEN o.event_name NOT IN ({_list(STANDARD_EVENTS)})
-                THEN 'event_name ''' || o.event_name || ''' is not a standard event: map it '
+                THEN 'event_name ' || {_EVENT} || ' is not a standard event: map it '
                      || 'with [settings] event_names'
-            WHEN r.dataset_id IS NULL THEN 'no dataset mapped for event_name ''' || o.event_name
-                || ''': add it to [settings] datasets'
+            WHEN r.dataset_id IS NULL THEN 'no dataset mapped for event_name ' || {_EVENT}
+                || ': add it to [settings] datasets'
             WHEN o.customer <> o.last_customer OR o.customer_check <> o.last_customer_check
                 THEN {_q(SPANNING)}
             WHEN o.action_source = 'website' AND (u.client_user_agent IS NULL
