@@ -52,3 +52,21 @@ def test_the_python_api_masks_values_in_duckdb_errors(bad_job, call: str) -> Non
             result.close()
     assert "Could not convert string" in str(info.value)
     _clean(str(info.value))
+
+
+def test_preview_masks_a_non_utf8_parquet_value(parquet_project, cli_runner) -> None:
+    """A Parquet string holding bytes that are not UTF-8 (pyarrow writes them unchecked):
+    DuckDB quotes the value; ``preview`` names the file and masks the value."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    raw = pa.array([b"ok@example.com", b"secret\xff\xfe.person@example.com"], pa.binary())
+    bad = pa.Array.from_buffers(pa.string(), len(raw), raw.buffers())
+    pq.write_table(pa.table({"id": ["a", "b"], "email": bad}),
+                   parquet_project.root / "exports" / "odd.parquet")
+    parquet_project.jsonl_job("odd", "SELECT id, email FROM odd")
+    result = cli_runner.at(parquet_project.root)("preview", "odd")
+    text = result.stdout + result.stderr
+    assert result.exit_code == 1, text
+    assert "not valid UTF8" in text and "odd.parquet" in text
+    assert "secret" not in text and "person@example" not in text
