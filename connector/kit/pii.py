@@ -10,18 +10,22 @@ Meta's Python SDK (``facebook-business``) wherever the two agree:
 ==============  ==============================================================
 field           rule
 ==============  ==============================================================
-email           trim, lowercase, must look like ``local@domain.tld``
-phone           digits only, international prefix (``+``/``00``) honoured,
+email           trim, lowercase (as Python's ``str.lower()``: :mod:`pii_unicode`),
+                must look like ``local@domain.tld``
+phone           digits only (of any script), extension cut off, spreadsheet numbers
+                (``2125550100.0``, ``2.1255501E9``) read as integers,
+                international prefix (``+``/``00``) honoured,
                 trunk zeros dropped, country calling code added from the row's
                 country or a default country; 7 to 15 digits (E.164)
 first/last name trim, lowercase, punctuation removed (letters in any script kept)
-city            trim, lowercase, digits, spaces and punctuation removed
+city            trim, lowercase, digits, Unicode spaces and punctuation removed
 state           US and Canadian names to their 2-letter codes; else lowercase
                 letters only
-postal          lowercase, no spaces; US: the first 5 digits; else the part before
-                a dash
+postal          lowercase, no spaces; US rows and ZIP-shaped codes without a
+                country: the first 5 digits; else the part before a dash
 country         ISO 3166 alpha-2, lowercase, also from names and alpha-3 codes
-birthdate       ``YYYYMMDD`` from DATE/TIMESTAMP or common text formats
+birthdate       ``YYYYMMDD`` from DATE/TIMESTAMP, common text formats and ISO
+                date-times; impossible and future dates dropped
 gender          ``m`` or ``f`` from m/male/man, f/female/woman; else dropped
 external_id     trimmed
 ==============  ==============================================================
@@ -37,6 +41,8 @@ import functools
 import phonenumbers
 import pycountry
 
+from connector.kit.pii_unicode import ascii_digits, lower
+
 HEX64 = "'[0-9a-fA-F]{64}'"
 #: Every character Python's ``str.strip()`` removes (what Meta's SDK trims): tabs,
 #: newlines, no-break and other Unicode spaces. DuckDB's one-argument ``trim``
@@ -45,7 +51,8 @@ WHITESPACE = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
 # Written as RE2 escapes: the SQL text stays ASCII (duckdb's Python client re-indexes
 # non-ASCII query text character by character), and a regular expression is as fast as
 # trim() here, where trim(x, <many characters>) is much slower (docs/benchmarks.md).
-_WS = "[" + "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE) + "]"
+_WS_CHARS = "".join(f"\\x{{{ord(c):x}}}" for c in WHITESPACE)
+_WS = "[" + _WS_CHARS + "]"
 _STRIP = f"'^{_WS}+|{_WS}+$'"
 
 
@@ -71,7 +78,7 @@ def hashed(raw: str, normalized: str) -> str:
 
 def email(expr: str) -> str:
     """Trimmed, lowercased email, NULL unless it looks like ``a@b.c``."""
-    v = f"lower({text(expr)})"
+    v = lower(text(expr))
     return f"CASE WHEN regexp_full_match({v}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') THEN {v} END"
 
 
@@ -82,7 +89,7 @@ def phone(expr: str, calling_code: str | None = None) -> str:
         national numbers (for example ``'1'``, or a column from :func:`countries_cte`);
         None adds nothing.
     """
-    raw = text(expr)
+    raw = phone_text(expr)
     digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
     intl = f"regexp_matches({raw}, '^\\s*(\\+|00)')"
     stripped = f"ltrim({digits}, '0')"
@@ -102,17 +109,39 @@ def phone(expr: str, calling_code: str | None = None) -> str:
     return f"CASE WHEN length({value}) BETWEEN 7 AND 15 THEN {value} END"
 
 
+#: An extension at the end of a phone number: ``ext. 7``, ``extension 7``, ``x42``, ``#42``,
+#: ``;ext=42`` (RFC 3966), in any case.
+PHONE_EXTENSION = "'(?i)\\s*[,;]?\\s*(ext(ension|n)?|x|#|;ext=)\\s*[.:=]?\\s*[0-9]+\\s*$'"
+
+
+def phone_text(expr: str) -> str:
+    """A phone number's text as :func:`phone` reads it: trimmed, digits of any script as
+    ASCII digits, an extension (:data:`PHONE_EXTENSION`) cut off, and a number written as a
+    spreadsheet writes it read as the integer it is (``2125550100.0`` and
+    ``2.1255501E9`` -> ``2125550100``; an exponent form that is not a whole number of
+    at most 15 digits gives NULL)."""
+    cut = f"regexp_replace({ascii_digits(text(expr))}, {PHONE_EXTENSION}, '')"
+    number = f"TRY_CAST({cut} AS DOUBLE)"
+    return (f"CASE WHEN regexp_full_match({cut}, '\\+?[0-9]+\\.0+') "
+            f"THEN regexp_replace({cut}, '\\.0+$', '') "
+            f"WHEN regexp_full_match({cut}, '[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]+') "
+            f"THEN CASE WHEN {number} = floor({number}) AND {number} < 1e15 "
+            f"THEN CAST(CAST({number} AS HUGEINT) AS VARCHAR) END "
+            f"ELSE {cut} END")
+
+
 def name(expr: str) -> str:
     """First or last name: lowercase, punctuation removed, inner spaces kept single."""
-    v = f"lower({text(expr)})"
+    v = lower(text(expr))
     cleaned = f"trim(regexp_replace(regexp_replace({v}, '[\\pP\\pS]', '', 'g'), '\\s+', ' ', 'g'))"
     return f"NULLIF({cleaned}, '')"
 
 
 def city(expr: str) -> str:
-    """City: lowercase, no digits, spaces or punctuation (``Menlo Park`` -> ``menlopark``)."""
-    v = f"lower({text(expr)})"
-    return f"NULLIF(regexp_replace({v}, '[0-9\\s\\pP\\pS]', '', 'g'), '')"
+    """City: lowercase, no digits, spaces (any Unicode space: ``New\u00a0York`` ->
+    ``newyork``) or punctuation (``Menlo Park`` -> ``menlopark``)."""
+    v = lower(text(expr))
+    return f"NULLIF(regexp_replace({v}, '[0-9{_WS_CHARS}\\pP\\pS]', '', 'g'), '')"
 
 
 def country_key(expr: str) -> str:
@@ -127,37 +156,59 @@ def state(expr: str, alias: str = "states") -> str:
 
 
 def state_key(expr: str) -> str:
-    return f"NULLIF(regexp_replace(lower({text(expr)}), '[^\\pL]', '', 'g'), '')"
+    return f"NULLIF(regexp_replace({lower(text(expr))}, '[^\\pL]', '', 'g'), '')"
 
 
 def postal(expr: str, country: str, numeric: bool = False) -> str:
     """Postal code; ``country`` is the row's normalized alpha-2 expression (or NULL).
 
+    Lowercase, every Unicode space removed. The US rule (the first 5 digits) applies to
+    US rows and to rows without a country whose code is shaped like a US ZIP (5 digits,
+    ZIP+4 with or without its dash); any other code keeps the part before a dash
+    (``110 001`` without a country stays ``110001``).
+
     ``numeric``: the column holds numbers, which lost their leading zeros in the
     warehouse (ZIP ``02134`` stored as ``2134``, ZIP+4 ``02134-1234`` as ``21341234``). A
-    US code gets them back: up to 5 digits is a ZIP, 6 to 9 digits a ZIP+4."""
-    v = f"regexp_replace(lower({text(expr)}), '\\s', '', 'g')"
+    US row's code gets them back: up to 5 digits is a ZIP, 6 to 9 digits a ZIP+4."""
+    v = f"regexp_replace({lower(text(expr))}, '{_WS}', '', 'g')"
     if numeric:
         digits = f"regexp_full_match({v}, '[0-9]{{1,9}}')"
         padded = f"lpad({v}, CASE WHEN length({v}) <= 5 THEN 5 ELSE 9 END, '0')"
-        v = (f"CASE WHEN coalesce({country}, 'us') = 'us' AND {digits} THEN {padded} "
-             f"ELSE {v} END")
+        v = f"CASE WHEN {country} = 'us' AND {digits} THEN {padded} ELSE {v} END"
     us = f"regexp_extract({v}, '^([0-9]{{5}})', 1)"
+    zip_shaped = f"regexp_full_match({v}, '[0-9]{{5}}(-?[0-9]{{4}})?')"
     other = f"split_part({v}, '-', 1)"
-    return (f"NULLIF(CASE WHEN coalesce({country}, 'us') = 'us' AND {us} <> '' THEN {us} "
-            f"ELSE {other} END, '')")
+    return (f"NULLIF(CASE WHEN coalesce({country} = 'us', {zip_shaped}) AND {us} <> '' "
+            f"THEN {us} ELSE {other} END, '')")
 
 
-def birthdate(expr: str, duckdb_type: str) -> str:
-    """``YYYYMMDD`` from a DATE/TIMESTAMP column or a text date in a common format."""
+#: A text date-time whose date part is the birthdate: ``1988-07-04T00:00:00``,
+#: ``1988-07-04 00:00``, with fractions of a second, ``Z`` or an offset (the date as
+#: written, never moved to another time zone).
+DATE_TIME = ("'^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[Tt ][0-9]{1,2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?"
+             " ?([Zz]|(UTC|GMT)?[+-][0-9]{1,2}(:?[0-9]{2})?| ?UTC| ?GMT)?$'")
+#: The text formats of a birthdate, in order: the first that reads the text wins. Month
+#: first before day first: ``07/04/1988`` is July 4; ``24/07/1988`` reads only day first.
+BIRTHDATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%d/%m/%Y", "%Y/%m/%d", "%m-%d-%Y", "%d-%m-%Y",
+                     "%d.%m.%Y", "%Y.%m.%d", "%Y%m%d", "%B %d, %Y", "%b %d, %Y", "%d %B %Y",
+                     "%d %b %Y")
+
+
+def birthdate(expr: str, duckdb_type: str, latest: str | None = None) -> str:
+    """``YYYYMMDD`` from a DATE/TIMESTAMP column or a text date (:data:`BIRTHDATE_FORMATS`,
+    or the date of a :data:`DATE_TIME`); NULL for a date that does not exist (February
+    30, month 13, all zeros), before 1900, or after ``latest`` (an SQL DATE expression:
+    the event's date, so that no birthdate is in the future), or after 2100 without it."""
     t = duckdb_type.upper()
     if t.startswith(("DATE", "TIMESTAMP")):
         value = f"CAST({expr} AS DATE)"
     else:
-        formats = ("'%Y-%m-%d'", "'%m/%d/%Y'", "'%Y/%m/%d'", "'%m-%d-%Y'", "'%d.%m.%Y'",
-                   "'%Y%m%d'", "'%B %d, %Y'", "'%b %d, %Y'", "'%d %B %Y'", "'%d %b %Y'")
-        value = f"CAST(try_strptime({text(expr)}, [{', '.join(formats)}]) AS DATE)"
-    return (f"CASE WHEN year({value}) BETWEEN 1900 AND 2100 "
+        v = text(expr)
+        date_part = f"NULLIF(regexp_extract({v}, {DATE_TIME}, 1), '')"
+        formats = ", ".join(f"'{f}'" for f in BIRTHDATE_FORMATS)
+        value = f"CAST(try_strptime(coalesce({date_part}, {v}), [{formats}]) AS DATE)"
+    last = f"{value} <= {latest}" if latest is not None else f"year({value}) <= 2100"
+    return (f"CASE WHEN year({value}) >= 1900 AND {last} "
             f"THEN strftime({value}, '%Y%m%d') END")
 
 
@@ -263,7 +314,7 @@ def google_email(expr: str) -> str:
     >>> "gmail.com" in google_email("e")
     True
     """
-    v = f"lower(regexp_replace(CAST({expr} AS VARCHAR), '{_WS}', '', 'g'))"
+    v = lower(f"regexp_replace(CAST({expr} AS VARCHAR), '{_WS}', '', 'g')")
     local, domain = f"split_part({v}, '@', 1)", f"split_part({v}, '@', 2)"
     mail = ", ".join(f"'{d}'" for d in GOOGLE_MAIL_DOMAINS)
     google = f"replace(regexp_replace({local}, '\\+.*$', '', 'g'), '.', '') || '@' || {domain}"

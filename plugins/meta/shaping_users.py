@@ -9,19 +9,25 @@ from plugins.meta import columns as job_columns
 from plugins.meta.columns import PROFILE
 from plugins.meta.shaping_context import Shaping, q
 
+#: The date of a customer's first event (its earliest order among the rows): a birthdate
+#: after it is in the future, and left out.
+FIRST_EVENT_DATE = "CAST(make_timestamp(u.first_event_time * 1000000) AS DATE)"
+
 
 def users_cte(ctx: Shaping) -> str:
     """``users``: the distinct customers of the kept lines of orders (by their two hashes
-    and their raw fields), each field trimmed once (``t_<field>``), joined to its country
-    and state, and their ``user_data`` JSON: Meta's normalized, hashed fields."""
+    and their raw fields) with the time of their first event, each field trimmed once
+    (``t_<field>``), joined to its country and state, and their ``user_data`` JSON: Meta's
+    normalized, hashed fields."""
     members = pretrimmed(", ".join(user_fields(ctx)), "u")
     trimmed = ", ".join(f"{pii.text(f'p.{name}')} AS t_{name}" for name in PROFILE)
     return f"""users AS (
     SELECT u.customer, u.customer_check, u.client_user_agent,
         '{{' || concat_ws(',', {members}) || '}}' AS user_data
     FROM (SELECT p.*, {trimmed}
-          FROM (SELECT DISTINCT customer, customer_check, {", ".join(PROFILE)}
-                FROM rows WHERE order_id IS NOT NULL AND kept) AS p) AS u
+          FROM (SELECT customer, customer_check, {", ".join(PROFILE)},
+                min(event_time) AS first_event_time
+                FROM rows WHERE order_id IS NOT NULL AND kept GROUP BY ALL) AS p) AS u
     LEFT JOIN countries ctry ON ctry.key = {pretrimmed(pii.country_key("u.country"), "u")}
     LEFT JOIN states sts ON sts.key = {pretrimmed(pii.state_key("u.state"), "u")}
 )"""
@@ -44,7 +50,8 @@ def user_fields(ctx: Shaping) -> list[str]:
             "u.phone", f"coalesce(ctry.calling_code, {calling_code})"))),
         _member("fn", _hashed(ctx, "u.given_name", pii.name("u.given_name"))),
         _member("ln", _hashed(ctx, "u.surname", pii.name("u.surname"))),
-        _member("db", _hashed(ctx, "u.birthdate", pii.birthdate("u.birthdate", birthdate_type))),
+        _member("db", _hashed(ctx, "u.birthdate", pii.birthdate(
+            "u.birthdate", birthdate_type, FIRST_EVENT_DATE))),
         _member("ge", _hashed(ctx, "u.gender", pii.gender("u.gender"))),
         _member("ct", _hashed(ctx, "u.city", pii.city("u.city"))),
         _member("st", _hashed(ctx, "u.state", pii.state("u.state", "sts"))),

@@ -10,6 +10,8 @@ frozen: it still calls the live helpers (``connector.kit.pii``, ``plugins.meta.c
 the text). The comments and docstrings below are the original's. One deliberate change
 since: reject reasons echo a column's value only through ``connector.kit.sql.shown``
 (never customer data), in both texts alike.
+Another, where a rule changed: ``users`` groups each customer's rows with the time of
+its first event, so that a birthdate after it is left out (issue 24).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from connector.kit.sql import shown as _shown
 from plugins.meta import columns as job_columns
 from plugins.meta.columns import PROFILE, column_type, customer_hashes, order_key
 from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
+from plugins.meta.shaping_users import FIRST_EVENT_DATE
 
 #: The values reject reasons may show (connector.kit.sql.shown).
 _MIXED = (f"{_shown('o.currency', 'A-Za-z', 3, False)} || ', ' || "
@@ -135,7 +138,8 @@ def shape_sql(source: str, columns: dict[str, str], s: MetaSettings, now: dt.dat
                                                  f"{_q(default_cc) if default_cc else 'NULL'})"))),
         field("fn", hashed("u.given_name", pii.name("u.given_name"))),
         field("ln", hashed("u.surname", pii.name("u.surname"))),
-        field("db", hashed("u.birthdate", pii.birthdate("u.birthdate", birthdate_type))),
+        field("db", hashed("u.birthdate", pii.birthdate("u.birthdate", birthdate_type,
+                                                        FIRST_EVENT_DATE))),
         field("ge", hashed("u.gender", pii.gender("u.gender"))),
         field("ct", hashed("u.city", pii.city("u.city"))),
         field("st", hashed("u.state", pii.state("u.state", "sts"))),
@@ -234,8 +238,9 @@ users AS (
     SELECT u.customer, u.customer_check, u.client_user_agent,
         '{{' || concat_ws(',', {_pretrimmed(", ".join(user_fields), "u")}) || '}}' AS user_data
     FROM (SELECT p.*, {", ".join(f"{pii.text(f'p.{name}')} AS t_{name}" for name in PROFILE)}
-          FROM (SELECT DISTINCT customer, customer_check, {", ".join(PROFILE)}
-                FROM rows WHERE order_id IS NOT NULL AND kept) AS p) AS u
+          FROM (SELECT customer, customer_check, {", ".join(PROFILE)},
+                min(event_time) AS first_event_time
+                FROM rows WHERE order_id IS NOT NULL AND kept GROUP BY ALL) AS p) AS u
     LEFT JOIN countries ctry ON ctry.key = {_pretrimmed(pii.country_key("u.country"), "u")}
     LEFT JOIN states sts ON sts.key = {_pretrimmed(pii.state_key("u.state"), "u")}
 ),
