@@ -14,6 +14,9 @@ STANDARD_EVENTS = (
     "CustomizeProduct", "Donate", "FindLocation", "InitiateCheckout", "Lead", "Other",
     "Purchase", "Schedule", "Search", "StartTrial", "SubmitApplication", "Subscribe",
     "ViewContent")
+#: The longest event name Meta accepts: custom event names are at most 50 characters
+#: (Meta Pixel reference, "Custom events"); the standard names are shorter.
+MAX_EVENT_NAME = 50
 #: The nine action_source values Meta accepts (server-event parameters page).
 ACTION_SOURCES = ("app", "business_messaging", "chat", "email", "other", "phone_call",
                   "physical_store", "system_generated", "website")
@@ -30,9 +33,11 @@ class MetaSettings(Settings):
     dataset_id: str | None = None
     """The dataset (formerly offline event set) that receives events."""
     event_names: dict[str, str] = {}
-    """Custom event name -> standard event (added to RudderStack's defaults)."""
+    """Event name in the rows -> the name sent: a standard event or a custom one (added
+    to RudderStack's defaults)."""
     datasets: dict[str, list[str]] = {}
-    """Standard event name -> dataset ids, to send each event name to its own datasets."""
+    """Event name (as sent: standard or custom) -> dataset ids, to send each event name to
+    its own datasets."""
     access_token_env: str = "META_ACCESS_TOKEN"
     """Environment variable holding the system-user access token."""
     api_version: str = "v26.0"
@@ -69,10 +74,8 @@ class MetaSettings(Settings):
     @pydantic.field_validator("event_names")
     @classmethod
     def _event_names(cls, value: dict[str, str]) -> dict[str, str]:
-        for name in value.values():
-            if name not in STANDARD_EVENTS:
-                raise ValueError(f"event_names maps to {name!r}, not a standard event "
-                                 f"({', '.join(STANDARD_EVENTS)})")
+        for alias, name in value.items():
+            _check_event_name(name, f"event_names maps {alias!r} to")
         return value
 
     @pydantic.field_validator("datasets")
@@ -81,11 +84,11 @@ class MetaSettings(Settings):
                   info: pydantic.ValidationInfo) -> dict[str, list[str]]:
         names = {**DEFAULT_EVENT_NAMES, **info.data.get("event_names", {})}
         for name, ids in value.items():
-            if name not in STANDARD_EVENTS:
-                hint = f"; write {names[name]!r}, the event it maps to" if name in names else ""
-                raise ValueError(f"datasets maps {name!r}, which is not a standard event, so "
-                                 f"no event would ever match it{hint} (standard events: "
-                                 f"{', '.join(STANDARD_EVENTS)})")
+            _check_event_name(name, "datasets maps")
+            if name not in STANDARD_EVENTS and name in names and names[name] != name:
+                raise ValueError(f"datasets maps {name!r}, which event_names renames, so no "
+                                 f"event would ever match it; write {names[name]!r}, the "
+                                 "event it maps to")
             for dataset in ids:
                 _check_dataset(dataset)
         # A dataset listed twice is one dataset: one event each, not two under one key.
@@ -129,6 +132,16 @@ class MetaSettings(Settings):
             raise ValueError("Limited Data Use takes ldu_country/ldu_state 0/0 (Meta geolocates) "
                              "or 1/1000 (California)")
         return self
+
+
+def _check_event_name(name: str, what: str) -> None:
+    """Refuse an event name Meta would refuse: blank, or over :data:`MAX_EVENT_NAME`."""
+    if not name.strip():
+        raise ValueError(f"{what} a blank event name: write a standard event such as "
+                         "Purchase, or a custom event name")
+    if len(name) > MAX_EVENT_NAME:
+        raise ValueError(f"{what} {name[:20]!r}..., longer than the {MAX_EVENT_NAME} "
+                         "characters Meta accepts in an event name")
 
 
 def _check_dataset(dataset: str) -> None:

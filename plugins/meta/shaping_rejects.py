@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from connector.kit import pii
 from connector.kit.sql import shown
-from plugins.meta.settings import ACTION_SOURCES, STANDARD_EVENTS
+from plugins.meta.settings import ACTION_SOURCES, MAX_EVENT_NAME
 from plugins.meta.shaping_context import Shaping, q, q_list
 
 #: The reject reasons that the run's clock alone can change (``reject_timed``): an order
@@ -137,12 +137,14 @@ def bad_action_source(ctx: Shaping) -> Rule:
                        f"|| {q(', '.join(ACTION_SOURCES))}", indent=21), below=True)
 
 
-def not_standard_event(ctx: Shaping) -> Rule:
-    """An event name that is not (or does not map to) a standard event."""
-    return Rule(f"o.event_name NOT IN ({q_list(STANDARD_EVENTS)})",
-                _lines(f"'event_name ' || {shown('o.event_name')} "
-                       "|| ' is not a standard event: map it '",
-                       "|| 'with [settings] event_names'", indent=21), below=True)
+def long_event_name(ctx: Shaping) -> Rule:
+    """An event name longer than Meta accepts (:data:`MAX_EVENT_NAME` characters). Custom
+    names are sent as they are; blank ones never reach here (they are ``Purchase``)."""
+    return Rule(f"length(o.event_name) > {MAX_EVENT_NAME}",
+                _lines(f"'event_name is longer than the {MAX_EVENT_NAME} characters Meta "
+                       "accepts: '",
+                       "|| 'shorten it or map it with [settings] event_names'", indent=21),
+                below=True)
 
 
 def no_dataset(ctx: Shaping) -> Rule:
@@ -159,10 +161,11 @@ def spanning_customers(ctx: Shaping) -> Rule:
 
 
 def incomplete_website(ctx: Shaping) -> Rule:
-    """A website event without the fields Meta requires of one."""
+    """A website event without the fields Meta requires of one (its ``event_id`` is
+    never missing: it defaults to the order id)."""
     return Rule(_lines("o.action_source = 'website' AND (u.client_user_agent IS NULL",
-                       "OR o.event_source_url IS NULL OR o.event_id IS NULL)", indent=17),
-                "'website events need client_user_agent, event_id and event_source_url'",
+                       "OR o.event_source_url IS NULL)", indent=17),
+                "'website events need client_user_agent and event_source_url'",
                 below=True)
 
 
@@ -193,5 +196,5 @@ def too_old(ctx: Shaping) -> Rule:
 REJECTS: tuple[Callable[[Shaping], Rule | tuple[Rule, ...]], ...] = (
     no_time, bad_quantity, fractional_quantity, bad_price, bad_value, mixed_currencies,
     bad_currency, mixed_action_sources, mixed_event_names, bad_action_source,
-    not_standard_event, no_dataset, spanning_customers, incomplete_website, no_contact,
+    long_event_name, no_dataset, spanning_customers, incomplete_website, no_contact,
     in_future, too_old)

@@ -15,6 +15,8 @@ a list of its JSON text does at 10M line items):
 * ``contents`` lists the items in the byte order of their JSON text, not by product id,
   quantity and price (which left ties in no defined order and sorted quantity 12 after
   2; the text sorts it first);
+* custom event names are sent (only names over Meta's 50 characters are rejected), and
+  a website event no longer needs an event_id column (it defaults to the order id);
 * the mixed-currencies reason names the order's smallest and largest currency: the
   same text when there are two, the first and last of three or more.
 """
@@ -25,7 +27,7 @@ import datetime as dt
 
 from connector import ConfigError
 from connector.kit import pii
-from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
+from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, MAX_EVENT_NAME, MetaSettings
 
 #: Customer fields read from the query, in order.
 PROFILE = ("email", "phone", "given_name", "surname", "birthdate", "gender", "city", "state",
@@ -238,14 +240,14 @@ events AS (
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ''' || o.action_source || ''' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
-            WHEN o.event_name NOT IN ({_list(STANDARD_EVENTS)})
-                THEN 'event_name ''' || o.event_name || ''' is not a standard event: map it '
-                     || 'with [settings] event_names'
+            WHEN length(o.event_name) > {MAX_EVENT_NAME}
+                THEN 'event_name is longer than the {MAX_EVENT_NAME} characters Meta accepts: '
+                     || 'shorten it or map it with [settings] event_names'
             WHEN r.dataset_id IS NULL THEN 'no dataset mapped for event_name ''' || o.event_name
                 || ''': add it to [settings] datasets'
             WHEN o.action_source = 'website' AND (o.client_user_agent IS NULL
-                 OR o.event_source_url IS NULL OR o.event_id IS NULL)
-                THEN 'website events need client_user_agent, event_id and event_source_url'
+                 OR o.event_source_url IS NULL)
+                THEN 'website events need client_user_agent and event_source_url'
             WHEN position('"em":' IN u.user_data) = 0 AND position('"ph":' IN u.user_data) = 0
                 THEN 'no usable email or phone (missing or invalid after normalization)'
             WHEN o.event_time > {now_s + 60}

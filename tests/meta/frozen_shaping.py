@@ -11,7 +11,9 @@ the text). The comments and docstrings below are the original's. One deliberate 
 since: reject reasons echo a column's value only through ``connector.kit.sql.shown``
 (never customer data), in both texts alike.
 Another, where a rule changed: ``users`` groups each customer's rows with the time of
-its first event, so that a birthdate after it is left out (issue 24).
+its first event, so that a birthdate after it is left out (issue 24); custom event names
+are sent (only names over Meta's 50 characters are rejected), and a website event no
+longer needs an event_id column (it defaults to the order id).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from connector.kit import pii
 from connector.kit.sql import shown as _shown
 from plugins.meta import columns as job_columns
 from plugins.meta.columns import PROFILE, column_type, customer_hashes, order_key
-from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, STANDARD_EVENTS, MetaSettings
+from plugins.meta.settings import ACTION_SOURCES, DEFAULT_EVENT_NAMES, MAX_EVENT_NAME, MetaSettings
 from plugins.meta.shaping_users import FIRST_EVENT_DATE
 
 #: The values reject reasons may show (connector.kit.sql.shown).
@@ -271,16 +273,16 @@ events AS (
             WHEN o.action_source NOT IN ({_list(ACTION_SOURCES)})
                 THEN 'action_source ' || {_ACTION} || ' is not one of '
                      || {_q(", ".join(ACTION_SOURCES))}
-            WHEN o.event_name NOT IN ({_list(STANDARD_EVENTS)})
-                THEN 'event_name ' || {_EVENT} || ' is not a standard event: map it '
-                     || 'with [settings] event_names'
+            WHEN length(o.event_name) > {MAX_EVENT_NAME}
+                THEN 'event_name is longer than the {MAX_EVENT_NAME} characters Meta accepts: '
+                     || 'shorten it or map it with [settings] event_names'
             WHEN r.dataset_id IS NULL THEN 'no dataset mapped for event_name ' || {_EVENT}
                 || ': add it to [settings] datasets'
             WHEN o.customer <> o.last_customer OR o.customer_check <> o.last_customer_check
                 THEN {_q(SPANNING)}
             WHEN o.action_source = 'website' AND (u.client_user_agent IS NULL
-                 OR o.event_source_url IS NULL OR o.event_id IS NULL)
-                THEN 'website events need client_user_agent, event_id and event_source_url'
+                 OR o.event_source_url IS NULL)
+                THEN 'website events need client_user_agent and event_source_url'
             WHEN position('"em":' IN u.user_data) = 0 AND position('"ph":' IN u.user_data) = 0
                 THEN 'no usable email or phone (missing or invalid after normalization)'
             WHEN o.event_time > {now_s + 60}

@@ -20,6 +20,10 @@ ROWS = [
     row("signup", event_name="Signup"),
     row("add-to-cart", event_name="Product Added"),
     row("not-standard", event_name="Bought Stuff"),
+    row("custom-alias", event_name="Visite en magasin"),
+    row("custom-unrouted", event_name="Window Shopping"),
+    row("custom-too-long", event_name="Store Visit " + "x" * 39),
+    row("custom-longest", event_name="Store Visit " + "x" * 38),
     row("shoes", category="Shoes"),
     row("hats", category="Hats"),
     row("source-upper", action_source=" PHYSICAL_STORE "),
@@ -40,8 +44,10 @@ ROWS = [
 ]
 SETTINGS = {
     "dataset_id": None,
-    "datasets": {"Purchase": [D1], "Lead": [D2, D3]},
-    "event_names": {"In-Store Sale": "Purchase", "Signup": "Lead"},
+    "datasets": {"Purchase": [D1], "Lead": [D2, D3], "Bought Stuff": [D3],
+                 "Store Visit": [D2], "Store Visit " + "x" * 38: [D1]},
+    "event_names": {"In-Store Sale": "Purchase", "Signup": "Lead",
+                    "Visite en magasin": "Store Visit"},
     "content_types": {"Shoes": "product_group"},
     "limited_data_use": True, "ldu_country": 1, "ldu_state": 1000,
     "test_event_code": "TEST12345",
@@ -91,9 +97,27 @@ def test_a_standard_event_without_a_dataset_is_rejected(rejects) -> None:
         "no dataset mapped for event_name 'AddToCart': add it to [settings] datasets"
 
 
-def test_a_custom_event_name_is_rejected_with_the_fix(rejects) -> None:
-    assert rejects["-:not-standard"] == ("event_name 'Bought Stuff' is not a standard event: "
-                                         "map it with [settings] event_names")
+def test_a_custom_event_name_is_sent_as_it_is_to_its_dataset(delivered) -> None:
+    """Meta accepts custom event names: sent as written, routed by ``datasets``."""
+    assert delivered.datasets_of("not-standard") == [D3]
+    assert delivered.by_order(D3)["not-standard"]["event_name"] == "Bought Stuff"
+    assert delivered.by_order(D1)["custom-longest"]["event_name"] == "Store Visit " + "x" * 38
+
+
+def test_an_alias_maps_to_a_custom_event_name(delivered) -> None:
+    assert delivered.datasets_of("custom-alias") == [D2]
+    assert delivered.by_order(D2)["custom-alias"]["event_name"] == "Store Visit"
+
+
+def test_a_custom_event_name_without_a_dataset_is_rejected(rejects) -> None:
+    assert rejects["-:custom-unrouted"] == (
+        "no dataset mapped for event_name 'Window Shopping': add it to [settings] datasets")
+
+
+def test_an_event_name_longer_than_meta_accepts_is_rejected(rejects) -> None:
+    assert rejects["-:custom-too-long"] == (
+        "event_name is longer than the 50 characters Meta accepts: shorten it or map it "
+        "with [settings] event_names")
 
 
 def test_content_type_comes_from_the_category_mapping(delivered) -> None:
@@ -136,10 +160,18 @@ def test_website_events_with_what_meta_needs_are_sent(delivered) -> None:
     assert event["event_id"] == "web-1"
 
 
-@pytest.mark.parametrize("order", ["website-no-ua", "website-no-url", "website-no-event-id"])
-def test_website_events_without_ua_url_or_event_id_are_rejected(rejects, order) -> None:
+@pytest.mark.parametrize("order", ["website-no-ua", "website-no-url"])
+def test_website_events_without_ua_or_url_are_rejected(rejects, order) -> None:
     assert rejects[f"{D1}:{order}"] == \
-        "website events need client_user_agent, event_id and event_source_url"
+        "website events need client_user_agent and event_source_url"
+
+
+def test_a_website_event_without_an_event_id_column_is_sent_with_the_order_id(delivered) -> None:
+    """Meta requires client_user_agent and event_source_url of a website event; its
+    event_id defaults to the order id."""
+    event = delivered.by_order(D1)["website-no-event-id"]
+    assert event["event_id"] == "website-no-event-id"
+    assert event["event_source_url"] == WEB["event_source_url"]
 
 
 def test_an_invalid_action_source_is_rejected(rejects) -> None:
@@ -161,8 +193,8 @@ def test_one_order_with_two_event_names_is_rejected(delivered, rejects) -> None:
 def test_rejected_events_were_never_sent(delivered, rejects) -> None:
     sent_orders = {a["event"]["custom_data"]["order_id"] for a in delivered.accepted}
     rejected_orders = {key.split(":", 1)[1] for key in rejects}
-    assert rejected_orders == {"add-to-cart", "not-standard", "bad-source", "two-sources",
-                               "website-no-ua", "website-no-url", "website-no-event-id",
+    assert rejected_orders == {"add-to-cart", "custom-unrouted", "custom-too-long",
+                               "bad-source", "two-sources", "website-no-ua", "website-no-url",
                                "two-names"}
     assert not sent_orders & rejected_orders
 
