@@ -5,13 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Kind = Literal["text", "number", "integer", "timestamp", "date", "boolean", "any"]
+Kind = Literal["text", "number", "number_text", "integer", "timestamp", "date", "boolean",
+               "any"]
 
 #: DuckDB type names accepted for each kind. "timestamp" also takes epoch seconds.
 _ACCEPTS: dict[str, tuple[str, ...]] = {
     "text": ("VARCHAR", "UUID", "ENUM"),
     "number": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL"),
+    # A number, or text holding one (CSV exports: '2', '3.0'): the destination reads the
+    # text with TRY_CAST and rejects, per event, the rows whose text is not a number.
+    "number_text": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                    "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL",
+                    "REAL", "VARCHAR"),
     "integer": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
                 "UINTEGER", "UBIGINT", "UHUGEINT"),
     "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS",
@@ -21,7 +27,8 @@ _ACCEPTS: dict[str, tuple[str, ...]] = {
     "boolean": ("BOOLEAN",),
 }
 _DESCRIBE = {
-    "text": "text", "number": "a number", "integer": "an integer",
+    "text": "text", "number": "a number", "number_text": "a number (or text holding one)",
+    "integer": "an integer",
     "timestamp": "a timestamp or epoch seconds", "date": "a date", "boolean": "a boolean",
 }
 

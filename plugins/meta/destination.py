@@ -55,9 +55,9 @@ class MetaDestination(Destination):
         required=(
             Column("external_id", "any", "your customer id, hashed before sending"),
             Column("order_id", "any", "events are grouped by order"),
-            Column("quantity", "number", "items of this line; <= 0 lines are not sent"),
+            Column("quantity", "number_text", "items of this line; <= 0 lines are not sent"),
             Column("timestamp", "timestamp", "when the purchase happened"),
-            Column("price", "number", "unit price; value = sum(price x quantity)"),
+            Column("price", "number_text", "unit price; value = sum(price x quantity)"),
             Column("currency", "text", "ISO 4217 code such as USD"),
         ),
         one_of=((Column("email", "text"), Column("phone", "any")),),
@@ -65,7 +65,7 @@ class MetaDestination(Destination):
             ("given_name", "text"), ("surname", "text"), ("birthdate", "any"),
             ("gender", "text"), ("city", "text"), ("state", "text"), ("postal", "any"),
             ("country", "text"), ("product_id", "any"), ("action_source", "text"),
-            ("event_name", "text"), ("value", "number"), ("event_id", "any"),
+            ("event_name", "text"), ("value", "number_text"), ("event_id", "any"),
             ("client_user_agent", "text"), ("event_source_url", "text"), ("fbc", "text"),
             ("fbp", "text"), ("madid", "text"), ("brand", "text"), ("category", "text"))),
     )

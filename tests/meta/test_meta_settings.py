@@ -28,11 +28,14 @@ def test_defaults() -> None:
     ({}, "set dataset_id (or datasets"),
     ({"dataset_id": "my-dataset"}, "must be the numeric id from Events Manager"),
     ({"datasets": {"Purchase": ["12"]}}, "'12' must be the numeric id"),
-    ({**VALID, "event_names": {"Sale": "Buy"}}, "event_names maps to 'Buy', not a standard"),
+    ({**VALID, "event_names": {"Sale": " "}}, "event_names maps 'Sale' to a blank event name"),
+    ({**VALID, "event_names": {"Sale": "S" * 51}},
+     "event_names maps 'Sale' to 'SSSSSSSSSSSSSSSSSSSS'..., longer than the 50 characters"),
     ({**VALID, "datasets": {"Order Completed": ["2222222222"]}},
-     "datasets maps 'Order Completed', which is not a standard event, so no event would ever "
+     "datasets maps 'Order Completed', which event_names renames, so no event would ever "
      "match it; write 'Purchase'"),
-    ({**VALID, "datasets": {"Sale": ["2222222222"]}}, "datasets maps 'Sale', which is not"),
+    ({**VALID, "datasets": {"": ["2222222222"]}}, "datasets maps a blank event name"),
+    ({**VALID, "datasets": {"S" * 51: ["2222222222"]}}, "longer than the 50 characters"),
     ({**VALID, "default_action_source": "store"}, "default_action_source must be one of"),
     ({**VALID, "limited_data_use": True, "ldu_country": 1, "ldu_state": 5},
      "ldu_country/ldu_state 0/0 (Meta geolocates) or 1/1000 (California)"),
@@ -55,6 +58,8 @@ def test_invalid_settings_say_what_to_fix(settings, message) -> None:
 @pytest.mark.parametrize("settings", [
     {"datasets": {"Purchase": ["1111111111"], "Lead": ["2222222222", "3333333333"]}},
     {**VALID, "event_names": {"In-Store Sale": "Purchase"}, "default_country": "gb"},
+    {**VALID, "event_names": {"Sale": "Store Visit"}, "datasets": {"Store Visit": ["2222222222"]}},
+    {**VALID, "datasets": {"Sale": ["2222222222"], "S" * 50: ["2222222222"]}},
     {**VALID, "limited_data_use": True, "ldu_country": 1, "ldu_state": 1000},
     {**VALID, "content_types": {"Shoes": "product_group"}, "hashing": False},
 ])
@@ -96,8 +101,8 @@ def test_each_required_column_is_checked(meta_project) -> None:
 
 
 def test_column_types_are_checked(meta_project) -> None:
-    sql = ("SELECT * REPLACE (CAST(price AS VARCHAR) AS price, "
+    sql = ("SELECT * REPLACE (price > 0 AS price, "
            "CAST(timestamp AS VARCHAR) AS timestamp) FROM orders")
     problems = " ".join(validate(meta_project, sql))
-    assert "column `price` is VARCHAR" in problems
+    assert "column `price` is BOOLEAN" in problems
     assert "column `timestamp` is VARCHAR" in problems
