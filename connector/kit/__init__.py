@@ -12,6 +12,7 @@ The names below are the kit's classes and functions; its modules are public too:
 * :mod:`connector.kit.http`: the shared session, sending with retryable errors,
   ``Retry-After``, multipart forms;
 * :mod:`connector.kit.pii`: customer-information normalization and hashing as SQL;
+* :mod:`connector.kit.pii_unicode`: lowercasing as Python does, and digits of every script, as SQL;
 * :mod:`connector.kit.sql`: quoting values and names into SQL text;
 * :mod:`connector.kit.events`: the shaped-event columns and their schema;
 * :mod:`connector.kit.secrets`: secrets from environment variables, scrubbed from output;
@@ -84,5 +85,5 @@ __all__ = [
 #: The kit's modules: with this package, connector.hookspecs and connector.testing,
 #: the only parts of connector a plugin may import.
 MODULES = ("commands", "contract", "demos", "destination", "emulator", "environ", "errors",
-           "events", "fields", "http", "pacing", "pii", "runs", "secrets", "source", "sql",
-           "tables", "warehouse")
+           "events", "fields", "http", "pacing", "pii", "pii_unicode", "runs", "secrets",
+           "source", "sql", "tables", "warehouse")
