@@ -69,7 +69,11 @@ class Pending:
             i = j
 
     def _take(self) -> pa.Table:
-        taken = pa.concat_tables(self.parts).combine_chunks()
+        """The pending events as one request, copied into buffers of its own: a slice
+        would keep its whole batch alive as long as the request is in flight."""
+        taken = pa.Table.from_arrays(
+            [pa.concat_arrays([chunk for part in self.parts for chunk in part[name].chunks])
+             for name in COLUMNS], names=COLUMNS)
         self.parts, self.count, self.size = [], 0, 0
         return taken
 

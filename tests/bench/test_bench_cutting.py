@@ -93,3 +93,19 @@ def test_the_cutter_keeps_routes_apart_and_each_request_in_step(seed: int) -> No
         expected = one_by_one([[p for r, p in feed if r == route] for feed in feeds],
                               max_events, max_bytes)
         assert [list(b.payloads) for b, _ in got if b.route == route] == expected
+
+
+def test_a_request_owns_its_buffers() -> None:
+    """A request's arrays are copies, not slices of the table fed: a slice would keep the
+    whole batch alive while the request is in flight."""
+    n = 100
+    table = pa.table({"event_key": [f"k{i}" for i in range(n)],
+                      "route": pa.nulls(n, pa.string()),
+                      "payload": ["x" * 100] * n, "fingerprint": [f"f{i}" for i in range(n)]})
+    batches = list(Cutter(10, 10_000).feed(table))
+    assert len(batches) == 9  # the tenth is still filling up
+    batch, fps = batches[0]
+    assert batch.key_array().buffers()[2].size == sum(len(f"k{i}") for i in range(10))
+    payloads = batch._payloads
+    assert isinstance(payloads, pa.Array) and payloads.buffers()[2].size == 10 * 100
+    assert fps.buffers()[2].size == sum(len(f"f{i}") for i in range(10))
