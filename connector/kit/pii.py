@@ -120,10 +120,10 @@ def phone_text(expr: str) -> str:
     spreadsheet writes it read as the integer it is (``2125550100.0`` and
     ``2.1255501E9`` -> ``2125550100``; an exponent form that is not a whole number of
     at most 15 digits gives NULL)."""
-    cut = f"regexp_replace({ascii_digits(text(expr))}, {PHONE_EXTENSION}, '')"
+    cut = f"regexp_replace({ascii_digits(text(expr))}, {PHONE_EXTENSION}, '', 'g')"
     number = f"TRY_CAST({cut} AS DOUBLE)"
     return (f"CASE WHEN regexp_full_match({cut}, '\\+?[0-9]+\\.0+') "
-            f"THEN regexp_replace({cut}, '\\.0+$', '') "
+            f"THEN regexp_replace({cut}, '\\.0+$', '', 'g') "
             f"WHEN regexp_full_match({cut}, '[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]+') "
             f"THEN CASE WHEN {number} = floor({number}) AND {number} < 1e15 "
             f"THEN CAST(CAST({number} AS HUGEINT) AS VARCHAR) END "
