@@ -21,13 +21,16 @@ from connector.engines.warehouse import Engine
 from connector.engines.warehouse import Error as EngineError
 from connector.kit.destination import RunContext
 from connector.kit.errors import OfframpError
+from connector.kit.sql import literals
 from connector.project import Project
 from connector.run import pipeline
 from connector.run.shaping import shaping
 from connector.state import open_state
 
 #: What the next run would do with an event (the ``status`` column of :class:`Events`).
-STATUSES = ("new", "changed", "retry", "unchanged", "rejected")
+#: ``line_item``: a query row refused on its own (a returned line, a row without an order
+#: id), not an event (:attr:`~connector.kit.Destination.line_item_reasons`).
+STATUSES = ("new", "changed", "retry", "unchanged", "rejected", "line_item")
 _SENT = "('new', 'changed', 'retry')"
 
 
@@ -42,6 +45,9 @@ class Plan:
     :param unchanged: events delivered or refused before with this very payload (with any
         payload for destinations that never resend, such as conversion pixels): skipped.
     :param rejected: events refused before sending, counted by reason in ``reasons``.
+    :param line_items: query rows refused on their own (returned lines, rows without an
+        order id, for destinations that group line items into orders): not events, in
+        none of the event counts; by reason in ``line_item_reasons``.
     :param rows: the query rows the events come from (when the destination counts them).
     :param payload_bytes: the size of the payloads that would be sent.
     """
@@ -57,6 +63,8 @@ class Plan:
     reasons: dict[str, int] = field(default_factory=dict)
     rows: int = 0
     payload_bytes: int = 0
+    line_items: int = 0
+    line_item_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def to_send(self) -> int:
@@ -70,7 +78,8 @@ class Plan:
         return (f"Plan({self.job} -> {self.destination}: {self.events:,} events; send "
                 f"{self.to_send:,} ({self.new:,} new, {self.changed:,} changed, "
                 f"{self.retry:,} retry); {self.unchanged:,} unchanged; "
-                f"{self.rejected:,} rejected)")
+                f"{self.rejected:,} rejected"
+                + (f"; {self.line_items:,} line items not sent)" if self.line_items else ")"))
 
 
 class ShapedJob:
@@ -98,9 +107,12 @@ class ShapedJob:
                                      resend_changed=dest.resend_changed,
                                      unique_keys=dest.unique_keys,
                                      ledger="SELECT * FROM offramp.ledger", all_payloads=True)
+            line_items = (f"reject_reason IN ({literals(dest.line_item_reasons)})"
+                          if dest.line_item_reasons else "FALSE")
             self.status_sql = f"""
                 SELECT event_key, route,
                        CASE WHEN unchanged THEN 'unchanged'
+                            WHEN {line_items} THEN 'line_item'
                             WHEN reject_reason IS NOT NULL THEN 'rejected'
                             WHEN previous_status IS NULL THEN 'new'
                             WHEN previous_status = 'failed' THEN 'retry'
@@ -144,16 +156,18 @@ class ShapedJob:
                                               what="DuckDB could not shape the events")) \
                 from None
         counts = dict.fromkeys(STATUSES, 0)
-        reasons: dict[str, int] = {}
+        reasons: dict[str, dict[str, int]] = {"rejected": {}, "line_item": {}}
         rows = size = 0
         for status, reason, n, source_rows, payload_bytes in groups:
             counts[status] += n
             rows += source_rows
             size += payload_bytes
-            if status == "rejected":
-                reasons[reason] = reasons.get(reason, 0) + n
-        return Plan(self.job, self.destination, sum(counts.values()), reasons=reasons,
-                    rows=int(rows), payload_bytes=int(size), **counts)
+            if status in reasons:
+                reasons[status][reason] = reasons[status].get(reason, 0) + n
+        line_items = counts.pop("line_item")
+        return Plan(self.job, self.destination, sum(counts.values()),
+                    reasons=reasons["rejected"], rows=int(rows), payload_bytes=int(size),
+                    line_items=line_items, line_item_reasons=reasons["line_item"], **counts)
 
     def close(self) -> None:
         self.engine.close()
@@ -168,7 +182,8 @@ class ShapedJob:
 class Events:
     """A job's shaped events, held in DuckDB (spilling to disk when large), for analysis.
 
-    The table ``events`` has one row per event, as the next run would see it:
+    The table ``events`` has one row per event (and per line item refused on its own,
+    status ``line_item``), as the next run would see it:
     ``event_key``, ``route``, ``status`` (one of :data:`STATUSES`), ``reject_reason``,
     ``payload`` (the event's JSON, built for rejected events too where the destination
     can), ``fingerprint``, ``source_rows`` and ``previous_status`` (the ledger's).

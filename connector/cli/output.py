@@ -40,9 +40,17 @@ def run_with_progress(project: Project, job: str, *, dry_run: bool = False, full
             bar.update(task, description=(
                 f"{job}: {counts.rows_read:,} rows read, {counts.events:,} events, "
                 f"{done:,} {'requests ' if dry_run else ''}{verb}, {counts.unchanged:,} "
-                f"unchanged, {counts.rejected:,} rejected, {counts.failed:,} failed"))
+                f"unchanged, {counts.rejected:,} rejected, {counts.failed:,} failed"
+                + (f"; {counts.line_items:,} line items not sent" if counts.line_items else "")))
 
         return pipeline.run(project, job, dry_run=dry_run, full=full, progress=show)
+
+
+def _reasons(reasons: dict[str, int], job: str) -> None:
+    for reason, n in list(reasons.items())[:10]:
+        out.print(f"    {n:>8,}  {escape(reason)}")
+    if len(reasons) > 10:
+        out.print(f"    ... {len(reasons) - 10} more reasons: `offramp rejects {job}`")
 
 
 def print_summary(summary: RunSummary, profile: bool = False) -> None:
@@ -55,13 +63,15 @@ def print_summary(summary: RunSummary, profile: bool = False) -> None:
               + (f" | pending {k.pending:,}" if k.pending and summary.status != "dry_run" else "")
               + (f" | requests built {k.requests:,} ({k.bytes:,} bytes)"
                  if summary.status == "dry_run" else f" | requests {k.requests:,}"))
+    if k.line_items:
+        out.print(f"  line items not sent {k.line_items:,} (query rows refused on their own: "
+                  "not events, in none of the counts above)")
     if k.reasons:
-        out.print("  rejected, by reason:")
-        for reason, n in list(k.reasons.items())[:10]:
-            out.print(f"    {n:>8,}  {escape(reason)}")
-        if len(k.reasons) > 10:
-            out.print(f"    ... {len(k.reasons) - 10} more reasons: `offramp rejects "
-                      f"{summary.job}`")
+        out.print("  rejected events, by reason:")
+        _reasons(k.reasons, summary.job)
+    if k.line_item_reasons:
+        out.print("  line items not sent, by reason:")
+        _reasons(k.line_item_reasons, summary.job)
     if summary.error:
         out.print(f"  [red]{escape(summary.error)}[/]")
     for note in summary.notes:

@@ -187,6 +187,12 @@ class Destination:
     #: every shaping returns, and the optional ones it adds
     #: (``shaped_schema(SOURCE_ROWS, ...)``). Checked once per run, before any row is read.
     events_schema: ClassVar[pa.Schema] = SHAPED_EVENTS
+    #: Reject reasons whose shaped rows stand for one line item refused on its own (a
+    #: returned line left out of its order's event, a row without an order id), not for
+    #: an event: run summaries count them as line items, apart from the events
+    #: (:attr:`RunCounts.line_items <connector.kit.runs.RunCounts>`). A destination that
+    #: groups line items into orders sets :data:`connector.kit.events.LINE_ITEM_REASONS`.
+    line_item_reasons: ClassVar[tuple[str, ...]] = ()
     #: Tables the destination keeps in each job's state file (:mod:`connector.kit.tables`),
     #: written through the :class:`~connector.kit.tables.PluginTables` that
     #: :meth:`after_run` receives.

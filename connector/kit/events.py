@@ -36,6 +36,16 @@ SOURCE_ROWS = "source_rows"
 SOURCE_KEY = "source_key"
 REJECT_TIMED = "reject_timed"
 
+#: The reject reason of a returned or cancelled line (quantity <= 0) that is left out of
+#: its order's event: a line item, not an event.
+RETURNED_LINE = "quantity <= 0 (return or cancellation): line item not sent"
+#: The reject reason of a query row without an order id: it belongs to no event.
+NO_ORDER_ID = "order_id is missing"
+#: The reasons that stand for one line item (a query row) refused on its own, for
+#: destinations that group line items into orders and reject such rows one by one
+#: (:attr:`~connector.kit.Destination.line_item_reasons`).
+LINE_ITEM_REASONS = (RETURNED_LINE, NO_ORDER_ID)
+
 #: The columns every shaping returns.
 REQUIRED = (pa.field(EVENT_KEY, pa.string()), pa.field(ROUTE, pa.string()),
             pa.field(PAYLOAD, pa.string()), pa.field(REJECT_REASON, pa.string()))

@@ -3,7 +3,8 @@ destination's :meth:`~connector.kit.Destination.after_run` see them."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 #: How a run ended.
@@ -13,6 +14,11 @@ STATUSES = ("succeeded", "failed", "interrupted", "dry_run", "killed")
 @dataclass
 class RunCounts:
     """The counts of one run.
+
+    Events and line items are counted apart: ``events`` is unchanged + delivered +
+    rejected + failed + pending, and ``line_items`` are query rows refused on their own
+    (a returned line left out of its order's event, a row without an order id), which
+    are in none of the event counts.
 
     :param rows_read: the query's rows the run read.
     :param events: events made from them (unchanged ones included).
@@ -29,6 +35,8 @@ class RunCounts:
     :meth:`balance` makes it so before the counts are recorded.
     :param requests: requests sent (built, in a dry run).
     :param bytes: request bytes built in a dry run.
+    :param line_items: line items refused on their own, not events (by reason in
+        ``line_item_reasons``).
     """
 
     rows_read: int = 0
@@ -41,6 +49,8 @@ class RunCounts:
     requests: int = 0
     bytes: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    line_items: int = 0
+    line_item_reasons: dict[str, int] = field(default_factory=dict)
 
     def balance(self) -> None:
         """Count every event read that is not unchanged, delivered, rejected or failed as
@@ -55,6 +65,17 @@ class RunCounts:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def by_unit(self, reasons: Mapping[str, int], line_item_reasons: Iterable[str]) -> RunCounts:
+        """These counts, whose ``events`` and ``rejected`` count every shaped row, with
+        the rejects of ``line_item_reasons`` (a destination's
+        :attr:`~connector.kit.Destination.line_item_reasons`) moved out of them into
+        ``line_items``; ``reasons`` are the rejects of every row, by reason."""
+        lines = {r: n for r, n in reasons.items() if r in set(line_item_reasons) and n}
+        n = sum(lines.values())
+        return replace(self, events=self.events - n, rejected=self.rejected - n,
+                       line_items=n, line_item_reasons=lines,
+                       reasons={r: k for r, k in reasons.items() if r not in lines})
 
 
 @dataclass

@@ -129,6 +129,7 @@ class _Run:
         context = RunContext(self.job.name, self.now, not self.state.has_delivered(),
                              self.dry_run, root=self.root)
         dest = prep.destination(prep.settings, context)
+        self.rec.line_item_reasons = dest.line_item_reasons
         if not self.dry_run:
             dest.open(http.session(pool_size=max(4, 2 * dest.limits.concurrency)))
         try:
@@ -287,7 +288,7 @@ class _Run:
                 self._reject_oversize(send.filter(too_big), max_bytes)
                 send = send.filter(pc.invert(too_big))
             self.timings["split"] += time.perf_counter() - t
-            self.progress(self.counts)
+            self.progress(self.rec.shown())
             if not send.num_rows:
                 continue
             t = time.perf_counter()
@@ -338,6 +339,6 @@ class _Run:
                 self.failure = self.failure or result.failure
         if result.fatal:
             self.fatal = self.fatal or result.fatal
-        self.progress(self.counts)
+        self.progress(self.rec.shown())
         if result.record_error is not None and raising:
             raise result.record_error

@@ -43,8 +43,11 @@ class RunRecorder:
         self.state, self.job, self.destination, self.dry_run = state, job, destination, dry_run
         state.close_abandoned_runs()
         self.run_id = state.start_run(job, destination, dry_run, now)
-        self.counts = RunCounts()
+        self.counts = RunCounts()  # every shaped row: line items are split off when shown
         self.reasons: Counter[str] = Counter()
+        #: The destination's :attr:`~connector.kit.Destination.line_item_reasons`, once
+        #: its class is known.
+        self.line_item_reasons: tuple[str, ...] = ()
         self.timings: defaultdict[str, float] = defaultdict(float)
         self.notes: list[str] = []
         self.finished = False
@@ -63,14 +66,19 @@ class RunRecorder:
         self.counts.rejected += sum(reasons.values())
         self.reasons.update(reasons)
 
+    def shown(self) -> RunCounts:
+        """The counts so far as the user sees them: events and line items apart
+        (:meth:`RunCounts.by_unit <connector.kit.runs.RunCounts.by_unit>`)."""
+        return self.counts.by_unit(dict(self.reasons.most_common()), self.line_item_reasons)
+
     def finish(self, status: str, error: str | None = None) -> RunSummary:
         """Record how the run ended (once: a second call only returns the summary)."""
-        self.counts.reasons = dict(self.reasons.most_common())
         self.counts.balance()
+        counts = self.shown()
         if not self.finished:
-            self.state.finish_run(self.run_id, status, self.counts, error)
+            self.state.finish_run(self.run_id, status, counts, error)
             self.finished = True
-        return RunSummary(self.run_id, self.job, self.destination, status, self.counts,
+        return RunSummary(self.run_id, self.job, self.destination, status, counts,
                           redact(error) if error else None, dict(self.timings),
                           list(self.notes))
 

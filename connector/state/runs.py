@@ -11,7 +11,7 @@ from connector.kit.secrets import redact
 from connector.state.base import Connected
 
 _COUNTS = ("rows_read", "events", "unchanged", "delivered", "rejected", "failed", "pending",
-           "requests", "bytes")
+           "requests", "bytes", "line_items")
 
 
 class Runs(Connected):
@@ -66,12 +66,17 @@ class Runs(Connected):
         return self.table(f"SELECT * FROM state.runs ORDER BY run_id DESC LIMIT {int(limit)}")
 
     def run_listing(self, limit: int = 20) -> pa.Table:
-        """The newest runs as ``offramp runs`` lists them: times as text, seconds taken."""
+        """The newest runs as ``offramp runs`` lists them: times as text, seconds taken.
+        A state file from before line items were counted apart (read, not upgraded)
+        lists them as NULL."""
+        line_items = "line_items" if self.one(
+            "SELECT count(*) FROM duckdb_columns() WHERE database_name = 'state' AND "
+            "table_name = 'runs' AND column_name = 'line_items'") else "NULL AS line_items"
         return self.table(
             "SELECT run_id, job, status, strftime(started_at, '%Y-%m-%d %H:%M:%S') AS started, "
             "round(epoch(finished_at) - epoch(started_at), 1) AS seconds, events, unchanged, "
-            f"delivered, rejected, failed, pending, error FROM state.runs ORDER BY run_id DESC "
-            f"LIMIT {int(limit)}")
+            f"delivered, rejected, failed, pending, {line_items}, error FROM state.runs "
+            f"ORDER BY run_id DESC LIMIT {int(limit)}")
 
     def last_run_id(self) -> int | None:
         return self.one("SELECT max(run_id) FROM state.runs")

@@ -2,7 +2,8 @@
 
 Tables (no raw PII: event keys, hashed payload fingerprints, reasons):
 
-* ``runs``: one row per run: times, status, counts, error.
+* ``runs``: one row per run: times, status, counts (of events, and of line items
+  refused on their own), error. A state file from before ``line_items`` gains it.
 * ``ledger``: append-only; one row per event per outcome (``delivered``, ``rejected``
   by the destination, ``failed`` after retries). The latest row of each event key is
   its state; the diff joins against it inside DuckDB.
@@ -27,7 +28,8 @@ CREATE TABLE IF NOT EXISTS state.runs (
     started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR, dry_run BOOLEAN,
     rows_read BIGINT, events BIGINT, unchanged BIGINT, delivered BIGINT,
     rejected BIGINT, failed BIGINT, pending BIGINT, requests BIGINT, bytes BIGINT,
-    error VARCHAR);
+    error VARCHAR, line_items BIGINT);
+ALTER TABLE state.runs ADD COLUMN IF NOT EXISTS line_items BIGINT;
 CREATE TABLE IF NOT EXISTS state.ledger (
     seq BIGINT DEFAULT nextval('state.ledger_seq'), event_key VARCHAR NOT NULL,
     fingerprint VARCHAR, status VARCHAR NOT NULL, reason VARCHAR, run_id BIGINT,

@@ -30,7 +30,7 @@ from connector.kit import (
     RunSummary,
     shaped_schema,
 )
-from connector.kit.events import REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
+from connector.kit.events import LINE_ITEM_REASONS, REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
 from plugins.google import requests_table
 from plugins.google.auth import Tokens
 from plugins.google.client import Client, Pacer
@@ -64,6 +64,8 @@ class GoogleDestination(Destination):
     #: back as DUPLICATE_TRANSACTION_ID. A delivered event is never sent again.
     resend_changed = False
     events_schema = shaped_schema(SOURCE_ROWS, SOURCE_KEY, REJECT_TIMED)
+    #: Returned lines and rows without an order id are refused one by one: line items.
+    line_item_reasons = LINE_ITEM_REASONS
     tables = (requests_table.REQUESTS,)
     #: How the after-run status polls and the request pacing wait, and the clock the
     #: status wait is measured on (tests replace them together, so that a recorded sleep

@@ -31,6 +31,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from connector.kit import ConfigError, pii
+from connector.kit.events import NO_ORDER_ID, RETURNED_LINE
 from plugins.google.columns import ADDRESS, named, order_key
 from plugins.google.settings import GoogleSettings
 from plugins.google.shaping_context import Shaping, q
@@ -100,8 +101,8 @@ def unnest_events(ctx: Shaping) -> str:
     CASE WHEN i = 0 THEN route END AS route,
     CASE WHEN i = 0 THEN payload END AS payload,
     CASE WHEN i = 0 THEN reject_reason
-         WHEN order_id IS NULL THEN 'order_id is missing'
-         ELSE 'quantity <= 0 (return or cancellation): line item not sent' END AS reject_reason,
+         WHEN order_id IS NULL THEN {q(NO_ORDER_ID)}
+         ELSE {q(RETURNED_LINE)} END AS reject_reason,
     CASE WHEN i = 0 THEN source_rows ELSE 1 END AS source_rows,
     order_id AS source_key,
     CASE WHEN i = 0 THEN {timed}

@@ -26,7 +26,7 @@ from connector.kit import (
     shaped_schema,
 )
 from connector.kit import http as offramp_http
-from connector.kit.events import REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
+from connector.kit.events import LINE_ITEM_REASONS, REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
 from plugins.meta import usage
 from plugins.meta.emulator import MetaEmulator
 from plugins.meta.settings import MetaSettings
@@ -76,6 +76,8 @@ class MetaDestination(Destination):
     #: The shaping groups by order_id and prefixes each route's dataset id (digits).
     unique_keys = True
     events_schema = shaped_schema(SOURCE_ROWS, SOURCE_KEY, REJECT_TIMED)
+    #: Returned lines and rows without an order id are refused one by one: line items.
+    line_item_reasons = LINE_ITEM_REASONS
 
     def __init__(self, settings: MetaSettings, context):
         super().__init__(settings, context)

@@ -199,3 +199,18 @@ def test_integer_order_ids_are_sent_as_text(tmp_path) -> None:
     payload = sent(events, "12345")
     assert payload["custom_data"]["order_id"] == "12345" and payload["event_id"] == "12345"
     assert rejected(events, "67890/sku-1").startswith("quantity <= 0")
+
+
+def test_returned_lines_are_line_items_on_every_run(tmp_path) -> None:
+    """A returned line is a line item left out of its order's event, counted apart from
+    the events; so is a wholly returned order's, which makes no event. A re-run that skips
+    the unchanged orders reports them again, still as line items."""
+    rows = [row("kept", product_id="a"), row("kept", product_id="b", quantity=-1),
+            row("gone", product_id="c", quantity=-2), row("other")]
+    runs = deliver_rows(tmp_path, rows, reruns=({},)).summaries
+    for counts in (runs[0].counts, runs[1].counts):
+        assert (counts.line_items, counts.rejected) == (2, 0)
+        assert counts.line_item_reasons == {
+            "quantity <= 0 (return or cancellation): line item not sent": 2}
+        assert counts.events == 2 == counts.unchanged + counts.delivered
+    assert (runs[0].counts.delivered, runs[1].counts.unchanged) == (2, 2)

@@ -18,6 +18,7 @@ def ago(**delta: float) -> dt.datetime:
 NO_CONTACT = "no usable email or phone (missing or invalid after normalization)"
 BAD_PRICE = "price is missing, not a finite number, or absurd"
 RETURN = "quantity <= 0 (return or cancellation): line item not sent"
+NO_ORDER_ID = "order_id is missing"
 SPANNING = ("the rows of this order carry different customer fields (email, phone, name, "
             "address or ids): give every row of one order the same customer")
 
@@ -108,10 +109,15 @@ def test_rejected_events_are_never_sent_and_the_rest_are(delivered) -> None:
 def test_counts_and_reasons_in_the_summary(delivered) -> None:
     counts = delivered.summary.counts
     assert counts.delivered == len({r["order_id"] for r in GOOD})
-    # one per case, the partly returned order's return line, two rows without order id
-    assert counts.rejected == len(CASES) + 1 + 2
-    assert counts.reasons[RETURN] == 3
+    # One reject per case, the partly returned order's return line and two rows without
+    # an order id; the returned lines (3, two of them cases) and the rows without an order
+    # id are line items, not events: counted apart, in none of the event counts.
+    assert counts.line_item_reasons == {RETURN: 3, NO_ORDER_ID: 2}
+    assert counts.line_items == 5 and RETURN not in counts.reasons
+    assert counts.rejected == len(CASES) + 1 + 2 - 5
     assert counts.reasons[BAD_PRICE] == 5
+    assert counts.events == counts.unchanged + counts.delivered + counts.rejected + \
+        counts.failed + counts.pending
 
 
 def test_a_partly_returned_order_is_sent_without_the_returned_line(delivered, rejects) -> None:

@@ -81,7 +81,9 @@ def test_runs_rejects_and_ledger_are_arrow_tables(meta_project, emulator):
     latest = meta_project.rejects(JOB)
     assert set(latest.column("run_id").to_pylist()) == {second.run_id}
     assert latest.filter(pa.compute.equal(latest.column("stage"), "destination")).num_rows == 1
-    assert meta_project.rejects(JOB, run=first.run_id).num_rows == first.counts.rejected
+    # the rejects list every row refused: rejected events and line items refused alone
+    assert meta_project.rejects(JOB, run=first.run_id).num_rows == \
+        first.counts.rejected + first.counts.line_items
     ledger = meta_project.ledger(JOB)
     statuses = ledger.column("status").to_pylist()
     assert statuses.count("rejected") == 1
@@ -103,14 +105,16 @@ def test_events_are_queried_in_duckdb_with_json_functions(meta_project, emulator
         table = events.sql("SELECT status, count(*) AS n FROM events GROUP BY ALL")
         counts = dict(zip(*table.to_pydict().values(), strict=True))
         plan = events.plan()
-        assert counts == {"new": plan.new, "rejected": plan.rejected}
+        assert counts == {"new": plan.new, "rejected": plan.rejected,
+                          "line_item": plan.line_items}
+        assert plan.line_items > 0 and plan.events == plan.new + plan.rejected
         value = events.sql(
             "SELECT sum((payload ->> '$.custom_data.value')::DOUBLE) AS v FROM events "
             "WHERE status = ? AND payload ->> '$.event_name' = ?", ["new", "Purchase"])
         assert value.column("v")[0].as_py() > 0
         reader = events.stream("SELECT event_key, payload FROM events", batch_size=100)
         sizes = [batch.num_rows for batch in reader]
-        assert max(sizes) <= 100 and sum(sizes) == plan.events
+        assert max(sizes) <= 100 and sum(sizes) == plan.events + plan.line_items
         assert events.sql("CREATE TEMP VIEW sent AS SELECT * FROM events "
                           "WHERE status = 'new'").num_rows in (0, 1)
         assert events.sql("SELECT count(*) AS n FROM sent").column("n")[0].as_py() == plan.new

@@ -68,7 +68,9 @@ def test_both_engines_deliver_the_same_events(both, emulators):
     assert sent_spark.keys() == sent_duck.keys()
     assert [k for k in sent_duck if sent_duck[k] != sent_spark[k]] == []
     assert on_spark.duplicates == 0 and on_spark.received_count == len(sent_spark)
-    for field in ("rows_read", "events", "delivered", "rejected", "failed", "reasons"):
+    assert a.counts.line_items > 0  # returned lines: counted apart on both engines
+    for field in ("rows_read", "events", "delivered", "rejected", "failed", "reasons",
+                  "line_items", "line_item_reasons"):
         assert getattr(b.counts, field) == getattr(a.counts, field), field
 
 

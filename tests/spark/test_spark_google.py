@@ -54,7 +54,8 @@ def test_the_google_job_makes_the_same_requests_on_spark(spark, warehouse, tmp_p
         b = spark_run.run(spk, JOB, spark=spark, now=NOW, report=lambda line: None)
         assert a.status == b.status == "succeeded", (a.error, b.error)
         assert a.counts.delivered > 100
-        for field in ("rows_read", "events", "delivered", "rejected", "reasons"):
+        for field in ("rows_read", "events", "delivered", "rejected", "reasons",
+                      "line_items", "line_item_reasons"):
             assert getattr(b.counts, field) == getattr(a.counts, field), field
         events_duck, events_spark = sent(on_duckdb), sent(on_spark)
         assert events_spark.keys() == events_duck.keys()

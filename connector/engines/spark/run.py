@@ -142,6 +142,7 @@ class _SparkRun:
         context = RunContext(job.name, self.now, not self.state.has_delivered(), self.dry_run,
                              root=self.root)
         dest = prep.destination(prep.settings, context)
+        self.rec.line_item_reasons = dest.line_item_reasons
         self.timings["validate"] = time.perf_counter() - t0
         self.say(f"spark: {job.name} validated; exporting its ledger for Spark")
 
