@@ -126,7 +126,7 @@ def phone_text(expr: str) -> str:
             f"THEN regexp_replace({cut}, '\\.0+$', '', 'g') "
             f"WHEN regexp_full_match({cut}, '[0-9]+(\\.[0-9]+)?[eE]\\+?[0-9]+') "
             f"THEN CASE WHEN {number} = floor({number}) AND {number} < 1e15 "
-            f"THEN CAST(CAST({number} AS HUGEINT) AS VARCHAR) END "
+            f"THEN CAST(CAST({number} AS BIGINT) AS VARCHAR) END "
             f"ELSE {cut} END")
 
 

@@ -82,9 +82,9 @@ def ascii_digits(expr: str) -> str:
     """``expr`` (text) with the decimal digits of every script (Arabic-Indic ``٢``,
     full-width ``２``, Devanagari ``२``, ...) as ASCII digits, and a full-width plus as
     ``+``; other characters kept."""
-    zeros = ", ".join(str(z) for z in DIGIT_ZEROS)
-    digits = (f"array_to_string(list_transform(flatten(list_transform([{zeros}], "
-              f"lambda z: range(z, z + 10))), lambda c: chr(CAST(c AS INTEGER))), '') "
-              f"|| chr({FULLWIDTH_PLUS})")
+    # One flat concat() of constant chr() calls: folded once per query by DuckDB, and
+    # each a literal character on Spark (whose chr() only knows n % 256).
+    code_points = [z + d for z in DIGIT_ZEROS for d in range(10)] + [FULLWIDTH_PLUS]
+    digits = "concat(" + ", ".join(f"chr({c})" for c in code_points) + ")"
     ascii_ = f"repeat('0123456789', {len(DIGIT_ZEROS)}) || '+'"
     return f"CASE WHEN {is_ascii(expr)} THEN {expr} ELSE translate({expr}, {digits}, {ascii_}) END"

@@ -188,3 +188,19 @@ def test_the_other_destinations_shaping_sql_transpiles():
     for dest, columns in cases:
         result = to_spark(dest.shape_sql("offramp_source", columns), what=dest.name)
         assert "offramp_source" in result.sql and result.notes
+
+
+def test_unicode_text_rules_transpile_to_literal_characters() -> None:
+    """Spark's chr() is n % 256 and it has no strlen(): constant code points become the
+    characters themselves, a replacement built from them a literal, strlen octet_length;
+    the kit's Unicode rules (lowercasing, digits of every script) then transpile."""
+    from connector.kit import pii_unicode
+
+    out = to_spark("SELECT chr(962) AS s, strlen(x) AS n, "
+                   "regexp_replace(x, '(a)b', '\\1' || chr(962), 'g') AS r FROM t")
+    assert "'ς' AS s" in out.sql and "OCTET_LENGTH(x) AS n" in out.sql
+    assert "REGEXP_REPLACE(x, '(a)b', '$1ς') AS r" in out.sql
+    rules = to_spark(f"SELECT {pii_unicode.lower('x')}, {pii_unicode.ascii_digits('x')} FROM t")
+    assert "CHR(" not in rules.sql.upper() and "'٣'" in rules.sql
+    with pytest.raises(TranspileError, match="chr\\(\\) of a computed code point"):
+        to_spark("SELECT chr(CAST(x AS INTEGER)) FROM t")

@@ -37,3 +37,12 @@ def spark(template: str, **values: exp.Expr) -> exp.Expr:
 def literal_text(node: exp.Expr | None) -> str | None:
     """The value of a string literal, else None."""
     return node.this if isinstance(node, exp.Literal) and node.is_string else None
+
+
+def constant_text(node: exp.Expr | None) -> str | None:
+    """The value of a string literal or of ``||`` between such (after :func:`chr` of a
+    constant became a literal), else None."""
+    if isinstance(node, exp.DPipe):
+        left, right = constant_text(node.this), constant_text(node.expression)
+        return None if left is None or right is None else left + right
+    return literal_text(node)

@@ -23,7 +23,15 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
 from connector.engines.spark.sql.aggregates import aggregate, distinct_counts, filter_, window
-from connector.engines.spark.sql.base import READ, WRITE, Notes, TranspileError, literal_text, spark
+from connector.engines.spark.sql.base import (
+    READ,
+    WRITE,
+    Notes,
+    TranspileError,
+    constant_text,
+    literal_text,
+    spark,
+)
 from connector.engines.spark.sql.text import FormatError, java_replacement, java_time_format
 
 __all__ = ["TranspileError", "Transpiled", "to_spark"]
@@ -146,7 +154,7 @@ def _replace(node: exp.RegexpReplace, notes: Notes) -> exp.Expr:
             "should be replaced")
     prefix = _flags(exp.Literal.string(flags.replace("g", "")), "regexp_replace")
     replacement = node.args.get("replacement")
-    text = literal_text(replacement)
+    text = constant_text(replacement)
     if replacement is not None and text is None:
         raise TranspileError("regexp_replace() with a computed replacement has no Spark mapping "
                              "(group references differ: \\1 in DuckDB, $1 in Spark)")
@@ -161,9 +169,23 @@ _SCALAR_JSON = ("nullif(regexp_extract(to_json(array(:x), map('ignoreNullFields'
                 "'(?s)^\\\\[(.*)\\\\]$', 1), 'null')")
 
 
+def _chr(node: exp.Chr, notes: Notes) -> exp.Expr:
+    """``chr(n)`` of a constant becomes the character itself: Spark's ``chr`` gives the
+    character ``n % 256``, DuckDB's any code point."""
+    args = node.expressions
+    if len(args) == 1 and isinstance(args[0], exp.Literal) and not args[0].is_string:
+        notes.add("mapped chr(n) -> the character n as a literal (Spark's chr is n % 256)")
+        return exp.Literal.string(chr(int(args[0].this)))
+    raise TranspileError("chr() of a computed code point has no Spark mapping (Spark's chr "
+                         "gives the character n % 256): write chr() of a constant")
+
+
 def _anonymous(node: exp.Anonymous, notes: Notes) -> exp.Expr | None:
     name = node.name.lower()
     args = node.expressions
+    if name == "strlen" and len(args) == 1:
+        notes.add("mapped strlen(x) -> octet_length(x) (the UTF-8 bytes of the text)")
+        return exp.Anonymous(this="octet_length", expressions=list(args))
     if name == "to_json" and len(args) == 1:
         notes.add("mapped to_json(x) -> to_json(array(x)) without its brackets (Spark's "
                   "to_json takes structs, maps and arrays only)")
@@ -334,6 +356,7 @@ _RULES: list[tuple[type[exp.Expr], Callable[..., exp.Expr | None]]] = [
     (exp.RegexpFullMatch, _full_match),
     (exp.RegexpLike, _matches),
     (exp.RegexpReplace, _replace),
+    (exp.Chr, _chr),
     (exp.JSONObject, _json_object),
     (exp.IsNan, _is_nan),
     (exp.Format, _format),
