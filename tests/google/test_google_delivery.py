@@ -178,7 +178,7 @@ def test_a_service_account_key_file_authenticates(gproject, google_env, tmp_path
     gproject.write_rows(orders(2))
     gproject.write_job(settings_for(google_env, auth="service_account", token_uri=None))
     result = gproject.run()
-    assert (result.status, result.counts.delivered) == ("succeeded", 2)
+    assert (result.status, result.counts.delivered) == ("succeeded", 2), result.error
     monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     gproject.write_job(settings_for(google_env, auth="service_account", token_uri=None))
     gproject.write_rows(orders(3))
