@@ -42,6 +42,7 @@ import phonenumbers
 import pycountry
 
 from connector.kit.pii_unicode import ascii_digits, lower
+from connector.kit.sql import let
 
 HEX64 = "'[0-9a-fA-F]{64}'"
 #: Every character Python's ``str.strip()`` removes (what Meta's SDK trims): tabs,
@@ -78,8 +79,9 @@ def hashed(raw: str, normalized: str) -> str:
 
 def email(expr: str) -> str:
     """Trimmed, lowercased email, NULL unless it looks like ``a@b.c``."""
-    v = lower(text(expr))
-    return f"CASE WHEN regexp_full_match({v}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') THEN {v} END"
+    return let(lower(text(expr)), lambda v: (
+        f"CASE WHEN regexp_full_match({v}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') THEN {v} END"),
+        "email")
 
 
 def phone(expr: str, calling_code: str | None = None) -> str:
@@ -89,8 +91,15 @@ def phone(expr: str, calling_code: str | None = None) -> str:
         national numbers (for example ``'1'``, or a column from :func:`countries_cte`);
         None adds nothing.
     """
-    raw = phone_text(expr)
-    digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
+    value = let(phone_text(expr), lambda raw: let(
+        f"regexp_replace({raw}, '[^0-9]', '', 'g')",
+        lambda digits: _phone_digits(raw, digits, calling_code), "phone_digits"), "phone")
+    return f"NULLIF(regexp_extract({value}, '^[0-9]{{7,15}}$'), '')"
+
+
+def _phone_digits(raw: str, digits: str, calling_code: str | None) -> str:
+    """:func:`phone`'s number, of any length: ``raw`` is the phone's text and ``digits``
+    its digits."""
     intl = f"regexp_matches({raw}, '^\\s*(\\+|00)')"
     stripped = f"ltrim({digits}, '0')"
     if calling_code is None:
@@ -105,8 +114,7 @@ def phone(expr: str, calling_code: str | None = None) -> str:
             f"WHEN starts_with({digits}, {cc}) AND NOT starts_with({digits}, '0') "
             f"AND length({digits}) >= length({cc}) + 8 THEN {digits} "
             f"ELSE {cc} || {stripped} END")
-    value = f"CASE WHEN {intl} THEN {stripped} ELSE {national} END"
-    return f"CASE WHEN length({value}) BETWEEN 7 AND 15 THEN {value} END"
+    return f"CASE WHEN {intl} THEN {stripped} ELSE {national} END"
 
 
 #: An extension at the end of a phone number: ``ext. 7``, ``extension 7``, ``x42``, ``#42``,
@@ -121,6 +129,10 @@ def phone_text(expr: str) -> str:
     ``2.1255501E9`` -> ``2125550100``; an exponent form that is not a whole number of
     at most 15 digits gives NULL)."""
     cut = f"regexp_replace({ascii_digits(text(expr))}, {PHONE_EXTENSION}, '', 'g')"
+    return let(cut, _spreadsheet_number, "phone_text")
+
+
+def _spreadsheet_number(cut: str) -> str:
     number = f"TRY_CAST({cut} AS DOUBLE)"
     return (f"CASE WHEN regexp_full_match({cut}, '\\+?[0-9]+\\.0+') "
             f"THEN regexp_replace({cut}, '\\.0+$', '', 'g') "
@@ -170,11 +182,16 @@ def postal(expr: str, country: str, numeric: bool = False) -> str:
     ``numeric``: the column holds numbers, which lost their leading zeros in the
     warehouse (ZIP ``02134`` stored as ``2134``, ZIP+4 ``02134-1234`` as ``21341234``). A
     US row's code gets them back: up to 5 digits is a ZIP, 6 to 9 digits a ZIP+4."""
-    v = f"regexp_replace({lower(text(expr))}, '{_WS}', '', 'g')"
+    return let(f"regexp_replace({lower(text(expr))}, '{_WS}', '', 'g')",
+               lambda v: _postal(v, country, numeric), "postal")
+
+
+def _postal(v: str, country: str, numeric: bool) -> str:
     if numeric:
         digits = f"regexp_full_match({v}, '[0-9]{{1,9}}')"
         padded = f"lpad({v}, CASE WHEN length({v}) <= 5 THEN 5 ELSE 9 END, '0')"
-        v = f"CASE WHEN {country} = 'us' AND {digits} THEN {padded} ELSE {v} END"
+        return let(f"CASE WHEN {country} = 'us' AND {digits} THEN {padded} ELSE {v} END",
+                   lambda padded_v: _postal(padded_v, country, False), "postal_padded")
     us = f"regexp_extract({v}, '^([0-9]{{5}})', 1)"
     zip_shaped = f"regexp_full_match({v}, '[0-9]{{5}}(-?[0-9]{{4}})?')"
     other = f"split_part({v}, '-', 1)"
@@ -314,7 +331,11 @@ def google_email(expr: str) -> str:
     >>> "gmail.com" in google_email("e")
     True
     """
-    v = lower(f"regexp_replace(CAST({expr} AS VARCHAR), '{_WS}', '', 'g')")
+    return let(lower(f"regexp_replace(CAST({expr} AS VARCHAR), '{_WS}', '', 'g')"),
+               _google_email, "email")
+
+
+def _google_email(v: str) -> str:
     local, domain = f"split_part({v}, '@', 1)", f"split_part({v}, '@', 2)"
     mail = ", ".join(f"'{d}'" for d in GOOGLE_MAIL_DOMAINS)
     google = f"replace(regexp_replace({local}, '\\+.*$', '', 'g'), '.', '') || '@' || {domain}"

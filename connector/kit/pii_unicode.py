@@ -14,6 +14,8 @@ range again: a Python or DuckDB upgrade that moves them fails there.
 
 from __future__ import annotations
 
+from connector.kit.sql import let
+
 #: The code points whose ``str.lower()`` DuckDB's ``lower()`` does not give: every other
 #: code point lowercases alike in both (U+0130, Turkish dotted capital I, becomes ``i``
 #: followed by U+0307 COMBINING DOT ABOVE in Python, a plain ``i`` in DuckDB).
@@ -66,15 +68,19 @@ def lower(expr: str) -> str:
     lowercases to the final sigma ``ς`` when a cased letter precedes it and none follows
     (case-ignorable characters skipped on both sides), as in ``ΟΔΥΣΣΕΑΣ`` -> ``οδυσσεας``
     ending in ``ς``. The rest goes through ``lower()``."""
-    replaced = expr
+    return let(expr, _lower, "lower")
+
+
+def _lower(text: str) -> str:
+    replaced = text
     for code_point, lowered in LOWER_DIFFERENCES.items():
         replaced = f"replace({replaced}, chr({code_point}), {_chars(lowered)})"
     cased, ignorable = f"[{CASED}]", f"[{CASE_IGNORABLE}]"
     final = (f"'({cased})({ignorable}*)\\x{{{SIGMA:x}}}({ignorable}*)"
              f"([^{CASED}{CASE_IGNORABLE}]|$)'")
     sigma = f"regexp_replace({replaced}, {final}, '\\1\\2' || chr({FINAL_SIGMA}) || '\\3\\4', 'g')"
-    return (f"CASE WHEN {is_ascii(expr)} THEN lower({expr}) "
-            f"WHEN contains({expr}, chr({SIGMA})) THEN lower({sigma}) "
+    return (f"CASE WHEN {is_ascii(text)} THEN lower({text}) "
+            f"WHEN contains({text}, chr({SIGMA})) THEN lower({sigma}) "
             f"ELSE lower({replaced}) END")
 
 
@@ -87,4 +93,5 @@ def ascii_digits(expr: str) -> str:
     code_points = [z + d for z in DIGIT_ZEROS for d in range(10)] + [FULLWIDTH_PLUS]
     digits = "concat(" + ", ".join(f"chr({c})" for c in code_points) + ")"
     ascii_ = f"repeat('0123456789', {len(DIGIT_ZEROS)}) || '+'"
-    return f"CASE WHEN {is_ascii(expr)} THEN {expr} ELSE translate({expr}, {digits}, {ascii_}) END"
+    return let(expr, lambda t: f"CASE WHEN {is_ascii(t)} THEN {t} "
+                               f"ELSE translate({t}, {digits}, {ascii_}) END", "digits")

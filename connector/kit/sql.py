@@ -10,11 +10,13 @@ inside it can never end the literal or the identifier early.
 '"my ""odd"" column"'
 >>> literals(["a", "b'c"])
 "'a', 'b''c'"
+
+:func:`let` names a computed value once, for expressions that use it several times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 
 def literal(value: str) -> str:
@@ -30,6 +32,25 @@ def identifier(name: str) -> str:
 def literals(values: Iterable[str]) -> str:
     """Several string literals separated by commas, for ``IN (...)`` and ``VALUES``."""
     return ", ".join(literal(v) for v in values)
+
+
+def let(value: str, body: Callable[[str], str], name: str = "v") -> str:
+    """SQL that computes ``value`` once and gives it to ``body``: ``body`` receives the
+    name that stands for the value and returns the expression that uses it.
+
+    Expressions are built as text, so an expression that uses its input three times holds
+    three copies of it, and rules built on each other multiply: a phone number's rules
+    used its raw text several hundred times. The value is bound as a one-element list's
+    lambda parameter, which DuckDB computes once per row and Spark reads as
+    ``transform(array(...), ...)``. ``name`` is prefixed with ``offramp_`` so it cannot
+    hide a column of the query; a ``let`` inside ``body`` with the same name hides the
+    outer one inside its own body only.
+
+    >>> let("upper(x)", lambda v: f"{v} || lower({v})", "up")
+    'list_transform([upper(x)], lambda offramp_up: offramp_up || lower(offramp_up))[1]'
+    """
+    param = f"offramp_{name}"
+    return f"list_transform([{value}], lambda {param}: {body(param)})[1]"
 
 
 def shown(expr: str, chars: str = "A-Za-z _-", longest: int = 40, quote: bool = True) -> str:
