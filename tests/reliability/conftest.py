@@ -14,9 +14,16 @@ from reliability_kit import TOKEN, GatedMeta, Shop  # noqa: E402
 
 
 @pytest.fixture
-def emu() -> Iterator[GatedMeta]:
+def emulator_class() -> type[GatedMeta]:
+    """The emulator class :func:`emu` starts (a test module overrides this fixture to use
+    a subclass)."""
+    return GatedMeta
+
+
+@pytest.fixture
+def emu(emulator_class: type[GatedMeta]) -> Iterator[GatedMeta]:
     """A fresh gated Meta emulator that knows only :data:`TOKEN`."""
-    emulator = GatedMeta(tokens={TOKEN})
+    emulator = emulator_class(tokens={TOKEN})
     emulator.start()
     try:
         yield emulator

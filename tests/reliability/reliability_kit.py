@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -302,6 +303,18 @@ def spawn(shop: Shop, *args: str, probe: bool = True, **env: str) -> Proc:
         env=subprocess_env(OFFRAMP_TEST_NOTES=str(notes), **env), cwd=shop.root,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return Proc(popen, notes)
+
+
+def kill_after_one_commit(shop: Shop, emu: GatedMeta) -> int:
+    """Run the job in a subprocess, let one request through and commit, hold the next
+    two in flight, then SIGKILL the run; returns its exit code."""
+    emu.hold_after(1)
+    proc = spawn(shop, "run", "sync", "--quiet")
+    emu.wait_held(2)
+    proc.wait_note(lambda notes: proc.delivered_commits() == 1, "one request committed")
+    proc.popen.send_signal(signal.SIGKILL)
+    code, _, _ = proc.finish()
+    return code
 
 
 def offramp(shop: Shop, *args: str, timeout: float = 60.0, **env: str

@@ -6,8 +6,6 @@ replays it)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from attack_kit import (
@@ -17,7 +15,7 @@ from attack_kit import (
     kill_somewhere,
     seeds,
 )
-from reliability_kit import TOKEN, Shop
+from reliability_kit import Shop
 
 from connector import Fault
 
@@ -29,22 +27,9 @@ MAX_ATTEMPTS = 6  # Meta's attempts per request
 
 
 @pytest.fixture
-def emu() -> Iterator[CountingMeta]:
-    emulator = CountingMeta(tokens={TOKEN})
-    emulator.start()
-    try:
-        yield emulator
-    finally:
-        emulator.release(process=False)
-        emulator.stop()
-
-
-@pytest.fixture
-def shop(tmp_path: Path, emu: CountingMeta, monkeypatch: pytest.MonkeyPatch) -> Shop:
-    monkeypatch.setenv("META_ACCESS_TOKEN", TOKEN)
-    root = tmp_path / "shop"
-    (root / "queries").mkdir(parents=True)
-    return Shop(root, emu.url)
+def emulator_class() -> type[CountingMeta]:
+    """The conftest's ``emu`` and ``shop``, with the counting emulator."""
+    return CountingMeta
 
 
 @pytest.mark.slow

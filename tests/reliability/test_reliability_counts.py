@@ -9,7 +9,7 @@ import signal
 from typing import Any
 
 import pytest
-from reliability_kit import GatedMeta, Shop, spawn
+from reliability_kit import GatedMeta, Shop, kill_after_one_commit
 
 from connector import Fault
 from connector.engines import warehouse
@@ -171,12 +171,7 @@ def test_a_killed_run_is_counted_from_its_ledger(shop: Shop, emu: GatedMeta) -> 
     the counts its ledger holds (what the dead process read is not known)."""
     shop.write_orders(3000)
     shop.write_job()
-    emu.hold_after(1)
-    proc = spawn(shop, "run", "sync", "--quiet")
-    emu.wait_held(2)
-    proc.wait_note(lambda notes: proc.delivered_commits() == 1, "one request committed")
-    proc.popen.send_signal(signal.SIGKILL)
-    proc.finish()
+    kill_after_one_commit(shop, emu)
     emu.release(process=False)
     shop.run()
     killed = shop.runs()[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 from collections import Counter
 
-from reliability_kit import SLOW, GatedMeta, Shop, spawn, wait_for
+from reliability_kit import SLOW, GatedMeta, Shop, kill_after_one_commit, spawn, wait_for
 
 ORDERS = 3000  # three requests of 1,000 events; the job sends two at a time
 
@@ -56,13 +56,7 @@ def kill_mid_run(shop: Shop, emu: GatedMeta) -> tuple[list[list[str]], list[list
     delivered before the kill and the two held in flight."""
     shop.write_orders(ORDERS)
     shop.write_job()
-    emu.hold_after(1)
-    proc = spawn(shop, "run", "sync", "--quiet")
-    emu.wait_held(2)
-    proc.wait_note(lambda notes: proc.delivered_commits() == 1, "one request committed")
-    proc.popen.send_signal(signal.SIGKILL)
-    code, _, _ = proc.finish()
-    assert code == -signal.SIGKILL
+    assert kill_after_one_commit(shop, emu) == -signal.SIGKILL
     sent = emu.sent()
     assert len(sent) == 3
     delivered, in_flight = sent[:1], sent[1:]
