@@ -25,6 +25,7 @@ from connector.kit.emulator import CONTROL, Connection
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
 from plugins.meta.emulator_answers import GARBLED, AnswerFaults, ProcessedAnswers
+from plugins.meta.emulator_faults import MetaFaults
 from plugins.meta.emulator_usage import UsageMeter
 
 DEFAULT_TOKEN = "offramp-emulator-token"
@@ -41,7 +42,7 @@ _OBJECT = re.compile(r"/(?P<version>v[^/]+)/(?P<dataset>\d+)/?")
 _VERSION = re.compile(r"v(\d+)\.(\d+)")
 
 
-class MetaEmulator(ProcessedAnswers, Emulator):
+class MetaEmulator(MetaFaults, ProcessedAnswers, Emulator):
     """Meta's Conversions API on 127.0.0.1.
 
     :param tokens: access tokens that are valid (default ``{"offramp-emulator-token"}``).
@@ -146,60 +147,6 @@ class MetaEmulator(ProcessedAnswers, Emulator):
                 "warnings": list(self._warnings),
             }
 
-    # -- Meta-shaped faults ----------------------------------------------------------------
-    def throttle(self, code: int = 17, retry_after: float | None = None, times: int = 1,
-                 path: str = "") -> Fault:
-        """Answer the next ``times`` requests with throttling ``code`` (4, 17, 341, 80003)."""
-        error = errors.throttled(code)
-        if retry_after is not None:
-            error.headers["Retry-After"] = f"{retry_after:g}"
-        return self._inject_error(error, times, path)
-
-    def rate_limit(self, **settings: Any) -> UsageMeter:
-        """Turn on the rate-limit model (:class:`~plugins.meta.emulator_usage.UsageMeter`:
-        ``cost``, ``window``, ``block``, ``code``, ``headers_from``, ``kinds``,
-        ``buc_type``, ``business_id``): usage headers on answers, and throttling past 100 %."""
-        with self.lock:
-            self.meter = UsageMeter(**settings)
-            if self.meter.code not in errors.THROTTLES:
-                raise ValueError(f"code must be one of {sorted(errors.THROTTLES)}")
-            return self.meter
-
-    def deny(self, code: int = 200, status: int = 403, times: int = 1, path: str = "") -> Fault:
-        """Answer with a permission error: code 10, or one of 200-299."""
-        return self._inject_error(errors.denied(code, status), times, path)
-
-    def transient(self, code: int = 2, times: int = 1, path: str = "") -> Fault:
-        """Answer with a temporary Graph error (code 1 or 2, HTTP 500, ``is_transient``)."""
-        return self._inject_error(errors.transient(code), times, path)
-
-    def server_error(self, status: int = 503, times: int = 1, path: str = "") -> Fault:
-        """Answer with a 5xx and Graph's "service temporarily unavailable" body."""
-        return self._inject_error(errors.unavailable(status), times, path)
-
-    def timeout(self, seconds: float, times: int = 1, path: str = "") -> Fault:
-        """Hold the next requests ``seconds`` and then drop them, unprocessed: a client
-        whose timeout is shorter sees a timeout."""
-        return self.inject(Fault(delay=seconds, drop=True, times=times, path=path))
-
-    def poison(self, order_id: str, title: str = "Invalid Custom Data",
-               message: str = "custom_data.value is not valid for this event.") -> None:
-        """Reject every request holding an event with this ``custom_data.order_id`` (code
-        100, the whole request, the event not named), until :meth:`clear_faults`."""
-        with self.lock:
-            self._poisoned[str(order_id)] = rules.Problem(title, message)
-
-    def expire_token(self, token: str) -> None:
-        """From now on ``token`` (valid or not) gets code 190 subcode 463 (expired)."""
-        with self.lock:
-            self._expired[token] = self.clock()
-
-    def lose_responses(self, times: int = 1) -> None:
-        """Process the next ``times`` requests normally (events recorded) but drop the
-        connection instead of answering: the client sees a connection error."""
-        with self.lock:
-            self._lose_responses += times
-
     def clear_faults(self) -> None:
         """Forget queued faults, poisoned orders and lost, short, garbled or late answers
         (not expired tokens)."""
@@ -223,10 +170,6 @@ class MetaEmulator(ProcessedAnswers, Emulator):
             self._received = self._duplicates = 0
             self._requests_accepted = self._requests_rejected = 0
             self.meter = None
-
-    def _inject_error(self, error: errors.GraphError, times: int, path: str) -> Fault:
-        return self.inject(Fault(status=error.status, body=error.body(),
-                                 headers=dict(error.headers), times=times, path=path))
 
     # -- the API ---------------------------------------------------------------------------
     def handle(self, request: Request) -> Response | None:
