@@ -88,10 +88,12 @@ def ascii_digits(expr: str) -> str:
     """``expr`` (text) with the decimal digits of every script (Arabic-Indic ``٢``,
     full-width ``２``, Devanagari ``२``, ...) as ASCII digits, and a full-width plus as
     ``+``; other characters kept."""
-    # One flat concat() of constant chr() calls: folded once per query by DuckDB, and
-    # each a literal character on Spark (whose chr() only knows n % 256).
-    code_points = [z + d for z in DIGIT_ZEROS for d in range(10)] + [FULLWIDTH_PLUS]
-    digits = "concat(" + ", ".join(f"chr({c})" for c in code_points) + ")"
-    ascii_ = f"repeat('0123456789', {len(DIGIT_ZEROS)}) || '+'"
     return let(expr, lambda t: f"CASE WHEN {is_ascii(t)} THEN {t} "
-                               f"ELSE translate({t}, {digits}, {ascii_}) END", "digits")
+                               f"ELSE translate({t}, {_DIGITS}, {_ASCII_DIGITS}) END", "digits")
+
+
+# One flat concat() of constant chr() calls: folded once per query by DuckDB, and each a
+# literal character on Spark (whose chr() only knows n % 256). Built once, at import.
+_DIGITS = "concat(" + ", ".join(
+    f"chr({c})" for c in [z + d for z in DIGIT_ZEROS for d in range(10)] + [FULLWIDTH_PLUS]) + ")"
+_ASCII_DIGITS = f"repeat('0123456789', {len(DIGIT_ZEROS)}) || '+'"
