@@ -71,17 +71,30 @@ def lower(expr: str) -> str:
     return let(expr, _lower, "lower")
 
 
-def _lower(text: str) -> str:
-    replaced = text
+def _replaced(text: str) -> str:
+    """``text`` with the :data:`LOWER_DIFFERENCES` replaced by what Python makes of them."""
     for code_point, lowered in LOWER_DIFFERENCES.items():
-        replaced = f"replace({replaced}, chr({code_point}), {_chars(lowered)})"
+        text = f"replace({text}, chr({code_point}), {_chars(lowered)})"
+    return text
+
+
+def _final_sigma(text: str) -> str:
+    """``text`` lowercased with each final capital sigma made ``ς``."""
     cased, ignorable = f"[{CASED}]", f"[{CASE_IGNORABLE}]"
     final = (f"'({cased})({ignorable}*)\\x{{{SIGMA:x}}}({ignorable}*)"
              f"([^{CASED}{CASE_IGNORABLE}]|$)'")
-    sigma = f"regexp_replace({replaced}, {final}, '\\1\\2' || chr({FINAL_SIGMA}) || '\\3\\4', 'g')"
+    return (f"lower(regexp_replace({_replaced(text)}, {final}, "
+            f"'\\1\\2' || chr({FINAL_SIGMA}) || '\\3\\4', 'g'))")
+
+
+def _lower(text: str) -> str:
+    # The final sigma's pattern (Unicode classes) is costly to compile, and DuckDB compiles
+    # each pattern of a lambda's body every time it runs the lambda over a chunk of rows:
+    # ``lower`` is itself a lambda (``let``), often inside others. So that branch is a
+    # lambda of its own, which DuckDB runs only for the rows that hold a capital sigma.
     return (f"CASE WHEN {is_ascii(text)} THEN lower({text}) "
-            f"WHEN contains({text}, chr({SIGMA})) THEN lower({sigma}) "
-            f"ELSE lower({replaced}) END")
+            f"WHEN contains({text}, chr({SIGMA})) THEN {let(text, _final_sigma, 'sigma')} "
+            f"ELSE lower({_replaced(text)}) END")
 
 
 def ascii_digits(expr: str) -> str:
