@@ -328,10 +328,12 @@ def measure(args: argparse.Namespace, root: Path, tmp: Path, now: dt.datetime,
     if naive_rows == lines:
         full = measurements["dry_run"]
         naive = measurements["naive"]
-        same = full["events"] == naive["events"] and full["sent"] == 0
-        same = same and e2e[0]["counts"]["delivered"] == naive["sent"]
+        ours, theirs = dry[0]["counts"], naive_runs[0]["counts"]
+        same = (ours["events"], ours["line_items"]) == (theirs["events"], theirs["line_items"])
+        same = same and full["sent"] == 0 and e2e[0]["counts"]["delivered"] == naive["sent"]
         results["verification"]["counts"] = {
-            "ok": same, "offramp_events": full["events"], "naive_events": naive["events"],
+            "ok": same, "offramp_events": ours["events"], "naive_events": theirs["events"],
+            "offramp_line_items": ours["line_items"], "naive_line_items": theirs["line_items"],
             "offramp_sent": e2e[0]["counts"]["delivered"], "naive_sent": naive["sent"]}
     naive = measurements["naive"]
     ete = measurements["end_to_end"]

@@ -13,8 +13,10 @@ import json
 from pathlib import Path
 
 from bench import naive, verify
-from bench.generate import generate
+from bench.generate import generate, write_config
 from bench.sink import Sink
+from connector.project import Project
+from connector.run import pipeline
 from plugins.meta.settings import MetaSettings
 
 NOW = dt.datetime(2026, 3, 15, 12, 0, tzinfo=dt.UTC)
@@ -33,6 +35,21 @@ def test_naive_and_offramp_make_the_same_events(tmp_path: Path) -> None:
     compared = verify.compare(shaped, result["kept"])
     assert compared["problems"] == []
     assert compared["ok"] and compared["compared"] == len(shaped) > 900
+
+
+def test_naive_counts_events_and_line_items_as_offramp_does(tmp_path: Path) -> None:
+    """``bench/run.py`` checks that the two pipelines made and sent as many events: a
+    returned line is a line item refused on its own in both, not an event."""
+    generate(tmp_path, 3000, NOW)
+    write_config(tmp_path, "duckdb")
+    with Sink() as sink:
+        result = naive.run({"root": str(tmp_path), "now": NOW.timestamp(), "url": sink.url,
+                            "token": "t", "order_bound": verify.order_bound(3000, 3000),
+                            "sample": []})
+    counts = pipeline.run(Project(tmp_path), "bench", dry_run=True, now=NOW).counts
+    assert counts.line_items > 0
+    assert (result["counts"]["events"], result["counts"]["line_items"]) == (
+        counts.events, counts.line_items)
 
 
 def line(product: str, quantity: float, price: float, **more: object) -> dict[str, object]:
