@@ -39,12 +39,17 @@ def let(value: str, body: Callable[[str], str], name: str = "v") -> str:
     name that stands for the value and returns the expression that uses it.
 
     Expressions are built as text, so an expression that uses its input three times holds
-    three copies of it, and rules built on each other multiply: a phone number's rules
-    used its raw text several hundred times. The value is bound as a one-element list's
-    lambda parameter, which DuckDB computes once per row and Spark reads as
+    three copies of it, and rules built on each other multiply the copies (and the time
+    DuckDB takes to plan the query). The value is bound as a one-element list's lambda
+    parameter, which DuckDB computes once per row and Spark reads as
     ``transform(array(...), ...)``. ``name`` is prefixed with ``offramp_`` so it cannot
     hide a column of the query; a ``let`` inside ``body`` with the same name hides the
     outer one inside its own body only.
+
+    DuckDB compiles each regular expression of a lambda's body every time it runs the
+    lambda over a chunk of rows. A pattern that is costly to compile (large Unicode
+    classes such as ``\\p{Lu}``) belongs outside ``body``, or in a ``let`` of its own
+    inside a ``CASE`` branch, which DuckDB runs only for the rows that take the branch.
 
     >>> let("upper(x)", lambda v: f"{v} || lower({v})", "up")
     'list_transform([upper(x)], lambda offramp_up: offramp_up || lower(offramp_up))[1]'

@@ -1,9 +1,9 @@
 """The kit's customer-information rules read their input once.
 
 The rules are SQL text built from each other: a rule that repeats its input repeats every
-rule inside it, and the copies multiply. The phone rule once held its raw text several
-hundred times, which made the Google shaping query 1.8 MB and took seconds to plan on
-each run (and more heap than Spark's driver had). ``let`` names a value once instead.
+rule inside it, and the copies multiply into a query of megabytes that takes DuckDB
+seconds to plan on each run (and Spark's driver more heap than it has). ``let`` names a
+value once instead.
 """
 
 from __future__ import annotations
