@@ -26,7 +26,7 @@ from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL, Connection
 from plugins.microsoft import emulator_report
 from plugins.microsoft.currencies import CONVERSION_CURRENCIES
-from plugins.microsoft.emulator_faults import (
+from plugins.microsoft.emulator_errors import (
     ad_api_fault,
     api_fault,
     batch_error,

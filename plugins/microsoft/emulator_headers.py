@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connector.kit import Request, Response
-from plugins.microsoft.emulator_faults import ad_api_fault, api_fault, authentication_fault
+from plugins.microsoft.emulator_errors import ad_api_fault, api_fault, authentication_fault
 
 
 @dataclass

@@ -11,7 +11,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from typing import Any
 
-from plugins.microsoft.emulator_faults import batch_error
+from plugins.microsoft.emulator_errors import batch_error
 from plugins.microsoft.emulator_rules import Goal, ReportQuery, Upload
 
 
