@@ -9,6 +9,7 @@ Serves, on 127.0.0.1:
 It checks headers, limits, field types, time windows and hash formats as
 seed_apis.md (A, D.1) describes, answers with Microsoft-shaped ``PartialErrors``
 and faults, keeps what it accepted and derives the report from it. Fault helpers
+(:mod:`plugins.microsoft.emulator_faults`, and :meth:`~MicrosoftAdsEmulator.expire_token`)
 inject throttling (HTTP 429 or code 117), expired tokens (109), 5xx, slow answers
 and dropped connections. Its clock is injectable (``clock=`` epoch seconds).
 """
@@ -27,14 +28,13 @@ from connector.kit.emulator import CONTROL, Connection
 from plugins.microsoft import emulator_report
 from plugins.microsoft.currencies import CONVERSION_CURRENCIES
 from plugins.microsoft.emulator_errors import (
-    ad_api_fault,
     api_fault,
     batch_error,
-    internal_error,
     oauth_error,
     tracking_id,
     wrapped,
 )
+from plugins.microsoft.emulator_faults import MicrosoftFaults
 from plugins.microsoft.emulator_headers import HeaderRules, check_headers
 from plugins.microsoft.emulator_rules import (
     Goal,
@@ -59,7 +59,7 @@ _CONTROLS = {"reset", "throttle", "fault_code", "expire_token", "fail_apply", "r
              "goals"}
 
 
-class MicrosoftAdsEmulator(Emulator):
+class MicrosoftAdsEmulator(MicrosoftFaults, Emulator):
     """Microsoft Advertising Campaign Management v13 (offline conversions), emulated.
 
     :param goals: the account's offline conversion goals (default: "Store Sale"
@@ -197,62 +197,10 @@ class MicrosoftAdsEmulator(Emulator):
         with self.lock:
             self.access_tokens[token] = self.clock() - 1
 
-    # -- fault helpers --------------------------------------------------------------------
-    def throttle(self, *, http_429: bool = True, retry_after: float | None = None,
-                 times: int = 1, path: str = "/CampaignManagement") -> Fault:
-        """117 CallRateExceeded, as HTTP 429 or as HTTP 400 AdApiFaultDetail."""
-        body = ad_api_fault(429 if http_429 else 400, 117)
-        if self.envelope == "wrapped":
-            body = wrapped(body)
-        headers = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
-        return self.inject(status=body.status, body=body.body, headers=headers, times=times,
-                           path=path)
-
-    def fault_code(self, code: int, *, status: int = 401, times: int = 1,
-                   path: str = "/CampaignManagement", operation: bool | None = None) -> Fault:
-        """A fault with ``code`` (105 credentials, 106 access, 109 expiry, 116 headers,
-        1029/1030 missing ids, 1102/1490 invalid ids...): an AdApiFaultDetail, or an
-        ApiFaultDetail operation error when ``operation`` (default: for the 1xxx
-        CampaignService codes), in the configured envelope."""
-        if operation is None:
-            operation = code >= 1000
-        body = api_fault(code, status=status) if operation else ad_api_fault(status, code)
-        if self.envelope == "wrapped":
-            body = wrapped(body)
-        return self.inject(status=status, body=body.body, times=times, path=path)
-
-    def server_error(self, *, status: int = 500, times: int = 1,
-                     path: str = "/CampaignManagement") -> Fault:
-        """5xx with an AdCenterInternalErrorFault body."""
-        return self.inject(status=status, body=internal_error(), times=times, path=path)
-
-    def slow(self, delay: float, *, times: int = 1, path: str = "/CampaignManagement") -> Fault:
-        """Answer late (past a client's timeout: a timeout)."""
-        return self.inject(status=200, body={"PartialErrors": None}, delay=delay, times=times,
-                           path=path)
-
-    def drop(self, *, times: int = 1, path: str = "/CampaignManagement") -> Fault:
-        """Close the connection without answering."""
-        return self.inject(drop=True, times=times, path=path)
-
-    def malformed(self, *, times: int = 1, path: str = "/CampaignManagement") -> Fault:
-        """HTTP 200 with a body that is not JSON."""
-        return self.inject(status=200, body="{\"PartialErrors\": [", times=times, path=path)
-
-    def fail_apply(self, times: int = 1) -> None:
-        """The next ``times`` Apply requests give every item 5612 OfflineConversionsApplyFailed."""
-        with self.lock:
-            self._apply_failures += times
-
-    def refuse_refresh(self, *, times: int = 1) -> Fault:
-        """The token endpoint answers ``invalid_grant``."""
-        body = oauth_error("invalid_grant", "AADSTS70000: The refresh token was revoked.")
-        return self.inject(status=400, body=body.body, times=times, path="/common/oauth2")
-
     # -- control API (other processes: POST /__emulator__/<action> with a JSON body) ---------
     def control(self, request: Request) -> Response | None:
         """``reset``, ``throttle``, ``fault_code``, ``expire_token``, ``fail_apply``,
-        ``refuse_refresh`` (the helpers above, keyword arguments as the JSON body) and
+        ``refuse_refresh`` (the fault helpers, keyword arguments as the JSON body) and
         ``goals`` (``{"id", "name", "active"}``: add or replace a goal)."""
         action = request.path[len(CONTROL) + 1:]
         if request.method != "POST" or action not in _CONTROLS:
