@@ -29,6 +29,13 @@ from connector.kit import Request, Response
 from plugins.google import emulator_errors as errors
 
 SCOPE = "https://www.googleapis.com/auth/datamanager"
+#: The emulator's fixtures: a static access token, an OAuth client with its refresh
+#: token, and the account they may use.
+DEFAULT_TOKEN = "offramp-emulator-token"
+DEFAULT_CLIENT_ID = "offramp-emulator.apps.googleusercontent.com"
+DEFAULT_CLIENT_SECRET = "offramp-emulator-secret"
+DEFAULT_REFRESH_TOKEN = "offramp-emulator-refresh-token"
+DEFAULT_ACCOUNT = "1234567890"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 DEFAULT_LIFETIME = 3599

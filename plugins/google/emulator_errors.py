@@ -23,6 +23,9 @@ from connector.kit import Response
 
 DOMAIN = "datamanager.googleapis.com"
 SERVICE = "datamanager.googleapis.com"
+#: The API's RPC methods, as ``ErrorInfo.metadata.method`` names them.
+INGEST_METHOD = "google.ads.datamanager.v1.IngestionService.IngestEvents"
+STATUS_METHOD = "google.ads.datamanager.v1.IngestionService.RetrieveRequestStatus"
 TYPE = "type.googleapis.com/google.rpc."
 
 #: HTTP status of each canonical code the emulator answers with (google/rpc/code.proto).
