@@ -9,7 +9,7 @@ import click
 from connector import registry
 from connector.cli.app import Context, cli, pass_ctx
 from connector.cli.output import FORMAT, listing, out
-from connector.engines.warehouse import StateInUse
+from connector.engines.state_file import StateInUse
 from connector.kit.errors import ConfigError, OfframpError
 from connector.kit.secrets import redact
 from connector.kit.tables import PluginTables

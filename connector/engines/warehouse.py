@@ -1,10 +1,13 @@
-"""Every DuckDB call offramp makes goes through this module.
+"""Every DuckDB call offramp makes goes through this module (attaching a state file
+through :mod:`connector.engines.state_file`, which waits for its lock and explains its
+errors).
 
 :class:`Engine` is one DuckDB connection per command: the warehouse (a DuckDB
 file attached read-only, or Parquet exports exposed as views), the job's state
 file attached read-write, and the configuration locked so that a job's query can
 read nothing outside the warehouse, load no extension and change no setting.
-:class:`WarehouseWriter` is how sources write into the warehouse.
+:class:`WarehouseWriter` is how sources write into the warehouse, and
+:func:`connect_state` opens a state file outside a run.
 """
 
 from __future__ import annotations
@@ -12,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connector.engines.state_file import attach_waiting, state_error
 from connector.kit.errors import ConfigError
 
 Error = duckdb.Error
@@ -175,10 +178,10 @@ class Engine:
 
     def _attach_state(self, state: Path) -> None:
         try:
-            _attach_waiting(self.con, f"ATTACH {literal(str(state))} AS state")
+            attach_waiting(self.con, f"ATTACH {literal(str(state))} AS state")
         except duckdb.Error as exc:
             self.con.close()
-            raise _state_error(state, exc) from None
+            raise state_error(state, exc) from None
 
     def interrupt(self) -> None:
         """Ask the running query to stop. DuckDB may refuse while the connection is
@@ -338,75 +341,10 @@ def connect_state(path: Path, *, write: bool = False) -> duckdb.DuckDBPyConnecti
         mode = "" if write else " (READ_ONLY)"
         sql = f"ATTACH {literal(str(path))} AS state{mode}"
         if write:
-            _attach_waiting(con, sql)
+            attach_waiting(con, sql)
         else:  # a reader asks once: a run holds the file for as long as it runs
             con.execute(sql).fetchall()
     except duckdb.Error as exc:
         con.close()
-        raise _state_error(path, exc) from None
+        raise state_error(path, exc) from None
     return con
-
-
-class StateInUse(ConfigError):
-    """The state file is held by another process (DuckDB's file lock)."""
-
-
-class StateDamaged(ConfigError):
-    """The state file is not a DuckDB file any more, or a block of it fails its checksum
-    or cannot be read."""
-
-
-#: DuckDB's words for a file lock held by another process.
-_LOCKED = re.compile(r"Could not set lock on file|Conflicting lock", re.IGNORECASE)
-#: DuckDB's words for a damaged file: not a DuckDB file, a block whose checksum does not
-#: match, a block cut short, a structure that does not deserialize.
-_DAMAGED = re.compile(r"Corrupt database file|not a valid DuckDB database file|checksum|"
-                      r"Could not read enough bytes|Could not read from file|"
-                      r"Serialization Error|Failed to deserialize", re.IGNORECASE)
-
-
-def state_damage(path: Path, exc: BaseException) -> StateDamaged | None:
-    """The error to raise when ``exc``, from a statement on the state file ``path``,
-    says the file is damaged; None when it says something else."""
-    text = str(exc).strip()
-    if not isinstance(exc, duckdb.Error) or _LOCKED.search(text) or not _DAMAGED.search(text):
-        return None
-    detail = text.splitlines()[0] if text else type(exc).__name__
-    return StateDamaged(
-        f"the state file {path} is damaged ({detail}): move it aside, for example "
-        f"mv {path} {path}.damaged, and run the job again. The next run starts from an "
-        "empty ledger and resends every event under the same event ids, which the "
-        "platforms deduplicate (Meta within 7 days)")
-
-
-#: How long a writer waits for other processes to let go of a state file: a reader
-#: (``offramp runs``, a notebook) holds it for a moment, a run for as long as it runs.
-STATE_WAIT_SECONDS = 5.0
-
-
-def _attach_waiting(con: duckdb.DuckDBPyConnection, sql: str,
-                    wait: float = STATE_WAIT_SECONDS) -> None:
-    """Run the ATTACH ``sql`` of a state file to write it, retrying for up to ``wait``
-    seconds (delays doubling from 50 ms to 500 ms) while another process holds its
-    lock; any other error, or a lock held longer, is raised."""
-    deadline = time.monotonic() + wait
-    delay = 0.05
-    while True:
-        try:
-            con.execute(sql).fetchall()
-            return
-        except duckdb.Error as exc:
-            if not _LOCKED.search(str(exc)) or time.monotonic() + delay > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-def _state_error(path: Path, exc: duckdb.Error) -> ConfigError:
-    """What to tell the user when the state file ``path`` cannot be attached."""
-    if _LOCKED.search(str(exc)):
-        return StateInUse(f"the state file {path} is in use by another offramp command; try "
-                          "again when it ends")
-    return state_damage(path, exc) or ConfigError(
-        f"could not open the state file {path}: {exc}. If it is damaged, move it away and "
-        "run again: the job starts over with an empty ledger and sends every event again")

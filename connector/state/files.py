@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from connector.engines.state_file import state_damage
 from connector.engines.warehouse import Error as EngineError
-from connector.engines.warehouse import connect_state, state_damage
+from connector.engines.warehouse import connect_state
 from connector.state.store import State
 
 
