@@ -40,7 +40,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict
 from urllib.parse import parse_qs
 
 from connector.kit.emulator import CONTROL, Connection, Emulator, Request, Response
@@ -82,6 +82,19 @@ def accepted_encoding(header: str | None) -> str | None:
     return None
 
 
+class _Options(TypedDict):
+    """The constructor's options, which :meth:`RqEmulator.reset` goes back to."""
+
+    bearer_tokens: set[str]
+    basic_tokens: set[str]
+    max_in_flight: int
+    latency: float
+    csv_quoting: str
+    numbers_as_strings: bool
+    scale: int
+    dates: DateRules
+
+
 class RqEmulator(Emulator):
     """RQ Data Connect on 127.0.0.1. See the module docstring for what it checks.
 
@@ -108,11 +121,11 @@ class RqEmulator(Emulator):
                  numbers_as_strings: bool = False, scale: int = 1, zones: str = "reject",
                  stop: str = "exclusive", store_zone: str = "America/Vancouver"):
         super().__init__(port=port, clock=clock)
-        self._options = {"bearer_tokens": set(bearer_tokens), "basic_tokens": set(basic_tokens),
-                         "max_in_flight": max_in_flight, "latency": latency,
-                         "csv_quoting": csv_quoting, "numbers_as_strings": numbers_as_strings,
-                         "scale": scale,
-                         "dates": DateRules(zones=zones, stop=stop, store_zone=store_zone)}
+        self._options: _Options = {
+            "bearer_tokens": set(bearer_tokens), "basic_tokens": set(basic_tokens),
+            "max_in_flight": max_in_flight, "latency": latency, "csv_quoting": csv_quoting,
+            "numbers_as_strings": numbers_as_strings, "scale": scale,
+            "dates": DateRules(zones=zones, stop=stop, store_zone=store_zone)}
         self._flight = threading.Lock()
         self._in_flight: dict[str, int] = {}
         self._total = 0

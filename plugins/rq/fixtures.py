@@ -91,9 +91,10 @@ def customers(c: Company, count: int = 24) -> list[dict[str, Any]]:
         digits = f"{rng.choice(_AREA[c.region])}55501{n % 100:02d}"
         phone = rng.choice([digits, f"({digits[:3]}) {digits[3:6]}-{digits[6:]}",
                             f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"])
-        person = {"Email": f"{local}@{rng.choice(['example.com', 'example.net'])}",
-                  "Phone": phone, "FirstName": first, "LastName": last, "City": city,
-                  "Province": province, "PostalCode": postal, "Country": country}
+        email = f"{local}@{rng.choice(['example.com', 'example.net'])}"
+        person: dict[str, str | None] = {
+            "Email": email, "Phone": phone, "FirstName": first, "LastName": last, "City": city,
+            "Province": province, "PostalCode": postal, "Country": country}
         roll = rng.random()
         if roll < 0.1:
             person["Email"] = None

@@ -88,7 +88,7 @@ def parse_json(text: str) -> Parsed:
     """``Response=Json``: an array of row objects. Numbers keep their exact decimal value."""
     try:
         data = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise FormatError(f"the JSON body does not parse ({exc.msg} at {exc.pos})") from None
     if isinstance(data, dict) and "Records" in data:
         data = data["Records"]  # tolerate a DataTable where a plain array was asked for
@@ -102,7 +102,7 @@ def parse_json_datatable(text: str) -> Parsed:
     """``Response=JsonDataTable``: ``{"Records": [...], "Schema": [...]}``."""
     try:
         data = json.loads(text, parse_float=Decimal)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise FormatError(f"the JSON body does not parse ({exc.msg} at {exc.pos})") from None
     if not isinstance(data, dict) or "Records" not in data:
         raise FormatError("the JsonDataTable body has no Records array")
