@@ -21,7 +21,7 @@ import datetime as dt
 import itertools
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypedDict
 
 from connector.kit import Emulator, Fault, Request, Response
 from connector.kit.emulator import CONTROL, Connection
@@ -57,6 +57,27 @@ ACCOUNT_ID = "7654321"
 DEFAULT_GOALS = (Goal("4000123", "Store Sale"), Goal("4000124", "Phone Order"))
 _CONTROLS = {"reset", "throttle", "fault_code", "expire_token", "fail_apply", "refuse_refresh",
              "goals"}
+
+
+class _Config(TypedDict):
+    """The constructor's settings, which :meth:`MicrosoftAdsEmulator.reset` goes back to."""
+
+    goals: tuple[Goal, ...]
+    accounts: dict[str, set[str]] | None
+    developer_token: str
+    known_clicks: dict[str, dt.datetime] | None
+    require_click_id: bool
+    strict_fields: bool
+    currencies: frozenset[str]
+    click_checks: str
+    missing_header_code: int
+    invalid_customer: str
+    envelope: str
+    report_end: str
+    report_midnight_only: bool
+    max_conversions: int
+    max_goal_ids: int
+    max_report_days: int
 
 
 class MicrosoftAdsEmulator(MicrosoftFaults, Emulator):
@@ -110,7 +131,7 @@ class MicrosoftAdsEmulator(MicrosoftFaults, Emulator):
                                      ("report_end", report_end, ("inclusive", "exclusive"))):
             if value not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {value!r}")
-        self._config = {"goals": tuple(goals), "accounts": accounts,
+        self._config: _Config = {"goals": tuple(goals), "accounts": accounts,
                         "developer_token": developer_token, "known_clicks": known_clicks,
                         "require_click_id": require_click_id, "strict_fields": strict_fields,
                         "currencies": frozenset(currencies), "click_checks": click_checks,

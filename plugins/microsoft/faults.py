@@ -68,7 +68,8 @@ class ApiError:
         head = " ".join(p for p in (str(self.code) if self.code is not None else "",
                                     self.error_code) if p)
         text = f"{head}: {self.message}" if self.message else head
-        advice = ITEM_ADVICE.get(self.code) if self.index is not None else None
+        advice = (ITEM_ADVICE.get(self.code)
+                  if self.index is not None and self.code is not None else None)
         if advice:
             text = f"{text.rstrip('.')} ({advice})"
         return redact(text or "unknown error")
