@@ -168,8 +168,9 @@ class Destination:
     contract: ClassVar[Contract] = Contract()
     #: The settings model; a job's ``[settings]`` table is validated against it.
     Settings: ClassVar[type[Settings]] = Settings
-    #: The API's limits.
-    limits: ClassVar[Limits] = Limits()
+    #: The API's limits. Set on the class; a destination whose limits depend on its
+    #: settings (say, a ``concurrency`` setting) sets its own on the instance.
+    limits: Limits = Limits()
     #: A local emulator of the API (``offramp emulate NAME``), if the plugin ships one.
     emulator: ClassVar[type[Emulator] | None] = None
     #: Resend an event whose payload changed since it was delivered. Set False (on the

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 from urllib.parse import parse_qs, urlsplit
 
 CONTROL = "/__emulator__"
@@ -158,7 +158,7 @@ class Emulator:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
-    def start(self) -> Emulator:
+    def start(self) -> Self:
         server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         server.daemon_threads = True
         self._server = server
@@ -183,7 +183,7 @@ class Emulator:
         finally:
             self.stop()
 
-    def __enter__(self) -> Emulator:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -29,7 +29,7 @@ def offramp_project(tmp_path: Path):
 @pytest.fixture
 def recording_sink() -> Iterator[RecordingSink]:
     with RecordingSink() as sink:
-        yield sink  # type: ignore[misc]
+        yield sink
 
 
 @pytest.fixture

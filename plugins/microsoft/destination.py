@@ -57,8 +57,8 @@ class MicrosoftAdsDestination(Destination):
     Settings: ClassVar[type[MicrosoftSettings]] = MicrosoftSettings
     # 1,000 conversions per request (applyofflineconversions.md). Throttling is per
     # customer per minute and unpublished: stay at a few requests in flight.
-    limits: ClassVar[Limits] = Limits(max_events=1000, max_bytes=4_000_000, concurrency=4,
-                                      max_attempts=6, give_up_after=600.0, timeout=60.0)
+    limits: Limits = Limits(max_events=1000, max_bytes=4_000_000, concurrency=4,
+                            max_attempts=6, give_up_after=600.0, timeout=60.0)
     emulator: ClassVar[type[MicrosoftAdsEmulator]] = MicrosoftAdsEmulator
     events_schema = shaped_schema(SOURCE_ROWS)
     tables = REPORT_TABLES
