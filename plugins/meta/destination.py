@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+import requests
+
 from connector.kit import (
     Batch,
     BatchRejected,
@@ -22,10 +24,12 @@ from connector.kit import (
     Limits,
     Outcome,
     Retryable,
+    RunContext,
     Unconfirmed,
     shaped_schema,
 )
 from connector.kit import http as offramp_http
+from connector.kit.contract import Kind
 from connector.kit.events import LINE_ITEM_REASONS, REJECT_TIMED, SOURCE_KEY, SOURCE_ROWS
 from plugins.meta import usage
 from plugins.meta.emulator import MetaEmulator
@@ -48,6 +52,16 @@ def _unknown_object(answer: object) -> bool:
         error.get("error_subcode") == 33)
 
 
+#: The contract's optional columns and their kinds.
+_OPTIONAL: tuple[tuple[str, Kind], ...] = (
+    ("given_name", "text"), ("surname", "text"), ("birthdate", "any"),
+    ("gender", "text"), ("city", "text"), ("state", "text"), ("postal", "any"),
+    ("country", "text"), ("product_id", "any"), ("action_source", "text"),
+    ("event_name", "text"), ("value", "number_text"), ("event_id", "any"),
+    ("client_user_agent", "text"), ("event_source_url", "text"), ("fbc", "text"),
+    ("fbp", "text"), ("madid", "text"), ("brand", "text"), ("category", "text"))
+
+
 class MetaDestination(Destination):
     name = "meta"
     summary = "Meta offline events (Conversions API, action_source=physical_store)"
@@ -61,13 +75,7 @@ class MetaDestination(Destination):
             Column("currency", "text", "ISO 4217 code such as USD"),
         ),
         one_of=((Column("email", "text"), Column("phone", "any")),),
-        optional=tuple(Column(n, k) for n, k in (
-            ("given_name", "text"), ("surname", "text"), ("birthdate", "any"),
-            ("gender", "text"), ("city", "text"), ("state", "text"), ("postal", "any"),
-            ("country", "text"), ("product_id", "any"), ("action_source", "text"),
-            ("event_name", "text"), ("value", "number_text"), ("event_id", "any"),
-            ("client_user_agent", "text"), ("event_source_url", "text"), ("fbc", "text"),
-            ("fbp", "text"), ("madid", "text"), ("brand", "text"), ("category", "text"))),
+        optional=tuple(Column(n, k) for n, k in _OPTIONAL),
     )
     Settings = MetaSettings
     emulator = MetaEmulator
@@ -79,7 +87,9 @@ class MetaDestination(Destination):
     #: Returned lines and rows without an order id are refused one by one: line items.
     line_item_reasons = LINE_ITEM_REASONS
 
-    def __init__(self, settings: MetaSettings, context):
+    settings: MetaSettings
+
+    def __init__(self, settings: MetaSettings, context: RunContext):
         super().__init__(settings, context)
         self.limits = Limits(max_events=1000, max_bytes=8_000_000,
                              concurrency=settings.concurrency, timeout=settings.timeout,
@@ -95,7 +105,7 @@ class MetaDestination(Destination):
         the clock only decides reject reasons (the time window)."""
         return order_key(columns)
 
-    def open(self, http) -> None:
+    def open(self, http: requests.Session) -> None:
         super().open(http)
         self._token = self.secret(self.settings.access_token_env).reveal()
 
