@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import requests
@@ -27,6 +26,7 @@ from connector.kit import (
     Limits,
     Outcome,
     PluginTables,
+    RunContext,
     RunSummary,
     shaped_schema,
 )
@@ -70,13 +70,13 @@ class GoogleDestination(Destination):
     #: How the after-run status polls and the request pacing wait, and the clock the
     #: status wait is measured on (tests replace them together, so that a recorded sleep
     #: also moves the clock and a bounded wait ends after the same polls on any machine).
-    status_sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
-    status_clock: ClassVar[Callable[[], float]] = staticmethod(time.monotonic)
-    pacer_sleep: ClassVar[Callable[[float], None]] = staticmethod(time.sleep)
+    status_sleep: ClassVar[staticmethod[[float], None]] = staticmethod(time.sleep)
+    status_clock: ClassVar[staticmethod[[], float]] = staticmethod(time.monotonic)
+    pacer_sleep: ClassVar[staticmethod[[float], None]] = staticmethod(time.sleep)
 
     settings: GoogleSettings
 
-    def __init__(self, settings: GoogleSettings, context):
+    def __init__(self, settings: GoogleSettings, context: RunContext):
         super().__init__(settings, context)
         self.limits = Limits(max_events=MAX_EVENTS, max_bytes=10_000_000,
                              concurrency=settings.concurrency, max_attempts=6,

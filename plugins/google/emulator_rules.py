@@ -133,7 +133,9 @@ def _check_event(event: dict, path: Path, now: float, limits: Limits, references
     stamp = event.get("eventTimestamp")
     if stamp is None:
         raise _missing(path / "eventTimestamp")
-    if parse_timestamp(stamp) > now + limits.future_skew:
+    moment = parse_timestamp(stamp)
+    assert moment is not None  # emulator_schema.parse refused a timestamp it cannot read
+    if moment > now + limits.future_skew:
         raise errors.invalid(str(path / "eventTimestamp"), "EVENT_TIME_INVALID",
                              "event_timestamp is in the future.")
     for j, reference in enumerate(event.get("destinationReferences", [])):

@@ -68,7 +68,8 @@ def poll(rows: list[dict[str, Any]], retrieve: Callable[[str], dict[str, Any]], 
          wait: float, sleep: Callable[[float], None] = time.sleep,
          clock: Callable[[], float] = time.monotonic, first_delay: float = 2.0,
          max_delay: float = 60.0,
-         keep: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+         keep: Callable[[list[dict[str, Any]]], object] | None = None
+         ) -> list[dict[str, Any]]:
     """Check every open row (:data:`~plugins.google.requests_table.OPEN`) once, then
     again while some are ``PROCESSING`` and ``wait`` seconds have not passed, sleeping
     ``first_delay``, doubling up to ``max_delay`` (never past ``wait``) between rounds.
