@@ -139,7 +139,8 @@ def _conversion(data: dict[str, Any], *, created: bool, fallback_type: str | Non
         raise ConfigError("IQM answered without a conversion id; check base_url")
     kind = str(data.get("type") or "").lower()
     if kind not in TYPE_IDS:
-        by_id = {v: k for k, v in TYPE_IDS.items()}
+        # keyed by object: the answer's typeId may be any JSON value, or missing
+        by_id: dict[object, str] = {v: k for k, v in TYPE_IDS.items()}
         kind = by_id.get(data.get("typeId"), fallback_type or "pixel")
     return Conversion(id=int(data["id"]), name=str(data.get("name") or ""), type=kind,
                       uuid=data.get("uuid"), script=data.get("pixelConversionScript"),

@@ -70,7 +70,7 @@ class IqmDestination(Destination):
 
     settings: IqmSettings
 
-    def __init__(self, settings: pydantic.BaseModel, context: RunContext):
+    def __init__(self, settings: IqmSettings, context: RunContext):
         super().__init__(settings, context)
         #: Injectable for tests: token expiry and the request window use these.
         self.clock: Callable[[], float] = time.time

@@ -124,7 +124,8 @@ class IqmEmulator(AuthRoutes, PixelRoutes, Emulator):
         server = self._server
         if server is None:
             return
-        address = server.server_address[:2]
+        host, port = server.server_address[:2]
+        address = (str(host), port)  # the base binds 127.0.0.1: the host is a str already
         stopper = threading.Thread(target=super().stop, name="emulator-iqm-stop")
         stopper.start()
         while stopper.is_alive():
