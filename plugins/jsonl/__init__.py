@@ -48,6 +48,7 @@ class JsonlDestination(Destination):
     limits = Limits(max_events=5000, max_bytes=16_000_000, concurrency=1)
     events_schema = shaped_schema(SOURCE_ROWS)
 
+    settings: JsonlSettings
     _lock = threading.Lock()
 
     def shape_sql(self, source: str, columns: dict[str, str]) -> str:
