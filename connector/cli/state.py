@@ -9,7 +9,7 @@ import click
 from connector import registry
 from connector.cli.app import Context, cli, pass_ctx
 from connector.cli.output import FORMAT, listing, out
-from connector.engines.state_file import StateInUse
+from connector.engines.state_file import StateDamaged, StateInUse
 from connector.kit.errors import ConfigError, OfframpError
 from connector.kit.secrets import redact
 from connector.kit.tables import PluginTables
@@ -24,11 +24,12 @@ from connector.state import open_state
 @pass_ctx
 def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
     """Run history of one job, or of every job (a job whose state file another command
-    holds is listed as busy)."""
+    holds is listed as busy, one whose state file is damaged as damaged, with what to
+    do)."""
     project = c.project
     names = [project.job(job).name] if job else [path.stem for path in project.job_paths()]
     records: list[dict[str, Any]] = []
-    busy: list[str] = []
+    marks: list[tuple[str, str, str]] = []  # (job, status, error) of jobs not listed
     for name in names:
         if not project.state_path(name).exists():
             continue  # the job has not run yet
@@ -38,11 +39,15 @@ def runs(c: Context, job: str | None, limit: int, fmt: str) -> None:
         except StateInUse:
             if job:
                 raise
-            busy.append(name)  # the others still list
+            marks.append((name, "busy", "its state file is in use by another offramp "
+                                        "command; try again when it ends"))
+        except StateDamaged as exc:  # one job's damaged file must not hide the others
+            if job:
+                raise
+            marks.append((name, "damaged", str(exc)))
     keys = list(records[0]) if records else ["run_id", "job", "status", "error"]
-    records += [{**dict.fromkeys(keys), "job": name, "status": "busy",
-                 "error": "its state file is in use by another offramp command; try again "
-                          "when it ends"} for name in busy]
+    records += [{**dict.fromkeys(keys), "job": name, "status": status, "error": error}
+                for name, status, error in marks]
     listing(records, fmt, title="runs", empty="no runs yet")
     if fmt == "table" and records:
         for name in names:

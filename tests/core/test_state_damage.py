@@ -1,9 +1,12 @@
 """A damaged state file (bytes changed or cut short elsewhere) is named as damaged, with
 what to do, by every command that opens it; never taken for a file in use, never an
-internal error."""
+internal error. ``offramp runs`` of every job still lists the other jobs' runs and marks
+the damaged one."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,7 +65,7 @@ def damaged(project, cli_runner) -> Callable[[str], Path]:
 
 
 @pytest.mark.parametrize("kind", sorted(DAMAGE))
-@pytest.mark.parametrize("command", [("runs",), ("runs", "sync"), ("rejects", "sync"),
+@pytest.mark.parametrize("command", [("runs", "sync"), ("rejects", "sync"),
                                      ("run", "sync", "--quiet")])
 def test_a_damaged_state_file_is_named_with_what_to_do(damaged, cli_runner, kind: str,
                                                        command: tuple[str, ...]) -> None:
@@ -74,3 +77,28 @@ def test_a_damaged_state_file_is_named_with_what_to_do(damaged, cli_runner, kind
     assert "in use" not in text
     assert f"the state file {path} is damaged" in text
     assert "move it aside" in text and "resends" in text
+
+
+@pytest.mark.parametrize("kind", sorted(DAMAGE))
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_runs_of_every_job_marks_a_damaged_one_and_lists_the_others(damaged, cli_runner,
+                                                                     kind: str,
+                                                                     fmt: str) -> None:
+    path = damaged(kind)
+    result = cli_runner("runs", "--format", fmt)
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.exit_code == 0, (result.exit_code, text)  # as for a busy job
+    assert "internal error" not in text and "Traceback" not in text
+    if fmt == "json":
+        rows = json.loads(result.stdout)
+        assert [r["status"] for r in rows if r["job"] == "other"] == ["succeeded"]
+        (mark,) = [r for r in rows if r["job"] == "sync"]
+        assert mark["status"] == "damaged" and mark["run_id"] is None
+        said = " ".join(mark["error"].split())
+    else:
+        flat = " ".join(result.stdout.replace("│", " ").replace(",", " ").split())
+        assert re.search(r"\bother (status )?succeeded\b", flat), flat
+        assert re.search(r"\bsync (status )?damaged\b", flat), flat
+        said = " ".join(flat.replace('"', " ").split()) if fmt == "csv" else text
+    assert f"the state file {path} is damaged" in said, said
+    assert "move it aside" in said and "resends" in said
