@@ -42,7 +42,7 @@ from connector.kit.errors import (
 from connector.kit.events import SHAPED_EVENTS, shaped_schema
 from connector.kit.fields import BaseUrl, Seconds
 from connector.kit.runs import RunCounts, RunSummary
-from connector.kit.secrets import Secret
+from connector.kit.secrets import Secret, safe_reason
 from connector.kit.source import PullSummary, Source
 from connector.kit.tables import PluginTable, PluginTables
 
@@ -79,6 +79,7 @@ __all__ = [
     "Unconfirmed",
     "ValidationError",
     "hookimpl",
+    "safe_reason",
     "shaped_schema",
 ]
 
