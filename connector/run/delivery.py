@@ -34,7 +34,7 @@ import tenacity
 
 from connector.kit.destination import Batch, Destination, Limits
 from connector.kit.errors import BatchRejected, Fatal, Retryable, Unconfirmed
-from connector.kit.secrets import redact
+from connector.kit.secrets import redact, safe_reason
 
 
 @dataclass
@@ -101,6 +101,9 @@ class Deliverer:
         self.pending: set[Future[Result]] = set()
         self._unconfirmed = 0  # requests the API confirmed only in part, this run
         self._count_lock = threading.Lock()
+        #: The job's settings' values (ids, addresses): never customer data, so the
+        #: destination's reasons may show them (:func:`~connector.kit.secrets.safe_reason`).
+        self.known = tuple(_setting_values(getattr(destination, "settings", None)))
 
     # -- the pipeline side ---------------------------------------------------------
     def submit(self, batch: Batch, fingerprints: Sequence[str] | pa.Array) -> Iterator[Result]:
@@ -157,25 +160,25 @@ class Deliverer:
             outcome = self._with_retries(batch, result)
         except BatchRejected as exc:
             if len(batch) == 1:
-                result.rejected[offset] = redact(exc.reason)
+                result.rejected[offset] = self._reason(exc.reason)
                 return
             left, right = batch.split()
             self._deliver_part(left, offset, result)
             self._deliver_part(right, offset + len(left), result)
             return
         except Unconfirmed as exc:
-            self._unconfirmed_part(indices, redact(exc.reason), result)
+            self._unconfirmed_part(indices, self._reason(exc.reason), result)
             return
         except Fatal as exc:
             self.stop.set()
-            result.fatal = redact(exc.reason)
+            result.fatal = self._reason(exc.reason)
             result.failed.extend(indices)
             result.failure = result.fatal
             return
         except Retryable as exc:
             self.stop.set()
             result.failed.extend(indices)
-            result.failure = redact(f"gave up after {result.attempts} attempts: {exc.reason}")
+            result.failure = self._reason(f"gave up after {result.attempts} attempts: {exc.reason}")
             return
         except Exception as exc:  # a bug in the plugin: stop; the request may have gone
             self.stop.set()
@@ -192,7 +195,12 @@ class Deliverer:
             if reason is None:
                 result.delivered.append(i)
             else:
-                result.rejected[i] = redact(reason)
+                result.rejected[i] = self._reason(reason)
+
+    def _reason(self, text: str) -> str:
+        """A reason from the destination, as stored and shown: the API's text may echo a
+        value it was sent (an email, a phone), so such values are masked."""
+        return safe_reason(text, keep=self.known)
 
     def _unconfirmed_part(self, indices: range, reason: str, result: Result) -> None:
         """Fail the events of a request the API confirmed only in part, without sending
@@ -255,3 +263,23 @@ class Deliverer:
             else:
                 self.sleep(seconds)
         return sleep
+
+
+def _setting_values(settings: object) -> Iterator[str]:
+    """Every text and integer value of a destination's settings (a pydantic model),
+    nested ones included."""
+    def walk(value: object) -> Iterator[str]:
+        if isinstance(value, bool):
+            return
+        if isinstance(value, str | int):
+            yield str(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                yield from walk(item)
+        elif isinstance(value, list | tuple | set):
+            for item in value:
+                yield from walk(item)
+
+    dump = getattr(settings, "model_dump", None)
+    if callable(dump):
+        yield from walk(dump())

@@ -1,12 +1,17 @@
 """``connector.kit.safe_reason``: an API's reason text keeps its words and codes but
-never a value the API echoed from the request."""
+never a value the API echoed from the request; and the Deliverer passes every reason a
+destination gives through it, so no plugin, built-in or not, can store such a value."""
 
 from __future__ import annotations
 
+import pydantic
 import pytest
 
-from connector import safe_reason
+from connector import Limits, Outcome, Settings, safe_reason
+from connector.kit.errors import BatchRejected, Fatal, Retryable, Unconfirmed
 from connector.kit.secrets import NOT_SHOWN, REASON_LENGTH, remember
+
+from .test_delivery import Scripted, deliver_one
 
 X = NOT_SHOWN
 HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
@@ -76,4 +81,30 @@ def test_kept_values_are_shown_whole_only() -> None:
     said = "account 1112223333 and 1234567890 and 5550109999 and '111-222-3333'"
     kept = safe_reason(said, keep=["111-222-3333", "1234567890"])
     assert kept == f"account 1112223333 and 1234567890 and {X} and '111-222-3333'"
+
+
+class IdSettings(Settings):
+    account_id: str = "111-222-3333"
+    routes: dict[str, str] = pydantic.Field(default_factory=lambda: {"store": "987654321012"})
+
+
+EMAIL = "someone@example.com"
+
+
+@pytest.mark.parametrize("answer", [
+    lambda b, n: Outcome(rejected={1: f"Invalid value '{EMAIL}' for em"}),
+    lambda b, n: BatchRejected(f"Invalid value {EMAIL} for em"),
+    lambda b, n: Unconfirmed(f"took part of it, {EMAIL}"),
+    lambda b, n: Fatal(f"account 111-222-3333 (store 987654321012) refused {EMAIL}"),
+    lambda b, n: Retryable(f"HTTP 503 for {EMAIL}"),
+], ids=["outcome", "batch_rejected", "unconfirmed", "fatal", "retryable"])
+def test_every_reason_a_destination_gives_is_made_safe(sleeps, answer) -> None:
+    dest = Scripted(answer)
+    dest.settings = IdSettings()
+    result = deliver_one(dest, Limits(max_attempts=2), sleeps, keys=["k0", "k1"])
+    reasons = [*result.rejected.values(), result.failure or "", result.fatal or ""]
+    assert any(X in r for r in reasons), reasons
+    assert not any(EMAIL in r for r in reasons), reasons
+    if result.fatal:  # the job's own ids are not customer data: they stay
+        assert "account 111-222-3333 (store 987654321012)" in result.fatal
 
