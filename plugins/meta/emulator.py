@@ -25,7 +25,7 @@ from connector.kit.emulator import CONTROL, Connection
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
 from plugins.meta.emulator_answers import GARBLED, AnswerFaults, ProcessedAnswers
-from plugins.meta.emulator_faults import MetaFaults
+from plugins.meta.emulator_faults import MetaFaults, echoed
 from plugins.meta.emulator_usage import UsageMeter
 
 DEFAULT_TOKEN = "offramp-emulator-token"
@@ -320,7 +320,8 @@ class MetaEmulator(MetaFaults, ProcessedAnswers, Emulator):
         if not self._poisoned:
             return None
         custom = event.get("custom_data") or {}
-        return self._poisoned.get(str(custom.get("order_id")))
+        problem = self._poisoned.get(str(custom.get("order_id")))
+        return problem and echoed(problem, event)
 
     def _record(self, dataset_id: str, events: list[dict[str, Any]], now: float) -> None:
         self._requests_accepted += 1

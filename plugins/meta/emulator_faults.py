@@ -7,14 +7,34 @@ reads (poisoned orders, expired tokens, answers to lose).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from connector.kit import Fault
 from plugins.meta import emulator_errors as errors
 from plugins.meta import emulator_rules as rules
 from plugins.meta.emulator_usage import UsageMeter
+
+#: A parameter named in a poisoned order's message: ``{user_data.em}``.
+_PARAMETER = re.compile(r"\{([a-z_]+(?:\.[a-z_]+)*)\}")
+
+
+def echoed(problem: rules.Problem, event: dict[str, Any]) -> rules.Problem:
+    """``problem`` with each ``{parameter.path}`` of its message replaced by the value
+    ``event`` sent there (the first of a list; empty when absent)."""
+    def value(match: re.Match[str]) -> str:
+        found: Any = event
+        for part in match.group(1).split("."):
+            found = found.get(part) if isinstance(found, dict) else None
+        if isinstance(found, list):
+            found = found[0] if found else None
+        return "" if found is None else str(found)
+
+    message = _PARAMETER.sub(value, problem.message)
+    return problem if message == problem.message else replace(problem, message=message)
 
 
 class MetaFaults:
@@ -66,7 +86,10 @@ class MetaFaults:
     def poison(self, order_id: str, title: str = "Invalid Custom Data",
                message: str = "custom_data.value is not valid for this event.") -> None:
         """Reject every request holding an event with this ``custom_data.order_id`` (code
-        100, the whole request, the event not named), until :meth:`clear_faults`."""
+        100, the whole request, the event not named), until :meth:`clear_faults`.
+        ``message`` may name the event's parameters in braces (``"Invalid value
+        '{user_data.em}' for em"``): each becomes the value the request sent
+        (:func:`echoed`), as an API that quotes an invalid value does."""
         with self.lock:
             self._poisoned[str(order_id)] = rules.Problem(title, message)
 
