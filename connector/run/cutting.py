@@ -95,12 +95,13 @@ def _fitting(ends: pa.Array, start: int, stop: int, limit: int) -> int:
 
 def request(route: str | None, events: pa.Table) -> tuple[Batch, pa.Array]:
     """One request of ``events`` (one chunk each of :data:`COLUMNS`): its batch, with
-    the JSON array of its payloads joined by Arrow, and its events' fingerprints."""
+    the JSON array of its payloads joined by Arrow as UTF-8 bytes (never decoded into a
+    Python string), and its events' fingerprints."""
     payloads = events.column("payload").chunk(0)
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array([0, len(payloads)], pa.int32()),
-                                                     payloads), ",")[0].as_py()
+                                                     payloads), ",")[0].as_buffer()
     batch = Batch(route, events.column("event_key").chunk(0), payloads,
-                  array="[" + joined + "]")
+                  array=b"".join((b"[", joined, b"]")))
     return batch, events.column("fingerprint").chunk(0)
 
 

@@ -123,11 +123,12 @@ class GoogleDestination(Destination):
             self._prefixes[action] = json.dumps(request, separators=(",", ":"))[:-1]
         return self._prefixes[action]
 
-    def _body(self, route: str | None, payloads: list[str]) -> bytes:
-        return (self._prefix(route) + ',"events":[' + ",".join(payloads) + "]}").encode()
+    def _body(self, route: str | None, events: bytes) -> bytes:
+        """The request: its prefix and ``events``, the events' JSON array."""
+        return b"".join((self._prefix(route).encode(), b',"events":', events, b"}"))
 
     def encode(self, batch: Batch) -> bytes:
-        return self._body(batch.route, list(batch.payloads))
+        return self._body(batch.route, batch.array_bytes())
 
     # -- delivery ----------------------------------------------------------------------
     def open(self, http: requests.Session) -> None:
@@ -141,8 +142,9 @@ class GoogleDestination(Destination):
         live = list(range(len(batch)))
         rejected: dict[int, str] = {}
         while live:
-            response = self.client.ingest(self._body(batch.route,
-                                                     [batch.payloads[i] for i in live]))
+            events = (batch.array_bytes() if len(live) == len(batch) else
+                      ("[" + ",".join(batch.payloads[i] for i in live) + "]").encode())
+            response = self.client.ingest(self._body(batch.route, events))
             if response.ok:
                 request_id = self._accepted(response, batch.route, len(live))
                 if self.settings.validate_only:

@@ -114,7 +114,7 @@ class MetaDestination(Destination):
         body, and its Content-Type. Meta's own examples post these fields as multipart
         forms (``curl -F data=[...]``); the JSON array goes in unencoded, where a
         urlencoded form would percent-encode every quote, brace and comma."""
-        fields = {"data": batch.array(), "test_event_code": self.settings.test_event_code,
+        fields = {"data": batch.array_bytes(), "test_event_code": self.settings.test_event_code,
                   "upload_tag": self.settings.upload_tag, "access_token": token}
         return offramp_http.form_data({k: v for k, v in fields.items() if v})
 

@@ -93,7 +93,7 @@ class MicrosoftAdsDestination(Destination):
 
     def encode(self, batch: Batch) -> bytes:
         """``{"OfflineConversions": [...]}``, built without parsing the payloads."""
-        return ('{"OfflineConversions":' + batch.array() + "}").encode()
+        return b"".join((b'{"OfflineConversions":', batch.array_bytes(), b"}"))
 
     def deliver(self, batch: Batch) -> Outcome:
         assert self.client is not None, "open() was not called"

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import requests
+from urllib3.filepost import encode_multipart_formdata
 
 from connector import Emulator, Fault, Request, Response, Retryable
 from connector.kit import http as offramp_http
@@ -105,6 +106,21 @@ def test_form_data_never_uses_a_boundary_that_a_value_holds() -> None:
     assert form_fields(body, content_type) == fields
     kept, _ = offramp_http.form_data({"data": "plain"}, boundary="fixed-boundary")
     assert kept.startswith(b"--fixed-boundary\r\n")
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_form_data_writes_the_bytes_urllib3_writes(as_bytes: bool) -> None:
+    """The body is byte for byte urllib3's ``encode_multipart_formdata`` for the same
+    fields and boundary, whether a value is text or UTF-8 bytes (the core hands Meta its
+    JSON array as bytes), names that need quoting included."""
+    fields = {"data": '[{"name":"Zoë","note":"a&b=c"}]', 'we"ird\nname': "ü\r\nv", "n": "1"}
+    given = {k: v.encode() if as_bytes else v for k, v in fields.items()}
+    body, content_type = offramp_http.form_data(given, boundary="b0undary")
+    assert (body, content_type) == encode_multipart_formdata(list(fields.items()),
+                                                             boundary="b0undary")
+    collide, content_type = offramp_http.form_data({"data": b"x--b0undary"}, "b0undary")
+    assert "b0undary" not in content_type and form_fields(collide, content_type) == {
+        "data": "x--b0undary"}
 
 
 _PART = b'--b\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n'
