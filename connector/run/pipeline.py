@@ -280,19 +280,20 @@ class _Run:
                 with self.stop.protected():
                     self.state.record_shape_rejects(self.run_id, rejects)
             to_send = pc.and_(active, pc.invert(rejected))
-            send = table.select(["event_key", "route", "payload", "fingerprint"])
-            if not pc.all(to_send).as_py():  # one copy of the payloads, none when all go
-                send = send.filter(to_send)
-            too_big = pc.greater(pc.binary_length(send.column("payload")), room)
+            too_big = pc.and_(to_send, pc.fill_null(
+                pc.greater(pc.binary_length(rb.column("payload")), room), False))
             if pc.any(too_big).as_py():
-                self._reject_oversize(send.filter(too_big), max_bytes)
-                send = send.filter(pc.invert(too_big))
+                self._reject_oversize(table.filter(too_big), max_bytes)
+                to_send = pc.and_(to_send, pc.invert(too_big))
+            # The rows to send, as indices: the cutter copies their payloads once, into
+            # the requests, rather than a filtered copy of the batch first.
+            rows = None if pc.all(to_send).as_py() else pc.indices_nonzero(to_send)
             self.timings["split"] += time.perf_counter() - t
             self.progress(self.rec.shown())
-            if not send.num_rows:
+            if not rb.num_rows or (rows is not None and not len(rows)):
                 continue
             t = time.perf_counter()
-            for request in cutter.feed(send):
+            for request in cutter.feed(table, rows):
                 self.timings["cut"] += time.perf_counter() - t
                 yield request
                 t = time.perf_counter()

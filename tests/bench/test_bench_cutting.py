@@ -67,27 +67,37 @@ def test_sizes_are_utf8_bytes_not_characters() -> None:
     assert sliced(parts, 10, 41) == [["é" * 10], ["é" * 10, "a"]]
 
 
+@pytest.mark.parametrize("some_rows", [False, True])
 @pytest.mark.parametrize("seed", range(20))
-def test_the_cutter_keeps_routes_apart_and_each_request_in_step(seed: int) -> None:
+def test_the_cutter_keeps_routes_apart_and_each_request_in_step(seed: int,
+                                                                some_rows: bool) -> None:
     """Per route, the same requests as one at a time; each batch's keys, payloads,
-    fingerprints and joined JSON array agree."""
+    fingerprints and joined JSON array agree. Fed the indices of some rows only (the
+    pipeline's events to send), it cuts as if the table held those rows alone: the
+    others' payloads are NULL here, as the ledger diff leaves them, and never read."""
     rng = random.Random(seed)
     max_events, max_bytes = rng.choice([1, 3, 50]), rng.choice([20, 100, 10_000])
     routes = ["r1", "r2", None]
     feeds = [[(rng.choice(routes), f'{{"e":"{"é" * rng.randrange(12)}{n}-{i}"}}')
               for i in range(rng.randrange(40))] for n in range(rng.randrange(1, 5))]
+    chosen = [[not some_rows or rng.random() < 0.6 for _ in feed] for feed in feeds]
     cutter, got = Cutter(max_events, max_bytes), []
     for n, feed in enumerate(feeds):
         table = pa.table({"event_key": [f"k{n}-{i}" for i in range(len(feed))],
                           "route": pa.array([r for r, _ in feed], pa.string()),
-                          "payload": pa.array([p for _, p in feed], pa.string()),
+                          "payload": pa.array([p if chosen[n][i] else None
+                                               for i, (_, p) in enumerate(feed)], pa.string()),
                           "fingerprint": [f"f{n}-{i}" for i in range(len(feed))]})
-        got += list(cutter.feed(table))
+        rows = pa.array([i for i, c in enumerate(chosen[n]) if c], pa.uint64())
+        got += list(cutter.feed(table, rows) if some_rows else cutter.feed(table))
     got += list(cutter.flush())
     for batch, fps in got:
         assert [k[1:] for k in batch.keys] == [f[1:] for f in fps.to_pylist()]
         assert batch.array() == "[" + ",".join(batch.payloads) + "]"
+        assert batch.array_bytes() == batch.array().encode()
         assert len(batch) == len(batch.payloads) == len(batch.keys) == len(fps)
+    feeds = [[event for event, c in zip(feed, chosen[n], strict=True) if c]
+             for n, feed in enumerate(feeds)]
     present = {r for feed in feeds for r, _ in feed}
     for route in present:
         expected = one_by_one([[p for r, p in feed if r == route] for feed in feeds],
@@ -109,3 +119,24 @@ def test_a_request_owns_its_buffers() -> None:
     payloads = batch._payloads
     assert isinstance(payloads, pa.Array) and payloads.buffers()[2].size == 10 * 100
     assert fps.buffers()[2].size == sum(len(f"f{i}") for i in range(10))
+
+
+def test_a_request_holds_the_rows_chosen_only() -> None:
+    """Fed the indices of the rows to send, a request holds those rows' payloads only,
+    taken from the table as the request is cut: the others (here 100 KB each) are not
+    copied along the way."""
+    n = 40
+    table = pa.table({"event_key": [f"k{i}" for i in range(n)],
+                      "route": pa.nulls(n, pa.string()),
+                      "payload": ["y" * 100_000 if i % 2 else "x" * 10 for i in range(n)],
+                      "fingerprint": [f"f{i}" for i in range(n)]})
+    rows = pa.array(range(0, n, 2), pa.uint64())
+    cutter = Cutter(1000, 10_000)
+    batches = list(cutter.feed(table, rows)) + list(cutter.flush())
+    assert len(batches) == 1
+    batch, fps = batches[0]
+    assert batch.keys == [f"k{i}" for i in range(0, n, 2)]
+    assert fps.to_pylist() == [f"f{i}" for i in range(0, n, 2)]
+    payloads = batch._payloads
+    assert isinstance(payloads, pa.Array) and payloads.buffers()[2].size == 20 * 10
+    assert batch.array_bytes() == b"[" + b",".join([b"x" * 10] * 20) + b"]"
