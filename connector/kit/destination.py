@@ -128,10 +128,10 @@ class Batch:
         return self._array
 
     def array_bytes(self) -> bytes:
-        """The same JSON array as UTF-8 bytes, which is what a request body holds. The
-        core cuts requests with this array already joined as bytes, so building a body
-        from it copies bytes only, with no decoding and encoding of a megabyte of text
-        per request, as :meth:`array` would cost (:meth:`array` decodes it)."""
+        """The same JSON array as UTF-8 bytes: what a request body holds. The core hands
+        each request this array already joined by Arrow, so a body built from it only
+        copies bytes, where :meth:`array` decodes it into text (and a body built from
+        that text encodes it again: about a megabyte each way per request)."""
         if self._array is None:
             self._array = self.array()
         if isinstance(self._array, str):
