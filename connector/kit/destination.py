@@ -132,11 +132,9 @@ class Batch:
         each request this array already joined by Arrow, so a body built from it only
         copies bytes, where :meth:`array` decodes it into text (and a body built from
         that text encodes it again: about a megabyte each way per request)."""
-        if self._array is None:
-            self._array = self.array()
-        if isinstance(self._array, str):
-            return self._array.encode()
-        return self._array
+        if isinstance(self._array, bytes):
+            return self._array
+        return self.array().encode()
 
     def split(self) -> tuple[Batch, Batch]:
         """Two halves of this batch, for isolating a bad event."""
