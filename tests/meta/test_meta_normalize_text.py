@@ -153,6 +153,12 @@ def pii_sha(value: str) -> str:
 SPACES = list(pii.WHITESPACE)
 
 
+def test_whitespace_is_what_python_strips() -> None:
+    """The written-out set is exactly the characters ``str.isspace()`` knows, in order."""
+    every = "".join(c for c in map(chr, range(0x110000)) if c.isspace())
+    assert pii.WHITESPACE == every
+
+
 @pytest.mark.parametrize(("expression", "value", "want"), [
     (pii.city("v"), "New{}York", "newyork"),
     (pii.city("v"), "{}San{}Jos\u00e9{}", "sanjos\u00e9"),
