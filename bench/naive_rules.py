@@ -14,7 +14,7 @@ import unicodedata
 from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
 from typing import Any
 
-from connector.kit import pii
+from connector.kit import pii_lookups
 
 RETURN = "quantity <= 0 (return or cancellation): line item not sent"
 WS = "\t\n\f\r "  # what RE2's \s (DuckDB's regexes) matches
@@ -24,9 +24,9 @@ NON_DIGIT = re.compile(r"[^0-9]")
 INTL = re.compile(r"^[\t\n\f\r ]*(\+|00)")
 SPACES = re.compile(r"[\t\n\f\r ]+")
 US_ZIP = re.compile(r"^([0-9]{5})")
-COUNTRIES = {key: (alpha2, code or None) for key, alpha2, code in pii._country_rows()}
-STATES = dict(pii._state_rows())
-CURRENCIES = set(pii.currencies())
+COUNTRIES = {key: (alpha2, code or None) for key, alpha2, code in pii_lookups._country_rows()}
+STATES = dict(pii_lookups._state_rows())
+CURRENCIES = set(pii_lookups.currencies())
 #: Where an event's ``contents`` go, replaced in its JSON text by the items' JSON text.
 #: Its JSON (``"\u0000contents"``) appears nowhere else: no text of the data holds a NUL.
 CONTENTS = "\u0000contents"

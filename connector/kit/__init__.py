@@ -86,5 +86,5 @@ __all__ = [
 #: The kit's modules: with this package, connector.hookspecs and connector.testing,
 #: the only parts of connector a plugin may import.
 MODULES = ("commands", "contract", "demos", "destination", "emulator", "environ", "errors",
-           "events", "fields", "http", "pacing", "pii", "pii_unicode", "runs", "secrets",
-           "source", "sql", "tables", "warehouse")
+           "events", "fields", "http", "pacing", "pii", "pii_lookups", "pii_unicode", "runs",
+           "secrets", "source", "sql", "tables", "warehouse")
