@@ -14,7 +14,8 @@ from connector.engines.warehouse import Error as EngineError
 from connector.kit.destination import Destination
 from connector.kit.errors import ValidationError
 from connector.project import Job, Project
-from connector.validation.query import check_contract, check_query
+from connector.validation.contract import check_contract
+from connector.validation.query import check_query
 from connector.validation.settings import settings_problems
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from connector.engines.warehouse import Engine, Warehouse
 from connector.kit.contract import Column, Contract
-from connector.validation.query import check_contract, check_query
+from connector.validation.contract import check_contract
+from connector.validation.query import check_query
 
 #: Meta's offline events, as the seed document describes them.
 META = Contract(

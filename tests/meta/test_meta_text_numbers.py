@@ -8,7 +8,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from connector.validation.query import check_contract
+from connector.validation.contract import check_contract
 from plugins.meta.destination import MetaDestination
 from tests.meta.conftest import rejected, row, sent, shape_rows, table
 
