@@ -50,6 +50,10 @@ class Pending:
         n = part.num_rows if rows is None else len(rows)
         if not n:
             return
+        if rows is not None and rows.type != pa.int64():
+            # pc.indices_nonzero gives uint64 indices; Arrow's take, run on every
+            # request's rows, is faster with int64 ones (docs/benchmarks.md).
+            rows = rows.cast(pa.int64())
         sizes = pc.add(pc.binary_length(part.column("payload")), 1)
         if rows is not None:
             sizes = pc.take(sizes, rows)
@@ -132,10 +136,6 @@ class Cutter:
         ``rows`` (ascending indices into ``events``), or all of them; yields each request
         that fills up, with its events' fingerprints. The payloads of the rows left out
         are never copied."""
-        if rows is not None and rows.type != pa.int64():
-            # pc.indices_nonzero gives uint64 indices; Arrow's take, run on every
-            # request's rows, is faster with int64 ones (docs/benchmarks.md).
-            rows = rows.cast(pa.int64())
         column = events.column("route").combine_chunks()  # short: copied, if at all
         sent = column if rows is None else pc.take(column, rows)
         for route in routes(sent):
