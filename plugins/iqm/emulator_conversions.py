@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from connector.kit import Request, Response
 from plugins.iqm.emulator_auth import Issued, User, ok
@@ -51,10 +51,7 @@ class ConversionRoutes:
                    "filteredRecords": len(rows)})
 
     def _add(self, request: Request, issued: Issued, *, pixel: bool) -> Response:
-        try:
-            raw = request.json()
-        except ValueError:
-            raise Invalid("the request body is not JSON", "body") from None
+        raw = _json(request)
         body = check_pixel(raw) if pixel else check_postback(raw)
         self._next_id += 1
         user = self.users[issued.email]
@@ -66,10 +63,7 @@ class ConversionRoutes:
         return ok(conversion.listed(self.url))
 
     def _assign(self, request: Request, issued: Issued) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
-            raise Invalid("the request body is not JSON", "body") from None
+        body = _json(request)
         if not isinstance(body, dict):
             raise Invalid("the request body must be a JSON object", "body")
         conversion_ids = check_id_list(body, "conversionIdList", required=True)
@@ -112,6 +106,15 @@ class ConversionRoutes:
         # The documented example puts the counts beside data, and spells "filterRecords".
         return Response(200, {"success": True, "data": rows, "totalRecords": len(rows),
                               "filterRecords": len(rows)})
+
+
+
+def _json(request: Request) -> Any:
+    """The request's JSON body; :class:`Invalid` (422, field ``body``) when it is not JSON."""
+    try:
+        return request.json()
+    except ValueError:
+        raise Invalid("the request body is not JSON", "body") from None
 
 
 def _query_int(request: Request, name: str, default: int | None, low: int,
